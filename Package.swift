@@ -1,0 +1,89 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Module dependencies point toward `BerthModel`, the pure core:
+/// `berth` → `BerthController` → (`BerthEngine`, `BerthStore`) → `BerthModel`.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+        .library(name: "BerthModel", targets: ["BerthModel"]),
+        .library(name: "BerthEngine", targets: ["BerthEngine"]),
+        .library(name: "BerthStore", targets: ["BerthStore"]),
+        .library(name: "BerthController", targets: ["BerthController"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        .target(
+            name: "BerthModel",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BerthEngine",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BerthStore",
+            dependencies: [
+                "BerthModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BerthController",
+            dependencies: [
+                "BerthModel", "BerthEngine", "BerthStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthController", "BerthModel", "BerthEngine", "BerthStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BerthTesting",
+            dependencies: ["BerthModel", "BerthEngine", "BerthController"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"], swiftSettings: strict),
+        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthTesting"], swiftSettings: strict),
+        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthModel"], swiftSettings: strict),
+        .testTarget(
+            name: "BerthControllerTests",
+            dependencies: ["BerthController", "BerthTesting", "BerthModel", "BerthEngine", "BerthStore"],
+            swiftSettings: strict
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

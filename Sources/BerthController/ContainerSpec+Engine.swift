@@ -1,0 +1,65 @@
+import BerthEngine
+import BerthModel
+
+/// Translating resolved specs into Engine request bodies.
+extension ContainerSpec {
+    /// The `POST /containers/create` body, with Berth's ownership labels. Only the first network
+    /// can be given at create time on API 1.41; the executor connects the others before start.
+    func createRequest(stack: String) -> ContainerCreateRequest {
+        var request = ContainerCreateRequest(image: image)
+        request.cmd = command
+        request.entrypoint = entrypoint
+        request.env = environment.map { "\($0.name)=\($0.value)" }
+        request.labels = labels.merging(ownershipLabels(stack: stack)) { _, berth in berth }
+        request.hostname = hostname
+        request.user = user
+        request.workingDir = workingDir
+        request.stopTimeout = stopGraceSeconds
+        if let healthcheck {
+            request.healthcheck = .init(
+                test: healthcheck.test, interval: healthcheck.intervalMilliseconds.map { $0 * 1_000_000 },
+                timeout: healthcheck.timeoutMilliseconds.map { $0 * 1_000_000 },
+                startPeriod: healthcheck.startPeriodMilliseconds.map { $0 * 1_000_000 }, retries: healthcheck.retries)
+        }
+        if !ports.isEmpty {
+            request.exposedPorts = Dictionary(ports.map { ("\($0.target)/\($0.protocol)", .init()) }, uniquingKeysWith: { a, _ in a })
+            var bindings: [String: [PortBinding]] = [:]
+            for port in ports where port.published != nil {
+                bindings["\(port.target)/\(port.protocol)", default: []].append(PortBinding(hostIp: port.hostIP, hostPort: String(port.published!)))
+            }
+            request.hostConfig.portBindings = bindings
+        }
+        let policy = restart.split(separator: ":")
+        request.hostConfig.restartPolicy = RestartPolicy(
+            name: String(policy.first ?? "no"), maximumRetryCount: policy.count > 1 ? Int(policy[1]) : nil)
+        request.hostConfig.initProcess = initProcess ? true : nil
+        request.hostConfig.mounts = mounts.map { mount in
+            .init(type: mount.kind.rawValue, source: mount.source, target: mount.target, readOnly: mount.readOnly)
+        }
+        if let first = networks.first {
+            request.hostConfig.networkMode = first.network
+            request.networkingConfig = .init(endpointsConfig: [first.network: first.endpoint])
+        }
+        return request
+    }
+
+    func ownershipLabels(stack: String) -> [String: String] {
+        [
+            Resolver.Label.stack: stack,
+            Resolver.Label.service: service,
+            Resolver.Label.specHash: specHash,
+            Resolver.Label.dependsOn: dependsOn.map(\.service).joined(separator: ","),
+        ]
+    }
+}
+
+extension NetworkAttachment {
+    var endpoint: EndpointRequest { EndpointRequest(aliases: aliases, ipv4Address: ipv4Address) }
+}
+
+extension NetworkSpec {
+    func createRequest(stack: String) -> NetworkCreateRequest {
+        let ipam = subnet.map { NetworkDetails.IPAM(config: [IPAMConfig(subnet: $0, gateway: gateway)]) }
+        return NetworkCreateRequest(name: engineName, driver: driver, internal: `internal`, labels: [Resolver.Label.stack: stack], ipam: ipam)
+    }
+}

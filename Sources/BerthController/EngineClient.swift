@@ -1,0 +1,33 @@
+public import BerthEngine
+public import Foundation
+
+/// The Engine calls the controller makes, as a seam: `DockerClient` fills it for real hosts, and a
+/// second backend (e.g. Swarm) or a test double can fill it later without touching the executor.
+public protocol EngineClient: Sendable {
+    func listContainers(labels: [String], all: Bool) async throws -> [ContainerSummary]
+    func inspectContainer(_ id: String) async throws -> ContainerDetails
+    func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> String
+    func startContainer(_ id: String) async throws
+    func stopContainer(_ id: String, timeout: Int?) async throws
+    func removeContainer(_ id: String, force: Bool, volumes: Bool) async throws
+    func renameContainer(_ id: String, to name: String) async throws
+    func waitContainer(_ id: String, condition: String) async throws -> WaitResponse
+    func listNetworks(labels: [String]) async throws -> [NetworkDetails]
+    func createNetwork(_ request: NetworkCreateRequest) async throws -> String
+    func connectNetwork(_ network: String, container: String, endpoint: EndpointRequest?) async throws
+    func disconnectNetwork(_ network: String, container: String, force: Bool) async throws
+    func removeNetwork(_ idOrName: String) async throws
+    func listVolumes(labels: [String]) async throws -> [VolumeDetails]
+    func createVolume(name: String, driver: String, labels: [String: String]) async throws -> VolumeDetails
+    func removeVolume(_ name: String, force: Bool) async throws
+    func inspectImage(_ reference: String) async throws -> ImageDetails
+    func pullImage(_ reference: String, progress: DockerClient.Progress?) async throws
+    func buildImage(
+        context: Data, tag: String, dockerfile: String, buildArgs: [String: String], labels: [String: String],
+        progress: DockerClient.Progress?
+    ) async throws -> String
+    func exec(_ command: [String], in container: String) async throws -> ExecResult
+    var callCounts: EngineCallCounts { get }
+}
+
+extension DockerClient: EngineClient {}

@@ -1,0 +1,226 @@
+public import BerthModel
+public import BerthEngine
+public import Foundation
+
+/// What happened to one step.
+public struct StepResult: Sendable, Equatable {
+    public enum Status: Sendable, Equatable {
+        case succeeded
+        case failed(String)
+        /// Not run because a step it depends on did not succeed.
+        case skipped(String)
+    }
+    public var status: Status
+    public var startedAt: Date
+    public var endedAt: Date
+
+    public var succeeded: Bool { status == .succeeded }
+    public var outcome: String {
+        switch status {
+        case .succeeded: "ok"
+        case .failed: "failed"
+        case .skipped: "skipped"
+        }
+    }
+    public var error: String? {
+        switch status {
+        case .succeeded: nil
+        case .failed(let message), .skipped(let message): message
+        }
+    }
+}
+
+/// Progress of an execution, for the terminal and the log.
+public enum ExecutionEvent: Sendable {
+    case started(PlanStep)
+    case finished(PlanStep, StepResult)
+    /// A line of pull or build output.
+    case output(PlanStep, String)
+    case hookRan(PlanStep, containerID: String, hook: String, result: ExecResult)
+}
+
+/// Runs a plan: each step as soon as the steps it depends on have succeeded, independent steps in
+/// parallel. It makes no decisions; those were made by `Planner`.
+public struct Executor: Sendable {
+    let engine: any EngineClient
+    let stack: String
+    /// Steps in flight at once. Engine calls are cheap but `start` takes ~200 ms of Engine time,
+    /// so overlapping them is where parallelism pays.
+    let concurrency: Int
+
+    public init(engine: any EngineClient, stack: String, concurrency: Int = 16) {
+        self.engine = engine
+        self.stack = stack
+        self.concurrency = concurrency
+    }
+
+    /// - Returns: the result of every step, by step id.
+    public func execute(_ plan: Plan, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async -> [Int: StepResult] {
+        let created = CreatedContainers()
+        var results: [Int: StepResult] = [:]
+        var pending = plan.steps
+        await withTaskGroup(of: (Int, StepResult).self) { group in
+            var running = 0
+            func launchReady() {
+                var progressed = true
+                while progressed {
+                    progressed = false
+                    for step in pending {
+                        guard step.dependsOn.allSatisfy({ results[$0] != nil }) else { continue }
+                        if let blocker = step.dependsOn.first(where: { results[$0]?.succeeded == false }) {
+                            let now = Date()
+                            let result = StepResult(status: .skipped("step #\(blocker) did not succeed"), startedAt: now, endedAt: now)
+                            results[step.id] = result
+                            onEvent(.finished(step, result))
+                        } else if running < concurrency {
+                            running += 1
+                            group.addTask {
+                                onEvent(.started(step))
+                                let start = Date()
+                                let status: StepResult.Status
+                                do {
+                                    try await run(step, created: created, onEvent: onEvent)
+                                    status = .succeeded
+                                } catch {
+                                    status = .failed(Self.describe(error))
+                                }
+                                return (step.id, StepResult(status: status, startedAt: start, endedAt: Date()))
+                            }
+                        } else {
+                            continue
+                        }
+                        pending.removeAll { $0.id == step.id }
+                        progressed = true
+                    }
+                }
+            }
+            launchReady()
+            for await (id, result) in group {
+                running -= 1
+                results[id] = result
+                if let step = plan.steps.first(where: { $0.id == id }) { onEvent(.finished(step, result)) }
+                launchReady()
+            }
+        }
+        return results
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? EngineError { return error.description }
+        return "\(error)"
+    }
+
+    private func run(_ step: PlanStep, created: CreatedContainers, onEvent: @escaping @Sendable (ExecutionEvent) -> Void) async throws {
+        switch step.operation {
+        case .createNetwork(let spec):
+            _ = try await engine.createNetwork(spec.createRequest(stack: stack))
+        case .removeNetwork(let name):
+            try await ignoringNotFound { try await engine.removeNetwork(name) }
+        case .disconnectNetwork(let ref, let network):
+            try await ignoringNotFound { try await engine.disconnectNetwork(network, container: try await created.id(ref), force: true) }
+        case .connectNetwork(let ref, let attachment):
+            try await engine.connectNetwork(attachment.network, container: try await created.id(ref), endpoint: attachment.endpoint)
+        case .createVolume(let spec):
+            _ = try await engine.createVolume(name: spec.engineName, driver: spec.driver, labels: [Resolver.Label.stack: stack])
+        case .removeVolume(let name):
+            try await ignoringNotFound { try await engine.removeVolume(name, force: false) }
+        case .buildImage(let image, let build):
+            let context = try BuildContext.archive(build.context)
+            _ = try await engine.buildImage(
+                context: context.data, tag: image, dockerfile: build.dockerfile, buildArgs: build.args,
+                labels: [Resolver.Label.stack: stack, Resolver.Label.contextDigest: context.digest]
+            ) { message in
+                if let line = message.stream?.trimmingCharacters(in: .whitespacesAndNewlines), !line.isEmpty { onEvent(.output(step, line)) }
+            }
+        case .pullImage(let image):
+            try await engine.pullImage(image) { message in
+                if let status = message.status { onEvent(.output(step, [message.id, status].compactMap { $0 }.joined(separator: ": "))) }
+            }
+        case .createContainer(let spec):
+            let id = try await engine.createContainer(name: spec.name, spec.createRequest(stack: stack))
+            await created.set(spec.service, id)
+        case .startContainer(let ref):
+            try await start(try await created.id(ref))
+        case .stopContainer(let ref, let timeout):
+            try await ignoringNotFound { try await engine.stopContainer(try await created.id(ref), timeout: timeout) }
+        case .renameContainer(let ref, let name):
+            try await engine.renameContainer(try await created.id(ref), to: name)
+        case .removeContainer(let ref):
+            try await ignoringNotFound { try await engine.removeContainer(try await created.id(ref), force: true, volumes: false) }
+        case .waitHealthy(let ref, let deadline):
+            try await waitHealthy(try await created.id(ref), deadline: .milliseconds(deadline))
+        case .waitCompleted(let ref):
+            let exit = try await engine.waitContainer(try await created.id(ref), condition: "not-running")
+            if exit.statusCode != 0 { throw ExecutionError("exited with code \(exit.statusCode); dependents need it to complete successfully") }
+        case .runHook(let ref, let hook):
+            let id = try await created.id(ref)
+            let result = try await engine.exec(hook.command, in: id)
+            onEvent(.hookRan(step, containerID: id, hook: hook.name, result: result))
+            if result.exitCode != 0 {
+                throw ExecutionError("hook \(hook.name) exited with code \(result.exitCode): \(result.stderr.suffix(300))")
+            }
+        }
+    }
+
+    /// Starts a container. Parallel starts of containers publishing ports did not race on this
+    /// Engine (60 of 60 in a probe), but a port freed by a container stopped a moment earlier
+    /// can still be held briefly; such a start is retried a few times.
+    private func start(_ id: String) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await engine.startContainer(id)
+                return
+            } catch let error as EngineError where attempt < 3 && (error.message.contains("port is already allocated") || error.message.contains("address already in use")) {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(250 * attempt))
+            }
+        }
+    }
+
+    private func waitHealthy(_ id: String, deadline: Duration) async throws {
+        let clock = ContinuousClock()
+        let end = clock.now + deadline
+        while true {
+            let details = try await engine.inspectContainer(id)
+            let health = details.state.health?.status
+            if health == "healthy" { return }
+            if health == "unhealthy" {
+                throw ExecutionError("unhealthy: its healthcheck failed \(details.state.health?.failingStreak ?? 0) times in a row")
+            }
+            if !details.state.running {
+                throw ExecutionError("container exited (code \(details.state.exitCode)) before becoming healthy")
+            }
+            if clock.now >= end {
+                throw ExecutionError("not healthy after \(deadline) (health: \(health ?? "none"))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    private func ignoringNotFound(_ body: () async throws -> Void) async throws {
+        do { try await body() } catch let error as EngineError where error.is(.notFound) {}
+    }
+}
+
+/// A failure the executor itself detects (as opposed to one the Engine reports).
+public struct ExecutionError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Ids of containers created during one execution, so later steps can act on them.
+actor CreatedContainers {
+    private var ids: [String: String] = [:]
+
+    func set(_ service: String, _ id: String) { ids[service] = id }
+
+    func id(_ ref: ContainerRef) throws -> String {
+        switch ref {
+        case .existing(let id, _): return id
+        case .created(let service, let name):
+            guard let id = ids[service] else { throw ExecutionError("container \(name) was not created") }
+            return id
+        }
+    }
+}

@@ -1,0 +1,67 @@
+public import BerthModel
+import BerthEngine
+
+/// Takes the `ObservedState` snapshot: three list calls whatever the number of services, plus one
+/// inspect per distinct image the desired state names.
+public struct Observer: Sendable {
+    let engine: any EngineClient
+
+    public init(engine: any EngineClient) { self.engine = engine }
+
+    /// Containers, networks and volumes. Lists are unfiltered so that a foreign container or
+    /// network holding a wanted name shows up as a conflict.
+    public func observe() async throws -> ObservedState {
+        async let containers = engine.listContainers(labels: [], all: true)
+        async let networks = engine.listNetworks(labels: [])
+        async let volumes = engine.listVolumes(labels: [])
+        return ObservedState(
+            containers: try await containers.map(ObservedContainer.init),
+            networks: try await networks.map(ObservedNetwork.init),
+            volumes: try await volumes.map { ObservedVolume(name: $0.name, labels: $0.labels) })
+    }
+
+    /// Local images for `references`; a missing image is simply absent.
+    public func images(_ references: Set<String>) async throws -> [String: ObservedImage] {
+        try await withThrowingTaskGroup(of: (String, ObservedImage?).self) { group in
+            for reference in references {
+                group.addTask {
+                    do {
+                        let image = try await engine.inspectImage(reference)
+                        return (reference, ObservedImage(id: image.id, contextDigest: image.labels[Resolver.Label.contextDigest]))
+                    } catch let error as EngineError where error.is(.notFound) {
+                        return (reference, nil)
+                    }
+                }
+            }
+            var result: [String: ObservedImage] = [:]
+            for try await (reference, image) in group { if let image { result[reference] = image } }
+            return result
+        }
+    }
+
+    /// The digest of each build context directory, read from disk.
+    public static func buildContexts(_ desired: DesiredState) -> [String: String] {
+        var result: [String: String] = [:]
+        for context in Set(desired.containers.compactMap(\.build?.context)) {
+            if let archive = try? BuildContext.archive(context) { result[context] = archive.digest }
+        }
+        return result
+    }
+}
+
+extension ObservedContainer {
+    init(_ summary: ContainerSummary) {
+        self.init(
+            id: summary.id, name: summary.name, labels: summary.labels, imageID: summary.imageID, state: summary.state,
+            status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted())
+    }
+}
+
+extension ObservedNetwork {
+    init(_ details: NetworkDetails) {
+        let config = details.ipam.config?.first
+        self.init(
+            id: details.id, name: details.name, labels: details.labels, driver: details.driver, internal: details.internal,
+            subnet: config?.subnet, gateway: config?.gateway)
+    }
+}

@@ -1,0 +1,193 @@
+public import BerthModel
+public import BerthEngine
+public import BerthStore
+public import Foundation
+
+/// The choices of one reconcile.
+public struct ReconcileOptions: Sendable {
+    public var profiles: [String]?
+    public var environment: String?
+    /// Why it runs, as logged: `apply`, `down`, `event`, `resync`, …
+    public var trigger: String
+    public var replaceConflicts: Bool
+    public var processEnvironment: [String: String]
+
+    public init(
+        profiles: [String]? = nil, environment: String? = nil, trigger: String = "apply", replaceConflicts: Bool = false,
+        processEnvironment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.profiles = profiles
+        self.environment = environment
+        self.trigger = trigger
+        self.replaceConflicts = replaceConflicts
+        self.processEnvironment = processEnvironment
+    }
+}
+
+/// How a reconcile ended.
+public enum ReconcileOutcome: String, Sendable, Codable {
+    /// Nothing to do: the host already matched.
+    case converged
+    /// Steps ran and all succeeded.
+    case changed
+    /// Some steps failed or were skipped; others succeeded.
+    case partial
+    /// Every attempted step failed.
+    case failed
+    /// Something Berth does not own is in the way.
+    case conflict
+
+    /// Whether the host now matches the manifests.
+    public var isConverged: Bool { self == .converged || self == .changed }
+}
+
+/// Everything a reconcile did, for output and tests.
+public struct ReconcileReport: Sendable {
+    public var reconcileID: Int64?
+    public var stack: String
+    /// Secrets redacted.
+    public var desired: DesiredState
+    public var plan: Plan
+    public var results: [Int: StepResult]
+    public var outcome: ReconcileOutcome
+    public var engineCalls: EngineCallCounts
+    public var startedAt: Date
+    public var endedAt: Date
+}
+
+/// observe → resolve → plan → execute → log, once. Level-based: it looks only at the manifests
+/// and the host, never at what triggered it.
+public struct Reconciler: Sendable {
+    let engine: any EngineClient
+    let store: ReconcileStore
+
+    public init(engine: any EngineClient, store: ReconcileStore) {
+        self.engine = engine
+        self.store = store
+    }
+
+    /// Resolves and plans without touching the host (reads only).
+    /// - Throws: `ManifestErrors` when resolution fails; `EngineError` when the Engine cannot be read.
+    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> (desired: DesiredState, observed: ObservedState, plan: Plan) {
+        let observer = Observer(engine: engine)
+        var observed = try await observer.observe()
+        let desired = try resolve(stack, options, facts: observed.facts)
+        observed.images = try await observer.images(Set(desired.containers.map(\.image)))
+        observed.buildContexts = Observer.buildContexts(desired)
+        observed.hooksRun = try store.hooksRun(stack: stack.name)
+        let plan = Planner.plan(
+            desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name),
+            options: Planner.Options(replaceConflicts: options.replaceConflicts))
+        return (desired, observed, plan)
+    }
+
+    /// Converges the host to the stack and logs the reconcile.
+    public func apply(_ stack: LoadedStack, _ options: ReconcileOptions, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async throws -> ReconcileReport {
+        let before = engine.callCounts
+        let startedAt = Date()
+        var (desired, _, plan) = try await preview(stack, options)
+        var record = ReconcileRecord(
+            stack: stack.name, trigger: options.trigger, profiles: desired.profiles, environment: desired.environment,
+            manifestDigest: stack.digest, startedAt: startedAt)
+        let reconcileID = try store.begin(record)
+        var results: [Int: StepResult] = [:]
+        var actions: [ActionRecord] = []
+
+        // Values that need a network's facts (its gateway) wait until the network exists.
+        if !desired.pendingFacts.isEmpty {
+            let networkSteps = plan.steps.filter { if case .createNetwork = $0.operation { $0.dependsOn.isEmpty } else { false } }
+            let first = Plan(stack: plan.stack, steps: networkSteps)
+            let firstResults = await execute(first, reconcileID: reconcileID, stack: stack.name, onEvent: onEvent, actions: &actions)
+            results.merge(firstResults) { a, _ in a }
+            (desired, _, plan) = try await preview(stack, options)
+            if !desired.pendingFacts.isEmpty {
+                // Never create a container with a placeholder in its spec.
+                plan = Plan(stack: plan.stack, conflicts: desired.pendingFacts.map {
+                    Conflict(resource: $0, reason: "the Engine does not report this fact even after creating the network; pin it in the Network's ipam")
+                })
+            }
+        }
+        results.merge(await execute(plan, reconcileID: reconcileID, stack: stack.name, onEvent: onEvent, actions: &actions)) { _, b in b }
+
+        let outcome = Self.outcome(plan: plan, results: results)
+        let failedServices = Set(plan.steps.filter { results[$0.id]?.succeeded == false }.compactMap(\.service))
+        try store.saveApplied(desired.containers.filter { !failedServices.contains($0.service) }, stack: stack.name, reconcileID: reconcileID)
+        let calls = engine.callCounts.since(before)
+        for action in actions { try store.record(action) }
+        record.id = reconcileID
+        let firstError = plan.steps.compactMap { step in results[step.id]?.error.map { "#\(step.id) \(step.operation.kind): \($0)" } }.first
+            ?? plan.conflicts.first.map { "\($0.resource): \($0.reason)" }
+        let endedAt = Date()
+        try store.finish(reconcileID, outcome: outcome.rawValue, error: firstError, driftCount: plan.changeCount, engineReads: calls.reads, engineWrites: calls.writes, at: endedAt)
+        return ReconcileReport(
+            reconcileID: reconcileID, stack: stack.name, desired: desired.redacted, plan: plan, results: results, outcome: outcome,
+            engineCalls: calls, startedAt: startedAt, endedAt: endedAt)
+    }
+
+    /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
+    public func down(stack name: String, removeVolumes: Bool, trigger: String = "down", onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async throws -> ReconcileReport {
+        let before = engine.callCounts
+        let startedAt = Date()
+        let observed = try await Observer(engine: engine).observe()
+        let plan = Planner.down(stack: name, observed: observed, removeVolumes: removeVolumes)
+        let reconcileID = try store.begin(ReconcileRecord(stack: name, trigger: trigger, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
+        var actions: [ActionRecord] = []
+        let results = await execute(plan, reconcileID: reconcileID, stack: name, onEvent: onEvent, actions: &actions)
+        for action in actions { try store.record(action) }
+        let outcome = Self.outcome(plan: plan, results: results)
+        let calls = engine.callCounts.since(before)
+        let endedAt = Date()
+        let error = plan.steps.compactMap { results[$0.id]?.error }.first
+        try store.finish(reconcileID, outcome: outcome.rawValue, error: error, driftCount: plan.changeCount, engineReads: calls.reads, engineWrites: calls.writes, at: endedAt)
+        let empty = DesiredState(stack: name)
+        return ReconcileReport(reconcileID: reconcileID, stack: name, desired: empty, plan: plan, results: results, outcome: outcome, engineCalls: calls, startedAt: startedAt, endedAt: endedAt)
+    }
+
+    func resolve(_ stack: LoadedStack, _ options: ReconcileOptions, facts: NetworkFacts) throws(ManifestErrors) -> DesiredState {
+        try Resolver.resolve(
+            stack.manifest,
+            ResolutionRequest(profiles: options.profiles, environment: options.environment, processEnvironment: options.processEnvironment, files: stack.files, facts: facts))
+    }
+
+    private func execute(_ plan: Plan, reconcileID: Int64, stack: String, onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]) async -> [Int: StepResult] {
+        let store = self.store
+        let executor = Executor(engine: engine, stack: stack)
+        let results = await executor.execute(plan) { event in
+            if case .hookRan(let step, let containerID, let hook, let result) = event {
+                // Written at once: a hook runs once per container lifetime, even across a crash.
+                try? store.recordHook(HookRunRecord(
+                    containerID: containerID, hook: hook, stack: stack, service: step.service ?? "", exitCode: result.exitCode,
+                    output: String((result.stdout + result.stderr).suffix(2000)), ranAt: Date()))
+            }
+            onEvent(event)
+        }
+        for step in plan.steps {
+            guard let result = results[step.id] else { continue }
+            actions.append(ActionRecord(
+                reconcileID: reconcileID, step: step.id, kind: step.operation.kind, target: step.operation.target,
+                reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome, error: result.error))
+        }
+        return results
+    }
+
+    static func outcome(plan: Plan, results: [Int: StepResult]) -> ReconcileOutcome {
+        let failures = plan.steps.filter { results[$0.id]?.succeeded == false }.count
+        if failures > 0 { return failures == plan.steps.count ? .failed : .partial }
+        if !plan.conflicts.isEmpty { return .conflict }
+        return plan.steps.isEmpty ? .converged : .changed
+    }
+}
+
+extension PlanStep {
+    /// The service a container step acts on, when it is one.
+    var service: String? {
+        switch operation {
+        case .createContainer(let spec): return spec.service
+        case .startContainer(let ref), .stopContainer(let ref, _), .renameContainer(let ref, _), .removeContainer(let ref),
+            .waitHealthy(let ref, _), .waitCompleted(let ref), .runHook(let ref, _), .connectNetwork(let ref, _), .disconnectNetwork(let ref, _):
+            if case .created(let service, _) = ref { return service }
+            return nil
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// Container calls.
+extension DockerClient {
+    /// Lists containers (running or not) whose labels match every `key=value` in `labels`.
+    public func listContainers(labels: [String] = [], all: Bool = true) async throws -> [ContainerSummary] {
+        try await call(
+            .get, "/containers/json",
+            query: [("all", all ? "true" : "false"), ("filters", Self.filters(labels.isEmpty ? [:] : ["label": labels]))])
+    }
+
+    public func inspectContainer(_ id: String) async throws -> ContainerDetails {
+        try await call(.get, "/containers/\(id)/json")
+    }
+
+    /// Creates a container and returns its id.
+    /// - Throws: `EngineError.conflict` when the name is taken, `.notFound` when the image is missing.
+    public func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> String {
+        let created: CreatedResponse = try await call(
+            .post, "/containers/create", query: [("name", name)], body: try Self.json(request))
+        return created.id
+    }
+
+    /// Starts a container; starting a running one is not an error.
+    public func startContainer(_ id: String) async throws {
+        try await perform(.post, "/containers/\(id)/start", accept304: true)
+    }
+
+    /// Stops a container, giving it `timeout` seconds before SIGKILL; stopping a stopped one is not an error.
+    public func stopContainer(_ id: String, timeout: Int? = nil) async throws {
+        let wait = Int64(timeout ?? 10) + 30
+        try await perform(
+            .post, "/containers/\(id)/stop", query: [("t", timeout.map(String.init))], timeout: .seconds(wait),
+            accept304: true)
+    }
+
+    public func killContainer(_ id: String, signal: String = "SIGKILL") async throws {
+        try await perform(.post, "/containers/\(id)/kill", query: [("signal", signal)])
+    }
+
+    /// Removes a container. Anonymous volumes go with it only when `volumes` is set; named volumes never do.
+    public func removeContainer(_ id: String, force: Bool = false, volumes: Bool = false) async throws {
+        try await perform(
+            .delete, "/containers/\(id)", query: [("force", String(force)), ("v", String(volumes))])
+    }
+
+    public func renameContainer(_ id: String, to name: String) async throws {
+        try await perform(.post, "/containers/\(id)/rename", query: [("name", name)])
+    }
+
+    /// Blocks until the container reaches `condition` (`not-running`, `next-exit`, `removed`).
+    public func waitContainer(_ id: String, condition: String = "not-running") async throws -> WaitResponse {
+        try await call(.post, "/containers/\(id)/wait", query: [("condition", condition)], timeout: .hours(24))
+    }
+}

@@ -1,0 +1,76 @@
+public import Foundation
+import AsyncHTTPClient
+
+/// Image calls. Pulls, builds and imports stream their progress to `progress` as it arrives.
+extension DockerClient {
+    public typealias Progress = @Sendable (ProgressMessage) -> Void
+
+    /// Inspects a local image by reference or id; throws `.notFound` when it is not on the host.
+    public func inspectImage(_ reference: String) async throws -> ImageDetails {
+        try await call(.get, "/images/\(reference)/json")
+    }
+
+    /// Pulls `repository:tag` (or `repository@digest`).
+    public func pullImage(_ reference: String, progress: Progress? = nil) async throws {
+        let (repository, tag) = ImageReference.split(reference)
+        let response = try await send(
+            .post, "/images/create", query: [("fromImage", repository), ("tag", tag)], timeout: .hours(1))
+        try await drain(response.body, progress: progress)
+    }
+
+    /// Builds an image from a tar build context and returns the new image id.
+    public func buildImage(
+        context: Data, tag: String, dockerfile: String = "Dockerfile", buildArgs: [String: String] = [:],
+        labels: [String: String] = [:], progress: Progress? = nil
+    ) async throws -> String {
+        let args = buildArgs.isEmpty ? nil : String(decoding: try JSONEncoder().encode(buildArgs), as: UTF8.self)
+        let labelJSON = labels.isEmpty ? nil : String(decoding: try JSONEncoder().encode(labels), as: UTF8.self)
+        let response = try await send(
+            .post, "/build",
+            query: [("t", tag), ("dockerfile", dockerfile), ("buildargs", args), ("labels", labelJSON), ("rm", "true")],
+            body: .tar(context), timeout: .hours(1))
+        var imageID: String?
+        try await drain(response.body) { message in
+            if let id = message.aux?.id { imageID = id }
+            progress?(message)
+        }
+        if let imageID { return imageID }
+        return try await inspectImage(tag).id
+    }
+
+    /// Creates an image from a root filesystem tar (`docker import`) and returns its id.
+    public func importImage(rootfs: Data, repository: String, tag: String, progress: Progress? = nil) async throws
+        -> String
+    {
+        let response = try await send(
+            .post, "/images/create", query: [("fromSrc", "-"), ("repo", repository), ("tag", tag)],
+            body: .tar(rootfs), timeout: .minutes(10))
+        try await drain(response.body, progress: progress)
+        return try await inspectImage("\(repository):\(tag)").id
+    }
+
+    public func removeImage(_ reference: String, force: Bool = false) async throws {
+        try await perform(.delete, "/images/\(reference)", query: [("force", String(force))])
+    }
+
+    /// Reads a progress stream to its end, throwing the first `error` message.
+    func drain(_ body: HTTPClientResponse.Body, progress: ((ProgressMessage) -> Void)?) async throws {
+        for try await message in JSONLines<ProgressMessage>(body: body) {
+            if let error = message.error { throw EngineError.stream(error) }
+            progress?(message)
+        }
+    }
+}
+
+/// Splits image references the way the Engine's pull parameters want them.
+public enum ImageReference {
+    /// `registry:5000/app:1.2` → (`registry:5000/app`, `1.2`); no tag → `latest`; a digest stays whole.
+    public static func split(_ reference: String) -> (repository: String, tag: String?) {
+        if reference.contains("@") { return (reference, nil) }
+        let lastSlash = reference.lastIndex(of: "/") ?? reference.startIndex
+        if let colon = reference[lastSlash...].lastIndex(of: ":") {
+            return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))
+        }
+        return (reference, "latest")
+    }
+}

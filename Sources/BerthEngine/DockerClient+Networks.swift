@@ -1,0 +1,52 @@
+/// Network and volume calls.
+extension DockerClient {
+    public func listNetworks(labels: [String] = []) async throws -> [NetworkDetails] {
+        try await call(.get, "/networks", query: [("filters", Self.filters(labels.isEmpty ? [:] : ["label": labels]))])
+    }
+
+    /// Inspects a network by id or name.
+    public func inspectNetwork(_ idOrName: String) async throws -> NetworkDetails {
+        try await call(.get, "/networks/\(idOrName)")
+    }
+
+    /// Creates a network and returns its id.
+    public func createNetwork(_ request: NetworkCreateRequest) async throws -> String {
+        let created: CreatedResponse = try await call(.post, "/networks/create", body: try Self.json(request))
+        return created.id
+    }
+
+    /// Attaches a container to a network under the given aliases.
+    public func connectNetwork(_ network: String, container: String, endpoint: EndpointRequest? = nil) async throws {
+        try await perform(
+            .post, "/networks/\(network)/connect",
+            body: try Self.json(NetworkConnectRequest(container: container, endpointConfig: endpoint)))
+    }
+
+    public func disconnectNetwork(_ network: String, container: String, force: Bool = false) async throws {
+        try await perform(
+            .post, "/networks/\(network)/disconnect",
+            body: try Self.json(NetworkDisconnectRequest(container: container, force: force)))
+    }
+
+    public func removeNetwork(_ idOrName: String) async throws {
+        try await perform(.delete, "/networks/\(idOrName)")
+    }
+
+    public func listVolumes(labels: [String] = []) async throws -> [VolumeDetails] {
+        let list: VolumeList = try await call(
+            .get, "/volumes", query: [("filters", Self.filters(labels.isEmpty ? [:] : ["label": labels]))])
+        return list.volumes ?? []
+    }
+
+    @discardableResult
+    public func createVolume(name: String, driver: String = "local", labels: [String: String] = [:]) async throws
+        -> VolumeDetails
+    {
+        try await call(
+            .post, "/volumes/create", body: try Self.json(VolumeCreateRequest(name: name, driver: driver, labels: labels)))
+    }
+
+    public func removeVolume(_ name: String, force: Bool = false) async throws {
+        try await perform(.delete, "/volumes/\(name)", query: [("force", String(force))])
+    }
+}

@@ -1,0 +1,169 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// The request plumbing every typed call goes through.
+extension DockerClient {
+    enum Method {
+        case get, post, delete, head
+
+        var http: HTTPMethod {
+            switch self {
+            case .get: .GET
+            case .post: .POST
+            case .delete: .DELETE
+            case .head: .HEAD
+            }
+        }
+        var isWrite: Bool { self == .post || self == .delete }
+    }
+
+    /// A request body: JSON, a tar archive, or nothing.
+    enum Body {
+        case none
+        case json(Data)
+        case tar(Data)
+    }
+
+    /// The Engine's HTTP server requires a Host header; over a unix socket any name will do.
+    static let hostHeader = "docker"
+
+    static let jsonEncoder = JSONEncoder()
+    static let jsonDecoder = JSONDecoder()
+
+    /// Builds `/v1.xx/path?query` with every query value percent-encoded.
+    func url(_ path: String, query: [(String, String?)] = []) -> String {
+        var result = baseURL + "/v\(apiVersion)" + path
+        let items = query.compactMap { key, value in value.map { (key, $0) } }
+        if !items.isEmpty {
+            var allowed = CharacterSet.alphanumerics
+            allowed.insert(charactersIn: "-._~")
+            result += "?" + items.map { key, value in
+                "\(key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+            }.joined(separator: "&")
+        }
+        return result
+    }
+
+    /// Sends one request and returns the response with a successful status, or throws the
+    /// Engine's error (status + message).
+    func send(
+        _ method: Method, _ path: String, query: [(String, String?)] = [], body: Body = .none,
+        timeout: TimeAmount = .seconds(60), accept304: Bool = false
+    ) async throws -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: url(path, query: query))
+        request.method = method.http
+        request.headers.add(name: "Host", value: Self.hostHeader)
+        switch body {
+        case .none: break
+        case .json(let data):
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(data: data))
+        case .tar(let data):
+            request.headers.add(name: "Content-Type", value: "application/x-tar")
+            request.body = .bytes(ByteBuffer(data: data))
+        }
+        counters.withLock { counts in
+            if method.isWrite { counts.writes += 1 } else { counts.reads += 1 }
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: timeout, logger: logger)
+        } catch let error as HTTPClientError {
+            throw EngineError.transport("\(method.http) \(path): \(error)")
+        }
+        let status = Int(response.status.code)
+        if (200..<300).contains(status) || (accept304 && status == 304) {
+            return response
+        }
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        throw EngineError.http(status, Self.engineMessage(in: bytes))
+    }
+
+    /// Sends a request and decodes its JSON answer.
+    func call<Response: Decodable>(
+        _ method: Method, _ path: String, query: [(String, String?)] = [], body: Body = .none,
+        timeout: TimeAmount = .seconds(60), as type: Response.Type = Response.self
+    ) async throws -> Response {
+        let response = try await send(method, path, query: query, body: body, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        do {
+            return try Self.jsonDecoder.decode(Response.self, from: bytes)
+        } catch {
+            throw EngineError.decoding("\(path): \(error)")
+        }
+    }
+
+    /// Sends a request whose answer carries nothing Berth needs (204, or 304 where allowed).
+    func perform(
+        _ method: Method, _ path: String, query: [(String, String?)] = [], body: Body = .none,
+        timeout: TimeAmount = .seconds(60), accept304: Bool = false
+    ) async throws {
+        let response = try await send(method, path, query: query, body: body, timeout: timeout, accept304: accept304)
+        _ = try await response.body.collect(upTo: 16 << 20)
+    }
+
+    static func json<Value: Encodable>(_ value: Value) throws -> Body {
+        .json(try jsonEncoder.encode(value))
+    }
+
+    static func engineMessage(in bytes: ByteBuffer) -> String {
+        struct Message: Decodable { let message: String }
+        if let decoded = try? jsonDecoder.decode(Message.self, from: bytes) { return decoded.message }
+        return String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Encodes a label filter the way the Engine wants it: `{"label": ["k=v", …]}`.
+    static func filters(_ filters: [String: [String]]) -> String? {
+        guard !filters.isEmpty, let data = try? JSONEncoder().encode(filters) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// Splits a streamed body into newline-delimited JSON messages (pull, build, events).
+struct JSONLines<Element: Decodable & Sendable>: AsyncSequence {
+    let body: HTTPClientResponse.Body
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var bytes: HTTPClientResponse.Body.AsyncIterator
+        var pending = ByteBuffer()
+        var finished = false
+
+        mutating func next() async throws -> Element? {
+            while true {
+                if let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    let length = newline - pending.readerIndex
+                    let line = pending.readSlice(length: length)!
+                    pending.moveReaderIndex(forwardBy: 1)
+                    if line.readableBytes == 0 { continue }
+                    return try decode(line)
+                }
+                if finished {
+                    guard pending.readableBytes > 0 else { return nil }
+                    let rest = pending
+                    pending = ByteBuffer()
+                    return try decode(rest)
+                }
+                if var chunk = try await bytes.next() {
+                    pending.discardReadBytes()
+                    pending.writeBuffer(&chunk)
+                } else {
+                    finished = true
+                }
+            }
+        }
+
+        private func decode(_ line: ByteBuffer) throws -> Element {
+            do {
+                return try JSONDecoder().decode(Element.self, from: line)
+            } catch {
+                throw EngineError.decoding("stream message '\(String(buffer: line))': \(error)")
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bytes: body.makeAsyncIterator()) }
+}

@@ -1,0 +1,157 @@
+import AsyncHTTPClient
+import Foundation
+public import Logging
+import NIOCore
+import NIOFoundationCompat
+import Synchronization
+
+/// A typed client for the Docker Engine API.
+///
+/// One instance holds one HTTP connection pool and the API version negotiated with the Engine
+/// at `connect`. Every call is counted (reads vs writes) so callers can prove, for example, that a
+/// converged host costs no write calls. Call `shutdown()` when done.
+public final class DockerClient: Sendable {
+    /// The lowest Engine API version Berth speaks (Docker 20.10).
+    public static let minimumAPIVersion = APIVersion(1, 41)
+    /// The highest Engine API version whose shapes Berth knows.
+    public static let maximumAPIVersion = APIVersion(1, 47)
+
+    public let endpoint: EngineEndpoint
+    /// The version used in every request path (`/v1.41/...`).
+    public let apiVersion: APIVersion
+    /// The Engine's own version string, e.g. `20.10.24`.
+    public let engineVersion: String
+
+    let http: HTTPClient
+    let baseURL: String
+    let logger: Logger
+    let counters = Mutex(EngineCallCounts())
+
+    /// Opens a client and negotiates the API version: the highest both sides speak.
+    /// - Throws: `EngineError` when the Engine is unreachable or older than API 1.41.
+    public static func connect(
+        to endpoint: EngineEndpoint? = nil,
+        logger: Logger = Logger(label: "berth.engine")
+    ) async throws -> DockerClient {
+        let endpoint = try endpoint ?? EngineEndpoint.fromEnvironment()
+        let baseURL: String
+        switch endpoint {
+        case .unixSocket(let path):
+            let host = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? path
+            baseURL = "http+unix://\(host)"
+        case .tcp(let host, let port, let tls):
+            guard tls == nil else {
+                throw EngineError.transport("tcp with TLS is not supported yet; use a unix socket")
+            }
+            baseURL = "http://\(host):\(port)"
+        }
+        var config = HTTPClient.Configuration()
+        config.timeout.connect = .seconds(5)
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        do {
+            let version: EngineVersion = try await Self.fetchVersion(http: http, baseURL: baseURL)
+            let negotiated = try Self.negotiate(server: version)
+            logger.debug("engine \(version.version) at \(endpoint), api \(negotiated)")
+            return DockerClient(
+                endpoint: endpoint, apiVersion: negotiated, engineVersion: version.version,
+                http: http, baseURL: baseURL, logger: logger)
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+
+    private init(
+        endpoint: EngineEndpoint, apiVersion: APIVersion, engineVersion: String,
+        http: HTTPClient, baseURL: String, logger: Logger
+    ) {
+        self.endpoint = endpoint
+        self.apiVersion = apiVersion
+        self.engineVersion = engineVersion
+        self.http = http
+        self.baseURL = baseURL
+        self.logger = logger
+    }
+
+    /// Closes the connection pool. Required before the client is released.
+    public func shutdown() async throws {
+        try await http.shutdown()
+    }
+
+    /// How many calls this client has made so far.
+    public var callCounts: EngineCallCounts { counters.withLock { $0 } }
+
+    /// Picks `min(server, maximum)`; refuses servers below `minimumAPIVersion`.
+    static func negotiate(server: EngineVersion) throws -> APIVersion {
+        guard let serverMax = APIVersion(server.apiVersion) else {
+            throw EngineError.unsupportedVersion("engine reported an unreadable API version '\(server.apiVersion)'")
+        }
+        guard serverMax >= minimumAPIVersion else {
+            throw EngineError.unsupportedVersion(
+                "Docker Engine \(server.version) speaks API \(serverMax); Berth needs \(minimumAPIVersion) or newer")
+        }
+        if let serverMin = server.minAPIVersion.flatMap(APIVersion.init), serverMin > maximumAPIVersion {
+            throw EngineError.unsupportedVersion(
+                "Docker Engine \(server.version) needs API \(serverMin) or newer; Berth speaks up to \(maximumAPIVersion)")
+        }
+        return min(serverMax, maximumAPIVersion)
+    }
+
+    private static func fetchVersion(http: HTTPClient, baseURL: String) async throws -> EngineVersion {
+        var request = HTTPClientRequest(url: baseURL + "/version")
+        request.headers.add(name: "Host", value: hostHeader)
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .seconds(10))
+        } catch {
+            throw EngineError.transport("cannot reach the Docker Engine: \(error)")
+        }
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status.code == 200 else {
+            throw EngineError.http(Int(response.status.code), String(buffer: body))
+        }
+        return try JSONDecoder().decode(EngineVersion.self, from: body)
+    }
+}
+
+/// A `major.minor` Engine API version.
+public struct APIVersion: Sendable, Comparable, CustomStringConvertible {
+    public let major: Int
+    public let minor: Int
+    public init(_ major: Int, _ minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".")
+        guard parts.count == 2, let major = Int(parts[0]), let minor = Int(parts[1]) else { return nil }
+        self.init(major, minor)
+    }
+    public static func < (a: APIVersion, b: APIVersion) -> Bool { (a.major, a.minor) < (b.major, b.minor) }
+    public var description: String { "\(major).\(minor)" }
+}
+
+/// Counts of Engine calls, split by whether they can change the host.
+public struct EngineCallCounts: Sendable, Equatable, Codable {
+    public var reads = 0
+    public var writes = 0
+    public init(reads: Int = 0, writes: Int = 0) {
+        self.reads = reads
+        self.writes = writes
+    }
+
+    /// The calls made since `earlier`.
+    public func since(_ earlier: EngineCallCounts) -> EngineCallCounts {
+        EngineCallCounts(reads: reads - earlier.reads, writes: writes - earlier.writes)
+    }
+}
+
+struct EngineVersion: Decodable {
+    let version: String
+    let apiVersion: String
+    let minAPIVersion: String?
+    enum CodingKeys: String, CodingKey {
+        case version = "Version", apiVersion = "ApiVersion", minAPIVersion = "MinAPIVersion"
+    }
+}

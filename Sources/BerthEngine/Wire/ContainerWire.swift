@@ -1,0 +1,266 @@
+/// Engine API shapes for containers, limited to the fields Berth reads or writes.
+
+/// One row of `GET /containers/json`: enough to observe a stack without inspecting each container.
+public struct ContainerSummary: Decodable, Sendable, Equatable {
+    public let id: String
+    public let names: [String]
+    public let image: String
+    public let imageID: String
+    public let labels: [String: String]
+    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`.
+    public let state: String
+    /// Human status, e.g. `Up 3 minutes (healthy)`.
+    public let status: String
+    public let networks: [String: EndpointSummary]
+
+    /// The container's name without the leading slash.
+    public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
+
+    /// Health read from the status text; the list call carries it only there.
+    public var health: String? {
+        if status.contains("(healthy)") { return "healthy" }
+        if status.contains("(unhealthy)") { return "unhealthy" }
+        if status.contains("(health: starting)") { return "starting" }
+        return nil
+    }
+
+    public struct EndpointSummary: Decodable, Sendable, Equatable {
+        public let networkID: String
+        public let ipAddress: String
+        enum CodingKeys: String, CodingKey { case networkID = "NetworkID", ipAddress = "IPAddress" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", names = "Names", image = "Image", imageID = "ImageID", labels = "Labels"
+        case state = "State", status = "Status", networkSettings = "NetworkSettings"
+    }
+    enum NetworkSettingsKeys: String, CodingKey { case networks = "Networks" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        names = try c.decodeIfPresent([String].self, forKey: .names) ?? []
+        image = try c.decodeIfPresent(String.self, forKey: .image) ?? ""
+        imageID = try c.decodeIfPresent(String.self, forKey: .imageID) ?? ""
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        state = try c.decodeIfPresent(String.self, forKey: .state) ?? ""
+        status = try c.decodeIfPresent(String.self, forKey: .status) ?? ""
+        let settings = try? c.nestedContainer(keyedBy: NetworkSettingsKeys.self, forKey: .networkSettings)
+        networks = (try settings?.decodeIfPresent([String: EndpointSummary].self, forKey: .networks)) ?? [:]
+    }
+}
+
+/// `GET /containers/{id}/json`, the parts decisions and tests need.
+public struct ContainerDetails: Decodable, Sendable {
+    public let id: String
+    public let name: String
+    public let image: String
+    public let state: State
+    public let config: Config
+    public let hostConfig: HostConfig
+    public let networkSettings: NetworkSettings
+    public let mounts: [Mount]
+
+    public struct State: Decodable, Sendable {
+        public let status: String
+        public let running: Bool
+        public let exitCode: Int
+        public let startedAt: String
+        public let finishedAt: String
+        public let health: Health?
+        public struct Health: Decodable, Sendable {
+            public let status: String
+            public let failingStreak: Int?
+            enum CodingKeys: String, CodingKey { case status = "Status", failingStreak = "FailingStreak" }
+        }
+        enum CodingKeys: String, CodingKey {
+            case status = "Status", running = "Running", exitCode = "ExitCode", startedAt = "StartedAt"
+            case finishedAt = "FinishedAt", health = "Health"
+        }
+    }
+    public struct Config: Decodable, Sendable {
+        public let image: String
+        public let env: [String]?
+        public let cmd: [String]?
+        public let labels: [String: String]?
+        public let hostname: String?
+        enum CodingKeys: String, CodingKey {
+            case image = "Image", env = "Env", cmd = "Cmd", labels = "Labels", hostname = "Hostname"
+        }
+    }
+    public struct HostConfig: Decodable, Sendable {
+        public let restartPolicy: RestartPolicy?
+        public let portBindings: [String: [PortBinding]]?
+        public let initProcess: Bool?
+        enum CodingKeys: String, CodingKey {
+            case restartPolicy = "RestartPolicy", portBindings = "PortBindings", initProcess = "Init"
+        }
+    }
+    public struct NetworkSettings: Decodable, Sendable {
+        public let networks: [String: Endpoint]
+        public struct Endpoint: Decodable, Sendable {
+            public let networkID: String
+            public let aliases: [String]?
+            public let ipAddress: String
+            enum CodingKeys: String, CodingKey {
+                case networkID = "NetworkID", aliases = "Aliases", ipAddress = "IPAddress"
+            }
+        }
+        enum CodingKeys: String, CodingKey { case networks = "Networks" }
+    }
+    public struct Mount: Decodable, Sendable {
+        public let type: String
+        public let name: String?
+        public let source: String
+        public let destination: String
+        enum CodingKeys: String, CodingKey {
+            case type = "Type", name = "Name", source = "Source", destination = "Destination"
+        }
+    }
+    enum CodingKeys: String, CodingKey {
+        case id = "Id", name = "Name", image = "Image", state = "State", config = "Config"
+        case hostConfig = "HostConfig", networkSettings = "NetworkSettings", mounts = "Mounts"
+    }
+}
+
+/// The body of `POST /containers/create`.
+public struct ContainerCreateRequest: Encodable, Sendable, Equatable {
+    public var image: String
+    public var cmd: [String]?
+    public var entrypoint: [String]?
+    public var env: [String] = []
+    public var labels: [String: String] = [:]
+    public var hostname: String?
+    public var user: String?
+    public var workingDir: String?
+    public var exposedPorts: [String: EmptyObject]?
+    public var healthcheck: Healthcheck?
+    public var stopTimeout: Int?
+    public var hostConfig = HostConfig()
+    public var networkingConfig: NetworkingConfig?
+
+    public init(image: String) { self.image = image }
+
+    public struct EmptyObject: Codable, Sendable, Equatable { public init() {} }
+
+    public struct Healthcheck: Codable, Sendable, Equatable {
+        public var test: [String]
+        /// Durations in nanoseconds, as the Engine expects.
+        public var interval: Int64?
+        public var timeout: Int64?
+        public var startPeriod: Int64?
+        public var retries: Int?
+        public init(test: [String], interval: Int64?, timeout: Int64?, startPeriod: Int64?, retries: Int?) {
+            self.test = test
+            self.interval = interval
+            self.timeout = timeout
+            self.startPeriod = startPeriod
+            self.retries = retries
+        }
+        enum CodingKeys: String, CodingKey {
+            case test = "Test", interval = "Interval", timeout = "Timeout", startPeriod = "StartPeriod"
+            case retries = "Retries"
+        }
+    }
+
+    public struct HostConfig: Encodable, Sendable, Equatable {
+        public var restartPolicy: RestartPolicy?
+        public var portBindings: [String: [PortBinding]]?
+        public var mounts: [MountRequest]?
+        public var networkMode: String?
+        public var initProcess: Bool?
+        public var extraHosts: [String]?
+        public init() {}
+        enum CodingKeys: String, CodingKey {
+            case restartPolicy = "RestartPolicy", portBindings = "PortBindings", mounts = "Mounts"
+            case networkMode = "NetworkMode", initProcess = "Init", extraHosts = "ExtraHosts"
+        }
+    }
+
+    public struct MountRequest: Encodable, Sendable, Equatable {
+        /// `volume`, `bind` or `tmpfs`.
+        public var type: String
+        public var source: String?
+        public var target: String
+        public var readOnly: Bool
+        public init(type: String, source: String?, target: String, readOnly: Bool) {
+            self.type = type
+            self.source = source
+            self.target = target
+            self.readOnly = readOnly
+        }
+        enum CodingKeys: String, CodingKey {
+            case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly"
+        }
+    }
+
+    public struct NetworkingConfig: Encodable, Sendable, Equatable {
+        public var endpointsConfig: [String: EndpointRequest]
+        public init(endpointsConfig: [String: EndpointRequest]) { self.endpointsConfig = endpointsConfig }
+        enum CodingKeys: String, CodingKey { case endpointsConfig = "EndpointsConfig" }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case image = "Image", cmd = "Cmd", entrypoint = "Entrypoint", env = "Env", labels = "Labels"
+        case hostname = "Hostname", user = "User", workingDir = "WorkingDir", exposedPorts = "ExposedPorts"
+        case healthcheck = "Healthcheck", stopTimeout = "StopTimeout", hostConfig = "HostConfig"
+        case networkingConfig = "NetworkingConfig"
+    }
+}
+
+public struct RestartPolicy: Codable, Sendable, Equatable {
+    /// `no`, `always`, `unless-stopped`, `on-failure`.
+    public var name: String
+    public var maximumRetryCount: Int?
+    public init(name: String, maximumRetryCount: Int? = nil) {
+        self.name = name
+        self.maximumRetryCount = maximumRetryCount
+    }
+    enum CodingKeys: String, CodingKey { case name = "Name", maximumRetryCount = "MaximumRetryCount" }
+}
+
+public struct PortBinding: Codable, Sendable, Equatable {
+    public var hostIp: String
+    public var hostPort: String
+    public init(hostIp: String, hostPort: String) {
+        self.hostIp = hostIp
+        self.hostPort = hostPort
+    }
+    enum CodingKeys: String, CodingKey { case hostIp = "HostIp", hostPort = "HostPort" }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hostIp = try c.decodeIfPresent(String.self, forKey: .hostIp) ?? ""
+        hostPort = try c.decodeIfPresent(String.self, forKey: .hostPort) ?? ""
+    }
+}
+
+/// One network attachment: aliases and an optional pinned address.
+public struct EndpointRequest: Encodable, Sendable, Equatable {
+    public var aliases: [String]?
+    public var ipv4Address: String?
+    public init(aliases: [String]?, ipv4Address: String? = nil) {
+        self.aliases = aliases
+        self.ipv4Address = ipv4Address
+    }
+    enum CodingKeys: String, CodingKey { case aliases = "Aliases", ipamConfig = "IPAMConfig" }
+    enum IPAMKeys: String, CodingKey { case ipv4Address = "IPv4Address" }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(aliases, forKey: .aliases)
+        if let ipv4Address {
+            var ipam = c.nestedContainer(keyedBy: IPAMKeys.self, forKey: .ipamConfig)
+            try ipam.encode(ipv4Address, forKey: .ipv4Address)
+        }
+    }
+}
+
+struct CreatedResponse: Decodable {
+    let id: String
+    enum CodingKeys: String, CodingKey { case id = "Id" }
+}
+
+/// The exit status `POST /containers/{id}/wait` returns.
+public struct WaitResponse: Decodable, Sendable {
+    public let statusCode: Int
+    enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
+}

@@ -1,0 +1,86 @@
+/// Engine API shapes for images, exec and the event stream.
+
+public struct ImageDetails: Decodable, Sendable, Equatable {
+    public let id: String
+    public let repoTags: [String]
+    public let repoDigests: [String]
+    public let labels: [String: String]
+    enum CodingKeys: String, CodingKey { case id = "Id", repoTags = "RepoTags", repoDigests = "RepoDigests", config = "Config" }
+    enum ConfigKeys: String, CodingKey { case labels = "Labels" }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        repoTags = try c.decodeIfPresent([String].self, forKey: .repoTags) ?? []
+        repoDigests = try c.decodeIfPresent([String].self, forKey: .repoDigests) ?? []
+        let config = try? c.nestedContainer(keyedBy: ConfigKeys.self, forKey: .config)
+        labels = (try? config?.decodeIfPresent([String: String].self, forKey: .labels)) ?? [:]
+    }
+}
+
+/// One message of a pull, import or build stream.
+public struct ProgressMessage: Decodable, Sendable {
+    public let id: String?
+    public let status: String?
+    /// Build output line.
+    public let stream: String?
+    public let error: String?
+    public let progressDetail: Detail?
+    public let aux: Aux?
+
+    public struct Detail: Decodable, Sendable {
+        public let current: Int64?
+        public let total: Int64?
+    }
+    public struct Aux: Decodable, Sendable {
+        public let id: String?
+        enum CodingKeys: String, CodingKey { case id = "ID" }
+    }
+}
+
+/// One message of `GET /events`.
+public struct EngineEvent: Decodable, Sendable, Equatable {
+    /// `container`, `network`, `volume`, `image`, …
+    public let type: String
+    /// `create`, `start`, `die`, `destroy`, `rename`, `connect`, `disconnect`, `health_status: healthy`, …
+    public let action: String
+    public let actor: Actor
+    public let timeNano: Int64
+
+    public struct Actor: Decodable, Sendable, Equatable {
+        public let id: String
+        public let attributes: [String: String]
+        enum CodingKeys: String, CodingKey { case id = "ID", attributes = "Attributes" }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decodeIfPresent(String.self, forKey: .id) ?? ""
+            attributes = try c.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:]
+        }
+    }
+    enum CodingKeys: String, CodingKey { case type = "Type", action = "Action", actor = "Actor", timeNano }
+}
+
+struct ExecCreateRequest: Encodable {
+    let cmd: [String]
+    let attachStdout = true
+    let attachStderr = true
+    enum CodingKeys: String, CodingKey { case cmd = "Cmd", attachStdout = "AttachStdout", attachStderr = "AttachStderr" }
+}
+
+struct ExecStartRequest: Encodable {
+    let detach = false
+    let tty = false
+    enum CodingKeys: String, CodingKey { case detach = "Detach", tty = "Tty" }
+}
+
+public struct ExecDetails: Decodable, Sendable {
+    public let running: Bool
+    public let exitCode: Int?
+    enum CodingKeys: String, CodingKey { case running = "Running", exitCode = "ExitCode" }
+}
+
+/// The outcome of a one-shot command run inside a container.
+public struct ExecResult: Sendable, Equatable {
+    public let exitCode: Int
+    public let stdout: String
+    public let stderr: String
+}

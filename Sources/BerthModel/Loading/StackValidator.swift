@@ -1,0 +1,138 @@
+/// Checks what holds for every profile and environment: names unique, references resolvable,
+/// no dependency cycles. Value-level checks (variables, ports) happen in `Resolver`.
+public enum StackValidator {
+    public static func validate(_ stack: StackManifest) -> [ManifestError] {
+        var errors: [ManifestError] = []
+        func fail(_ code: ManifestError.Code, _ location: SourceLocation, _ field: String, _ message: String) {
+            errors.append(ManifestError(code, at: location, field: field, message))
+        }
+
+        func duplicates<T>(_ items: [T], kind: String, name: (T) -> String, location: (T) -> SourceLocation) {
+            var seen: [String: SourceLocation] = [:]
+            for item in items {
+                if let first = seen[name(item)] {
+                    fail(.duplicateName, location(item), "\(name(item))", "duplicate \(kind) '\(name(item))' (first defined at \(first))")
+                } else {
+                    seen[name(item)] = location(item)
+                }
+            }
+        }
+        duplicates(stack.services, kind: "Service", name: \.name, location: \.locations.document)
+        duplicates(stack.environments, kind: "Environment", name: \.name, location: \.locations.document)
+        duplicates(stack.connections, kind: "Connection", name: \.name, location: \.locations.document)
+        duplicates(stack.networks, kind: "Network", name: \.name, location: \.locations.document)
+        duplicates(stack.volumes, kind: "Volume", name: \.name, location: \.locations.document)
+
+        let services = Set(stack.services.map(\.name))
+        let networks = Set(stack.networks.map(\.name)).union(["default"])
+        let volumes = Set(stack.volumes.map(\.name))
+        let profiles = Set(stack.profiles)
+        func unknown(_ kind: String, _ name: String, among names: Set<String>) -> String {
+            let hint = nearest(name, in: names.sorted()).map { " (did you mean '\($0)'?)" } ?? ""
+            return "unknown \(kind) '\(name)'\(hint)"
+        }
+        func checkProfile(_ profile: String, _ location: SourceLocation, _ field: String) {
+            if !profiles.contains(profile) {
+                fail(.unknownReference, location, field, unknown("profile", profile, among: profiles) + "; the Stack declares: \(stack.profiles.joined(separator: ", "))")
+            }
+        }
+        for profile in stack.defaultProfiles { checkProfile(profile, SourceLocation(file: "Stack", line: 0, column: 0), "default_profiles") }
+        if let environment = stack.defaultEnvironment, !stack.environments.isEmpty, stack.environment(environment) == nil {
+            errors.append(ManifestError(.unknownReference, at: nil, field: "default_environment", unknown("environment", environment, among: Set(stack.environments.map(\.name)))))
+        }
+
+        var containerNames: [String: String] = [:]
+        for service in stack.services {
+            let at = service.locations
+            for (index, dependency) in service.dependsOn.enumerated() where !services.contains(dependency.service) {
+                let field = "\(service.name).depends_on.\(dependency.service)"
+                fail(.unknownReference, at.of(field), "\(service.name).depends_on[\(index)]", unknown("service", dependency.service, among: services))
+            }
+            for (index, attachment) in service.networks.enumerated() where !networks.contains(attachment.network) {
+                let field = "\(service.name).networks[\(index)]"
+                let location = at.fields["\(service.name).networks.\(attachment.network)"] ?? at.of(field)
+                fail(.unknownReference, location, field, unknown("network", attachment.network, among: networks) + "; declare it with 'kind: Network'")
+            }
+            for (index, mount) in service.volumes.enumerated() {
+                if let name = MountParser.namedVolume(mount), !name.contains("${"), !volumes.contains(name) {
+                    let field = "\(service.name).volumes[\(index)]"
+                    fail(.unknownReference, at.of(field), field, unknown("volume", name, among: volumes) + "; declare it with 'kind: Volume'")
+                }
+            }
+            for profile in service.profiles { checkProfile(profile, at.of("\(service.name).profiles"), "\(service.name).profiles") }
+            if let name = service.containerName {
+                if let other = containerNames[name] {
+                    fail(.duplicateName, at.of("\(service.name).container_name"), "\(service.name).container_name", "container name '\(name)' is also used by service '\(other)'")
+                }
+                containerNames[name] = service.name
+            }
+            var hookNames = Set<String>()
+            for hook in service.hooks where !hookNames.insert(hook.name).inserted {
+                fail(.duplicateName, at.of("\(service.name).hooks"), "\(service.name).hooks", "duplicate hook '\(hook.name)'")
+            }
+        }
+
+        for connection in stack.connections {
+            let at = connection.locations
+            for (index, consumer) in connection.consumers.enumerated() where !services.contains(consumer) {
+                let field = "\(connection.name).consumers[\(index)]"
+                fail(.unknownReference, at.of(field), field, unknown("service", consumer, among: services))
+            }
+            for (profile, target) in connection.targets.sorted(by: { $0.key < $1.key }) {
+                let field = "\(connection.name).targets.\(profile)"
+                if profile != "default" { checkProfile(profile, at.of(field), field) }
+                if let service = target.service, !services.contains(service) {
+                    fail(.unknownReference, at.of("\(field).service"), "\(field).service", unknown("service", service, among: services))
+                }
+                if !target.port.contains("${") {
+                    if let port = Int(target.port), !(1...65535).contains(port) {
+                        fail(.outOfRange, at.of("\(field).port"), "\(field).port", "port \(port) is out of range 1...65535")
+                    } else if Int(target.port) == nil {
+                        fail(.wrongType, at.of("\(field).port"), "\(field).port", "expected a port number, found '\(target.port)'")
+                    }
+                }
+            }
+        }
+
+        for environment in stack.environments {
+            for service in environment.versions.keys.sorted() where !services.contains(service) {
+                let field = "\(environment.name).versions.\(service)"
+                fail(.unknownReference, environment.locations.of(field), field, unknown("service", service, among: services))
+            }
+        }
+
+        errors += cycles(in: stack)
+        return errors
+    }
+
+    /// Dependency cycles through `depends_on` and internal connection targets.
+    static func cycles(in stack: StackManifest) -> [ManifestError] {
+        var edges: [String: [String]] = [:]
+        for service in stack.services { edges[service.name, default: []] += service.dependsOn.map(\.service) }
+        for connection in stack.connections {
+            let targets = connection.targets.values.compactMap(\.service)
+            for consumer in connection.consumers { edges[consumer, default: []] += targets }
+        }
+        var state: [String: Int] = [:]  // 1 visiting, 2 done
+        var errors: [ManifestError] = []
+        var reported = Set<String>()
+        func visit(_ node: String, _ path: [String]) {
+            if state[node] == 2 { return }
+            if state[node] == 1 {
+                let cycle = path[(path.firstIndex(of: node) ?? 0)...] + [node]
+                let key = Set(cycle).sorted().joined(separator: ",")
+                if reported.insert(key).inserted, let service = stack.service(node) {
+                    errors.append(ManifestError(
+                        .dependencyCycle, at: service.locations.of("\(node).depends_on"), field: "\(node).depends_on",
+                        "dependency cycle: \(cycle.joined(separator: " → "))"))
+                }
+                return
+            }
+            state[node] = 1
+            for next in edges[node, default: []].sorted() { visit(next, path + [node]) }
+            state[node] = 2
+        }
+        for service in stack.services.map(\.name).sorted() { visit(service, []) }
+        return errors
+    }
+}

@@ -1,0 +1,194 @@
+/// The manifest kinds as written, before resolution. Values may still hold `${VAR}` references;
+/// `fieldLocations` maps each field path to where it was written, so resolution errors can
+/// point at the right line.
+
+/// A stack: every document in one directory.
+public struct StackManifest: Sendable {
+    public var name: String
+    /// The stack directory; relative paths (builds, bind mounts, env files) are resolved against it.
+    public var directory: String
+    public var profiles: [String] = []
+    public var defaultProfiles: [String] = []
+    public var defaultEnvironment: String?
+    public var services: [ServiceManifest] = []
+    public var environments: [EnvironmentManifest] = []
+    public var connections: [ConnectionManifest] = []
+    public var networks: [NetworkManifest] = []
+    public var volumes: [VolumeManifest] = []
+    /// Every file read for this stack, with its text, for the manifest digest.
+    public var sources: [String: String] = [:]
+
+    public init(name: String, directory: String) {
+        self.name = name
+        self.directory = directory
+    }
+
+    public func service(_ name: String) -> ServiceManifest? { services.first { $0.name == name } }
+    public func environment(_ name: String) -> EnvironmentManifest? { environments.first { $0.name == name } }
+}
+
+/// Where each field of one document was written.
+public struct FieldLocations: Sendable {
+    public var document: SourceLocation
+    var fields: [String: SourceLocation] = [:]
+
+    public init(document: SourceLocation) { self.document = document }
+
+    /// The location of `field`, or of its nearest recorded parent, or of the document.
+    public func of(_ field: String) -> SourceLocation {
+        var path = field
+        while true {
+            if let location = fields[path] { return location }
+            guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" }) else { return document }
+            path = String(path[..<cut])
+        }
+    }
+
+    mutating func record(_ field: String, _ location: SourceLocation) { fields[field] = location }
+}
+
+/// What runs: image, command, ports, volumes, health, restart policy, networks. No per-host values.
+public struct ServiceManifest: Sendable {
+    public var name: String
+    public var image: String
+    public var build: BuildManifest?
+    public var containerName: String?
+    public var hostname: String?
+    public var command: [String]?
+    public var entrypoint: [String]?
+    public var environment: [String: String] = [:]
+    public var ports: [PortManifest] = []
+    public var volumes: [MountManifest] = []
+    public var networks: [NetworkAttachmentManifest] = []
+    public var healthcheck: HealthcheckManifest?
+    public var restart: String = "no"
+    public var initProcess: Bool = false
+    public var stopGracePeriod: Duration?
+    public var user: String?
+    public var workingDir: String?
+    public var dependsOn: [DependencyManifest] = []
+    public var profiles: [String] = []
+    public var hooks: [HookManifest] = []
+    public var labels: [String: String] = [:]
+    public var pullPolicy: PullPolicy = .missing
+    public var locations: FieldLocations
+
+    public init(name: String, image: String, locations: FieldLocations) {
+        self.name = name
+        self.image = image
+        self.locations = locations
+    }
+}
+
+public struct BuildManifest: Sendable, Equatable {
+    public var context: String
+    public var dockerfile: String = "Dockerfile"
+    public var args: [String: String] = [:]
+}
+
+/// A port as written: `"8080:80"`, `"127.0.0.1:8080:80/udp"`, or the long form's fields.
+public enum PortManifest: Sendable, Equatable {
+    case short(String)
+    case long(target: String, published: String?, hostIP: String?, protocol: String?)
+}
+
+/// A mount as written: `"data:/var/lib/x:ro"`, `"./conf:/etc/app"`, or the long form.
+public enum MountManifest: Sendable, Equatable {
+    case short(String)
+    case long(type: String, source: String?, target: String, readOnly: Bool)
+}
+
+public struct NetworkAttachmentManifest: Sendable, Equatable {
+    public var network: String
+    public var aliases: [String] = []
+    public var ipv4Address: String?
+}
+
+public struct HealthcheckManifest: Sendable, Equatable {
+    public var test: [String]
+    public var interval: Duration?
+    public var timeout: Duration?
+    public var startPeriod: Duration?
+    public var retries: Int?
+    public var disabled = false
+}
+
+/// When a dependent may start: once the dependency has started, is healthy, or has exited 0.
+public enum DependencyCondition: String, Sendable, Codable, CaseIterable {
+    case started, healthy, completed
+}
+
+public struct DependencyManifest: Sendable, Equatable {
+    public var service: String
+    public var condition: DependencyCondition
+}
+
+/// A command run once per container lifetime, after the container is first healthy (or started,
+/// without a healthcheck). The seed case: `docker exec db_instance init`.
+public struct HookManifest: Sendable, Equatable {
+    public var name: String
+    public var command: [String]
+}
+
+/// When to pull a service's image.
+public enum PullPolicy: String, Sendable, Codable, CaseIterable {
+    case missing, always, never
+}
+
+/// Runtime values for one host or stage.
+public struct EnvironmentManifest: Sendable {
+    public var name: String
+    public var variables: [String: String] = [:]
+    public var envFiles: [String] = []
+    public var secrets: [String: SecretSource] = [:]
+    /// Image version (tag or commit id) per service.
+    public var versions: [String: String] = [:]
+    public var timezone: String?
+    public var locations: FieldLocations
+}
+
+/// Where a secret's value comes from. The value itself never sits in a manifest.
+public enum SecretSource: Sendable, Equatable {
+    case file(String)
+    case environment(String)
+}
+
+/// "These services need X": the target per profile and the variables it exports to consumers.
+public struct ConnectionManifest: Sendable {
+    public var name: String
+    public var consumers: [String]
+    /// Keyed by profile name; `default` applies when no active profile has a target.
+    public var targets: [String: ConnectionTargetManifest]
+    /// Variables exported into each consumer; `${host}` and `${port}` name the chosen target.
+    public var environment: [String: String]
+    public var locations: FieldLocations
+}
+
+public struct ConnectionTargetManifest: Sendable, Equatable {
+    /// A service of this stack (internal target) …
+    public var service: String?
+    /// … or an outside host (external target).
+    public var host: String?
+    public var port: String
+}
+
+public struct NetworkManifest: Sendable {
+    public var name: String
+    /// The Engine's name for it; default `<stack>_<name>`.
+    public var engineName: String?
+    public var driver = "bridge"
+    public var `internal` = false
+    public var subnet: String?
+    public var gateway: String?
+    /// Used, never created or removed.
+    public var external = false
+    public var locations: FieldLocations
+}
+
+public struct VolumeManifest: Sendable {
+    public var name: String
+    public var engineName: String?
+    public var driver = "local"
+    public var external = false
+    public var locations: FieldLocations
+}

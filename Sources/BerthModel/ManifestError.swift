@@ -1,0 +1,66 @@
+/// A place in a manifest file, 1-based like editors show it.
+public struct SourceLocation: Sendable, Hashable, Codable, CustomStringConvertible, Comparable {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+
+    public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
+        (a.file, a.line, a.column) < (b.file, b.line, b.column)
+    }
+}
+
+/// One problem found in the manifests: where, which field, and what was expected.
+public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible {
+    enum Code: String, Sendable {
+        case syntax, unknownKey, wrongType, missingField, invalidValue, unknownReference, duplicateName
+        case dependencyCycle, undefinedVariable, outOfRange, unreadableFile
+    }
+
+    let code: Code
+    public let location: SourceLocation?
+    /// Dotted path of the field, e.g. `service-b.ports[0].published`.
+    public let field: String?
+    public let message: String
+
+    init(_ code: Code, at location: SourceLocation?, field: String?, _ message: String) {
+        self.code = code
+        self.location = location
+        self.field = field
+        self.message = message
+    }
+
+    /// A file or directory that could not be read.
+    public static func unreadable(_ file: String, _ message: String) -> ManifestError {
+        ManifestError(.unreadableFile, at: SourceLocation(file: file, line: 1, column: 1), field: nil, message)
+    }
+
+    /// Stable, bounded name of the error class (for tests and metrics).
+    public var shortDescription: String { code.rawValue }
+
+    public var description: String {
+        var text = location.map { "\($0): " } ?? ""
+        if let field { text += "\(field): " }
+        return text + message
+    }
+}
+
+/// Every problem of a load or resolution, reported together rather than one at a time.
+public struct ManifestErrors: Error, Sendable, CustomStringConvertible {
+    public let errors: [ManifestError]
+
+    public init(_ errors: [ManifestError]) {
+        self.errors = errors.sorted { ($0.location?.description ?? "", $0.message) < ($1.location?.description ?? "", $1.message) }
+    }
+
+    public var description: String {
+        errors.map(\.description).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,121 @@
+/// A snapshot of what the Engine has, taken once per reconcile; planning makes no further calls.
+public struct ObservedState: Sendable, Equatable {
+    public var containers: [ObservedContainer]
+    public var networks: [ObservedNetwork]
+    public var volumes: [ObservedVolume]
+    /// Local images for the references the desired state names; absent = not on the host.
+    public var images: [String: ObservedImage]
+    /// Digest of each build context directory (by absolute path), as read from disk now.
+    public var buildContexts: [String: String]
+    /// Hooks already run, as `containerID/hook` (from the reconcile log).
+    public var hooksRun: Set<String>
+
+    public init(
+        containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],
+        images: [String: ObservedImage] = [:], buildContexts: [String: String] = [:], hooksRun: Set<String> = []
+    ) {
+        self.containers = containers
+        self.networks = networks
+        self.volumes = volumes
+        self.images = images
+        self.buildContexts = buildContexts
+        self.hooksRun = hooksRun
+    }
+
+    /// Gateways and subnets of the observed networks, for `Resolver`. Engine 20.10 leaves the
+    /// gateway out of a network created with only a subnet; it is then the subnet's first address.
+    public var facts: NetworkFacts {
+        var facts = NetworkFacts()
+        for network in networks {
+            facts.gateways[network.name] = network.gateway ?? network.subnet.flatMap(IPv4.defaultGateway)
+            facts.subnets[network.name] = network.subnet
+        }
+        return facts
+    }
+}
+
+public struct ObservedImage: Sendable, Equatable {
+    public var id: String
+    /// The build context digest Berth stamped on an image it built (`berth.context-digest`).
+    public var contextDigest: String?
+
+    public init(id: String, contextDigest: String? = nil) {
+        self.id = id
+        self.contextDigest = contextDigest
+    }
+}
+
+public struct ObservedContainer: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var labels: [String: String]
+    public var imageID: String
+    /// `created`, `running`, `restarting`, `paused`, `exited`, `dead`.
+    public var state: String
+    /// The Engine's status text, e.g. `Exited (137) 2 seconds ago`.
+    public var status: String
+    /// `healthy`, `unhealthy`, `starting`, or nil without a healthcheck.
+    public var health: String?
+    /// Engine names of the networks it is attached to.
+    public var networks: [String]
+
+    public init(
+        id: String, name: String, labels: [String: String], imageID: String, state: String, status: String = "",
+        health: String? = nil, networks: [String]
+    ) {
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.imageID = imageID
+        self.state = state
+        self.status = status
+        self.health = health
+        self.networks = networks
+    }
+
+    public var stack: String? { labels[Resolver.Label.stack] }
+    public var service: String? { labels[Resolver.Label.service] }
+    public var specHash: String? { labels[Resolver.Label.specHash] }
+    public var isRunning: Bool { state == "running" || state == "restarting" }
+    public var shortID: String { String(id.prefix(12)) }
+
+    /// The exit code in `Exited (N) …`, when stopped.
+    public var exitCode: Int? {
+        guard let open = status.firstIndex(of: "("), let close = status.firstIndex(of: ")"), status.hasPrefix("Exited") else { return nil }
+        return Int(status[status.index(after: open)..<close])
+    }
+}
+
+public struct ObservedNetwork: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var labels: [String: String]
+    public var driver: String
+    public var `internal`: Bool
+    public var subnet: String?
+    public var gateway: String?
+
+    public init(id: String, name: String, labels: [String: String], driver: String, internal: Bool, subnet: String?, gateway: String?) {
+        self.id = id
+        self.name = name
+        self.labels = labels
+        self.driver = driver
+        self.internal = `internal`
+        self.subnet = subnet
+        self.gateway = gateway
+    }
+
+    public var stack: String? { labels[Resolver.Label.stack] }
+}
+
+public struct ObservedVolume: Sendable, Equatable {
+    public var name: String
+    public var labels: [String: String]
+
+    public init(name: String, labels: [String: String]) {
+        self.name = name
+        self.labels = labels
+    }
+
+    public var stack: String? { labels[Resolver.Label.stack] }
+}

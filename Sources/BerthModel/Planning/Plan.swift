@@ -1,0 +1,183 @@
+/// An ordered set of steps that takes the host from observed to desired. Steps form a DAG
+/// (`dependsOn`); each is one Engine operation with the cause that made the planner add it.
+public struct Plan: Sendable, Equatable, CustomStringConvertible {
+    public var stack: String
+    public var steps: [PlanStep]
+    /// What Berth will not touch and so cannot converge (names held by others, missing externals).
+    public var conflicts: [Conflict]
+
+    public init(stack: String, steps: [PlanStep] = [], conflicts: [Conflict] = []) {
+        self.stack = stack
+        self.steps = steps
+        self.conflicts = conflicts
+    }
+
+    /// True when the host already matches: nothing to do and nothing blocking.
+    public var isConverged: Bool { steps.isEmpty && conflicts.isEmpty }
+
+    /// Steps that change the host (waits and hooks aside), i.e. the drift found.
+    public var changeCount: Int { steps.filter { $0.operation.isWrite }.count }
+
+    /// One line per step: `#id [deps] -> operation target (cause)`; conflicts last.
+    public var description: String {
+        var lines = steps.map { step in
+            let deps = step.dependsOn.isEmpty ? "" : " [" + step.dependsOn.map { "#\($0)" }.joined(separator: ",") + "]"
+            return "#\(step.id)\(deps) \(step.operation.kind) \(step.operation.target) (\(step.cause))"
+        }
+        lines += conflicts.map { "conflict \($0.resource): \($0.reason)" }
+        return lines.joined(separator: "\n")
+    }
+}
+
+public struct PlanStep: Sendable, Equatable {
+    public var id: Int
+    public var operation: Operation
+    public var cause: Cause
+    public var dependsOn: [Int]
+}
+
+/// Something in the way that Berth does not own and will not remove.
+public struct Conflict: Sendable, Equatable, Codable {
+    public var resource: String
+    public var reason: String
+
+    public init(resource: String, reason: String) {
+        self.resource = resource
+        self.reason = reason
+    }
+}
+
+/// A container a step acts on: one that exists, or the one a `create` step of this plan makes.
+public enum ContainerRef: Sendable, Equatable, CustomStringConvertible {
+    case existing(id: String, name: String)
+    case created(service: String, name: String)
+
+    public var description: String {
+        switch self {
+        case .existing(let id, let name): "container \(name) (\(id.prefix(12)))"
+        case .created(_, let name): "container \(name)"
+        }
+    }
+}
+
+/// One Engine operation. Each case carries exactly what its call needs.
+public enum Operation: Sendable, Equatable {
+    case createNetwork(NetworkSpec)
+    case removeNetwork(name: String)
+    case disconnectNetwork(ContainerRef, network: String)
+    case connectNetwork(ContainerRef, NetworkAttachment)
+    case createVolume(VolumeSpec)
+    case removeVolume(name: String)
+    case buildImage(image: String, BuildSpec)
+    case pullImage(image: String)
+    case createContainer(ContainerSpec)
+    case startContainer(ContainerRef)
+    case stopContainer(ContainerRef, timeoutSeconds: Int?)
+    case renameContainer(ContainerRef, to: String)
+    case removeContainer(ContainerRef)
+    /// Polls until the container's healthcheck reports healthy, or fails at the deadline.
+    case waitHealthy(ContainerRef, deadlineMilliseconds: Int64)
+    /// Waits for the container to exit and requires exit code 0 (`depends_on: completed`).
+    case waitCompleted(ContainerRef)
+    case runHook(ContainerRef, HookSpec)
+
+    /// Stable name of the operation, as shown in plans and stored in the log.
+    public var kind: String {
+        switch self {
+        case .createNetwork: "create-network"
+        case .removeNetwork: "remove-network"
+        case .disconnectNetwork: "disconnect"
+        case .connectNetwork: "connect"
+        case .createVolume: "create-volume"
+        case .removeVolume: "remove-volume"
+        case .buildImage: "build-image"
+        case .pullImage: "pull-image"
+        case .createContainer: "create"
+        case .startContainer: "start"
+        case .stopContainer: "stop"
+        case .renameContainer: "rename"
+        case .removeContainer: "remove"
+        case .waitHealthy: "wait-healthy"
+        case .waitCompleted: "wait-completed"
+        case .runHook: "hook"
+        }
+    }
+
+    /// What it acts on, for people: `container shop-web`, `network shop_default`, …
+    public var target: String {
+        switch self {
+        case .createNetwork(let spec): "network \(spec.engineName)"
+        case .removeNetwork(let name): "network \(name)"
+        case .disconnectNetwork(let ref, let network): "\(ref) from network \(network)"
+        case .connectNetwork(let ref, let attachment): "\(ref) to network \(attachment.network)"
+        case .createVolume(let spec): "volume \(spec.engineName)"
+        case .removeVolume(let name): "volume \(name)"
+        case .buildImage(let image, _), .pullImage(let image): "image \(image)"
+        case .createContainer(let spec): "container \(spec.name)"
+        case .renameContainer(let ref, let name): "\(ref) to \(name)"
+        case .runHook(let ref, let hook): "\(hook.name) in \(ref)"
+        case .startContainer(let ref), .stopContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _),
+            .waitCompleted(let ref):
+            ref.description
+        }
+    }
+
+    /// Whether it changes the host (waits do not).
+    public var isWrite: Bool {
+        switch self {
+        case .waitHealthy, .waitCompleted: false
+        default: true
+        }
+    }
+}
+
+/// Why a step is in the plan. The text is stable: tests and the log compare it.
+public enum Cause: Sendable, Equatable, CustomStringConvertible {
+    case missing
+    case stopped(status: String)
+    case specChanged(fields: [String])
+    case imageChanged(from: String, to: String)
+    case renamed(currentName: String)
+    case detached(network: String)
+    case networkChanged(String)
+    case networkRecreated(String)
+    case imageMissing
+    case buildContextChanged
+    case imageRebuilt(String)
+    case pullAlways
+    case orphan
+    case duplicate
+    case replaced(by: String)
+    case makeRoom(for: String)
+    case conflictReplaced
+    case dependency(of: String, DependencyCondition)
+    case healthGate
+    case hookPending(String)
+    case down
+
+    public var description: String {
+        switch self {
+        case .missing: "missing"
+        case .stopped(let status): status.isEmpty ? "stopped" : "stopped: \(status)"
+        case .specChanged(let fields): fields.isEmpty ? "spec changed" : "spec changed: \(fields.joined(separator: ", "))"
+        case .imageChanged(let from, let to): "image changed: \(from.prefix(19)) → \(to.prefix(19))"
+        case .renamed(let name): "renamed to \(name)"
+        case .detached(let network): "detached from network \(network)"
+        case .networkChanged(let what): "network \(what) changed"
+        case .networkRecreated(let network): "network \(network) recreated"
+        case .imageMissing: "image not on the host"
+        case .buildContextChanged: "build context changed"
+        case .imageRebuilt(let image): "image \(image) rebuilt"
+        case .pullAlways: "pull_policy always"
+        case .orphan: "orphan: no longer in the manifests"
+        case .duplicate: "duplicate container of the service"
+        case .replaced(let name): "replaced by new \(name)"
+        case .makeRoom(let name): "keeps the name \(name) free for the new container"
+        case .conflictReplaced: "conflict: replaced on request"
+        case .dependency(let dependent, let condition): "\(dependent) waits for it (\(condition.rawValue))"
+        case .healthGate: "must be healthy to converge"
+        case .hookPending(let hook): "hook \(hook) not yet run in this container"
+        case .down: "down"
+        }
+    }
+}

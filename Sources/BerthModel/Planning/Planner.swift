@@ -1,0 +1,344 @@
+/// Computes the steps that take the host from `observed` to `desired`. Pure and deterministic:
+/// phases run in a fixed order (networks, volumes, images, containers, orphans) over sorted names.
+public enum Planner {
+    public struct Options: Sendable {
+        /// Remove a container Berth does not own when it holds a wanted name (`--replace`).
+        public var replaceConflicts = false
+        public init(replaceConflicts: Bool = false) { self.replaceConflicts = replaceConflicts }
+    }
+
+    /// - Parameters:
+    ///   - previous: the last applied spec per service (from the reconcile log), to name what changed.
+    public static func plan(
+        desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec] = [:], options: Options = Options()
+    ) -> Plan {
+        var builder = PlanBuilder(desired: desired, observed: observed, previous: previous, options: options)
+        builder.planNetworks()
+        builder.planVolumes()
+        builder.planImages()
+        builder.planContainers()
+        builder.planOrphans()
+        return builder.plan
+    }
+
+    /// Removes everything of `stack`: containers (dependents first), then networks, then, only with
+    /// `removeVolumes`, its named volumes.
+    public static func down(stack: String, observed: ObservedState, removeVolumes: Bool) -> Plan {
+        var builder = PlanBuilder(
+            desired: DesiredState(stack: stack, profiles: [], environment: nil, containers: [], networks: [], volumes: [], pendingFacts: []),
+            observed: observed, previous: [:], options: Options())
+        builder.planOrphans(cause: .down)
+        if removeVolumes {
+            let removals = builder.plan.steps.map(\.id)
+            for volume in observed.volumes.filter({ $0.stack == stack }).sorted(by: { $0.name < $1.name }) {
+                builder.add(.removeVolume(name: volume.name), .down, after: removals)
+            }
+        }
+        return builder.plan
+    }
+}
+
+/// Accumulates steps, remembering which step makes each resource ready.
+private struct PlanBuilder {
+    let desired: DesiredState
+    let observed: ObservedState
+    let previous: [String: ContainerSpec]
+    let options: Planner.Options
+    var plan: Plan
+
+    /// Step after which a network / volume / image can be used.
+    var networkReady: [String: Int] = [:]
+    var volumeReady: [String: Int] = [:]
+    var imageReady: [String: Int] = [:]
+    /// Networks being recreated: kept containers must be reconnected.
+    var recreatedNetworks = Set<String>()
+    /// Images rebuilt from a changed context: their containers need recreating.
+    var rebuiltImages = Set<String>()
+    var blockedNetworks = Set<String>()
+    /// Per service: the step that starts it, and the gates dependents wait on.
+    var startStep: [String: Int] = [:]
+    var healthyGate: [String: Int] = [:]
+    var completedGate: [String: Int] = [:]
+    /// Steps that remove or disconnect containers, which network removal must follow.
+    var detachSteps: [Int] = []
+
+    init(desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec], options: Planner.Options) {
+        self.desired = desired
+        self.observed = observed
+        self.previous = previous
+        self.options = options
+        self.plan = Plan(stack: desired.stack)
+    }
+
+    @discardableResult
+    mutating func add(_ operation: Operation, _ cause: Cause, after: [Int?] = []) -> Int {
+        let id = plan.steps.count + 1
+        let dependsOn = Array(Set(after.compactMap { $0 })).sorted()
+        plan.steps.append(PlanStep(id: id, operation: operation, cause: cause, dependsOn: dependsOn))
+        return id
+    }
+
+    mutating func conflict(_ resource: String, _ reason: String) {
+        plan.conflicts.append(Conflict(resource: resource, reason: reason))
+    }
+
+    func owned(_ labels: [String: String]) -> Bool { labels[Resolver.Label.stack] == desired.stack }
+
+    var ownedContainers: [ObservedContainer] {
+        observed.containers.filter { owned($0.labels) }.sorted { ($0.service ?? "", $0.name) < ($1.service ?? "", $1.name) }
+    }
+
+    // MARK: Networks
+
+    mutating func planNetworks() {
+        for network in desired.networks {
+            let current = observed.networks.first { $0.name == network.engineName }
+            if network.external {
+                if current == nil { conflict("network \(network.engineName)", "external network does not exist; create it first") }
+                continue
+            }
+            guard let current else {
+                networkReady[network.engineName] = add(.createNetwork(network), .missing)
+                continue
+            }
+            guard owned(current.labels) else {
+                blockedNetworks.insert(network.engineName)
+                conflict("network \(network.engineName)", "exists but is not managed by stack \(desired.stack) (id \(current.id.prefix(12))); remove it or mark the network external")
+                continue
+            }
+            guard let change = difference(network, current) else { continue }
+            var detaches: [Int] = []
+            for container in ownedContainers where container.networks.contains(network.engineName) {
+                detaches.append(add(.disconnectNetwork(.existing(id: container.id, name: container.name), network: network.engineName), .networkChanged(change)))
+            }
+            detachSteps += detaches
+            let removal = add(.removeNetwork(name: network.engineName), .networkChanged(change), after: detaches)
+            networkReady[network.engineName] = add(.createNetwork(network), .networkChanged(change), after: [removal])
+            recreatedNetworks.insert(network.engineName)
+        }
+    }
+
+    func difference(_ spec: NetworkSpec, _ current: ObservedNetwork) -> String? {
+        if spec.driver != current.driver { return "driver" }
+        if spec.internal != current.internal { return "internal" }
+        if let subnet = spec.subnet, subnet != current.subnet { return "subnet" }
+        if let gateway = spec.gateway, gateway != current.gateway { return "gateway" }
+        return nil
+    }
+
+    // MARK: Volumes and images
+
+    mutating func planVolumes() {
+        for volume in desired.volumes {
+            let exists = observed.volumes.contains { $0.name == volume.engineName }
+            if exists { continue }
+            if volume.external {
+                conflict("volume \(volume.engineName)", "external volume does not exist; create it first")
+            } else {
+                volumeReady[volume.engineName] = add(.createVolume(volume), .missing)
+            }
+        }
+    }
+
+    mutating func planImages() {
+        var seen = Set<String>()
+        for spec in desired.containers where seen.insert(spec.image).inserted {
+            let builder = desired.containers.first { $0.image == spec.image && $0.build != nil }
+            let image = observed.images[spec.image]
+            let present = image != nil
+            if let build = builder?.build, !present {
+                imageReady[spec.image] = add(.buildImage(image: spec.image, build), .imageMissing)
+            } else if let build = builder?.build, let digest = observed.buildContexts[build.context], image?.contextDigest != digest {
+                imageReady[spec.image] = add(.buildImage(image: spec.image, build), .buildContextChanged)
+                rebuiltImages.insert(spec.image)
+            } else if spec.pullPolicy == .always {
+                imageReady[spec.image] = add(.pullImage(image: spec.image), .pullAlways)
+            } else if !present {
+                if spec.pullPolicy == .never {
+                    conflict("image \(spec.image)", "not on the host and pull_policy is never")
+                } else {
+                    imageReady[spec.image] = add(.pullImage(image: spec.image), .imageMissing)
+                }
+            }
+        }
+    }
+
+    // MARK: Containers
+
+    mutating func planContainers() {
+        let byService = Dictionary(grouping: ownedContainers.filter { $0.service != nil }, by: { $0.service! })
+        for spec in dependencyOrder() {
+            planContainer(spec, candidates: byService[spec.service] ?? [])
+        }
+    }
+
+    /// Services sorted so each comes after what it depends on (names break ties).
+    func dependencyOrder() -> [ContainerSpec] {
+        var ordered: [ContainerSpec] = []
+        var placed = Set<String>()
+        var remaining = desired.containers.sorted { $0.service < $1.service }
+        while !remaining.isEmpty {
+            let ready = remaining.filter { spec in spec.dependsOn.allSatisfy { placed.contains($0.service) || desired.container($0.service) == nil } }
+            let batch = ready.isEmpty ? [remaining[0]] : ready  // a cycle would have failed validation
+            for spec in batch { placed.insert(spec.service) }
+            ordered += batch
+            remaining.removeAll { placed.contains($0.service) }
+        }
+        return ordered
+    }
+
+    /// The container to keep: right spec and name first, then right spec, then running.
+    func keeper(_ candidates: [ObservedContainer], _ spec: ContainerSpec) -> ObservedContainer? {
+        candidates.max { a, b in score(a, spec) < score(b, spec) }
+    }
+
+    func score(_ container: ObservedContainer, _ spec: ContainerSpec) -> (Int, Int, Int, String) {
+        (container.specHash == spec.specHash ? 1 : 0, container.name == spec.name ? 1 : 0, container.isRunning ? 1 : 0, container.id)
+    }
+
+    mutating func planContainer(_ spec: ContainerSpec, candidates: [ObservedContainer]) {
+        let keeper = keeper(candidates, spec)
+        var nameFree: [Int] = []
+        for extra in candidates where extra.id != keeper?.id {
+            let ref = ContainerRef.existing(id: extra.id, name: extra.name)
+            let stop = add(.stopContainer(ref, timeoutSeconds: nil), .duplicate)
+            let removal = add(.removeContainer(ref), .duplicate, after: [stop])
+            detachSteps.append(removal)
+            if extra.name == spec.name { nameFree.append(removal) }
+        }
+        if let foreign = observed.containers.first(where: { $0.name == spec.name && !owned($0.labels) }) {
+            guard options.replaceConflicts else {
+                conflict("container \(spec.name)", "name is held by container \(foreign.shortID) which stack \(desired.stack) does not own; remove or rename it, or pass --replace")
+                return
+            }
+            let ref = ContainerRef.existing(id: foreign.id, name: foreign.name)
+            let stop = add(.stopContainer(ref, timeoutSeconds: nil), .conflictReplaced)
+            nameFree.append(add(.removeContainer(ref), .conflictReplaced, after: [stop]))
+        }
+        if spec.networks.contains(where: { blockedNetworks.contains($0.network) }) {
+            conflict("container \(spec.name)", "its network is held by another owner")
+            return
+        }
+
+        guard let keeper else {
+            create(spec, after: nameFree, cause: .missing)
+            return
+        }
+        let ref = ContainerRef.existing(id: keeper.id, name: keeper.name)
+        if let cause = recreateCause(keeper, spec) {
+            let stop = add(.stopContainer(ref, timeoutSeconds: nil), cause)
+            var afterRename = [stop]
+            if keeper.name == spec.name {
+                afterRename.append(add(.renameContainer(ref, to: "\(keeper.shortID)_\(spec.name)"), .makeRoom(for: spec.name), after: [stop]))
+            }
+            let started = create(spec, after: nameFree + afterRename, cause: cause)
+            detachSteps.append(add(.removeContainer(ref), .replaced(by: spec.name), after: [started]))
+            return
+        }
+
+        var ready: [Int] = []
+        if keeper.name != spec.name {
+            ready.append(add(.renameContainer(ref, to: spec.name), .renamed(currentName: keeper.name), after: nameFree))
+        }
+        for attachment in spec.networks where !keeper.networks.contains(attachment.network) || recreatedNetworks.contains(attachment.network) {
+            let cause: Cause = recreatedNetworks.contains(attachment.network) ? .networkRecreated(attachment.network) : .detached(network: attachment.network)
+            ready.append(add(.connectNetwork(ref, attachment), cause, after: [networkReady[attachment.network]]))
+        }
+        let finished = !keeper.isRunning && keeper.exitCode == 0 && spec.restart == "no"
+        var started: Int?
+        if !keeper.isRunning && !finished {
+            started = add(.startContainer(ref), .stopped(status: keeper.status), after: ready + dependencyGates(spec))
+            startStep[spec.service] = started
+        }
+        let needsHook = spec.hooks.contains { !observed.hooksRun.contains("\(keeper.id)/\($0.name)") }
+        let restarted = started != nil || spec.networks.contains { !keeper.networks.contains($0.network) }
+        let unhealthy = spec.healthcheck != nil && spec.healthcheck?.test != ["NONE"] && keeper.health != "healthy"
+        if let health = spec.healthcheck, health.test != ["NONE"], restarted || unhealthy || needsHook {
+            healthyGate[spec.service] = add(.waitHealthy(ref, deadlineMilliseconds: health.deadlineMilliseconds), .healthGate, after: [started] + ready)
+        }
+        for hook in spec.hooks where !observed.hooksRun.contains("\(keeper.id)/\(hook.name)") {
+            add(.runHook(ref, hook), .hookPending(hook.name), after: [healthyGate[spec.service] ?? started])
+        }
+    }
+
+    func recreateCause(_ container: ObservedContainer, _ spec: ContainerSpec) -> Cause? {
+        if container.specHash != spec.specHash {
+            let fields = previous[spec.service].map { SpecHash.differences(from: $0, to: spec) } ?? []
+            return .specChanged(fields: fields)
+        }
+        if rebuiltImages.contains(spec.image) { return .imageRebuilt(spec.image) }
+        if let image = observed.images[spec.image], image.id != container.imageID, imageReady[spec.image] == nil {
+            return .imageChanged(from: container.imageID, to: image.id)
+        }
+        return nil
+    }
+
+    /// Creates, attaches extra networks, starts, then gates on health and runs hooks. Returns the start step.
+    @discardableResult
+    mutating func create(_ spec: ContainerSpec, after: [Int], cause: Cause) -> Int {
+        let ref = ContainerRef.created(service: spec.service, name: spec.name)
+        var needs: [Int?] = after + [imageReady[spec.image]]
+        needs += spec.networks.prefix(1).map { networkReady[$0.network] }
+        needs += spec.mounts.compactMap { $0.source.flatMap { volumeReady[$0] } }
+        let created = add(.createContainer(spec), cause, after: needs)
+        var ready = [created]
+        for attachment in spec.networks.dropFirst() {
+            ready.append(add(.connectNetwork(ref, attachment), cause, after: [created, networkReady[attachment.network]]))
+        }
+        let started = add(.startContainer(ref), cause, after: ready + dependencyGates(spec))
+        startStep[spec.service] = started
+        if let health = spec.healthcheck, health.test != ["NONE"] {
+            healthyGate[spec.service] = add(.waitHealthy(ref, deadlineMilliseconds: health.deadlineMilliseconds), .healthGate, after: [started])
+        }
+        for hook in spec.hooks {
+            add(.runHook(ref, hook), .hookPending(hook.name), after: [healthyGate[spec.service] ?? started])
+        }
+        return started
+    }
+
+    /// The steps a service's start must wait for, per its `depends_on` conditions.
+    mutating func dependencyGates(_ spec: ContainerSpec) -> [Int] {
+        spec.dependsOn.compactMap { dependency in
+            switch dependency.condition {
+            case .started: return startStep[dependency.service]
+            case .healthy: return healthyGate[dependency.service] ?? startStep[dependency.service]
+            case .completed:
+                if let gate = completedGate[dependency.service] { return gate }
+                guard let start = startStep[dependency.service], let target = desired.container(dependency.service) else { return nil }
+                let gate = add(.waitCompleted(.created(service: target.service, name: target.name)), .dependency(of: spec.service, .completed), after: [start])
+                completedGate[dependency.service] = gate
+                return gate
+            }
+        }
+    }
+
+    // MARK: Orphans
+
+    /// Removes owned containers of services no longer desired (dependents first), then owned
+    /// networks no longer desired. Volumes are never removed here.
+    mutating func planOrphans(cause: Cause = .orphan) {
+        let wanted = Set(desired.containers.map(\.service))
+        let orphans = ownedContainers.filter { !wanted.contains($0.service ?? "") }
+        var removal: [String: Int] = [:]
+        var pending = orphans
+        while !pending.isEmpty {
+            // A container goes only after every orphan that depends on it.
+            let dependents = { (name: String) in pending.filter { ($0.labels[Resolver.Label.dependsOn] ?? "").split(separator: ",").contains(Substring(name)) } }
+            let ready = pending.filter { dependents($0.service ?? "").isEmpty }
+            let batch = ready.isEmpty ? pending : ready
+            for container in batch {
+                let ref = ContainerRef.existing(id: container.id, name: container.name)
+                let after = orphans.filter { ($0.labels[Resolver.Label.dependsOn] ?? "").split(separator: ",").contains(Substring(container.service ?? "")) }.compactMap { removal[$0.id] }
+                let stop = container.isRunning ? add(.stopContainer(ref, timeoutSeconds: nil), cause, after: after) : nil
+                let removed = add(.removeContainer(ref), cause, after: [stop] + after)
+                removal[container.id] = removed
+                detachSteps.append(removed)
+            }
+            pending.removeAll { c in batch.contains { $0.id == c.id } }
+        }
+        let wantedNetworks = Set(desired.networks.map(\.engineName))
+        for network in observed.networks.filter({ owned($0.labels) && !wantedNetworks.contains($0.name) }).sorted(by: { $0.name < $1.name }) {
+            add(.removeNetwork(name: network.name), cause, after: detachSteps)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+/// The host as it should be: fully resolved, no `${…}` left, secrets marked. Produced by
+/// `Resolver.resolve` and consumed by `Planner.plan`.
+public struct DesiredState: Sendable, Codable, Equatable {
+    public var stack: String
+    public var profiles: [String]
+    public var environment: String?
+    /// One per service active in the chosen profiles, sorted by service name.
+    public var containers: [ContainerSpec]
+    public var networks: [NetworkSpec]
+    public var volumes: [VolumeSpec]
+    /// Network facts (e.g. a gateway address) referenced but not yet observable because the
+    /// network does not exist; values holding them carry a placeholder until it does.
+    public var pendingFacts: [String]
+    /// Secrets whose source is not available here (only when the request allowed that, e.g. `validate`).
+    public var unavailableSecrets: [String] = []
+
+    public init(
+        stack: String, profiles: [String] = [], environment: String? = nil, containers: [ContainerSpec] = [],
+        networks: [NetworkSpec] = [], volumes: [VolumeSpec] = [], pendingFacts: [String] = []
+    ) {
+        self.stack = stack
+        self.profiles = profiles
+        self.environment = environment
+        self.containers = containers
+        self.networks = networks
+        self.volumes = volumes
+        self.pendingFacts = pendingFacts
+    }
+
+    public func container(_ service: String) -> ContainerSpec? { containers.first { $0.service == service } }
+
+    /// The same state with secret values replaced by their hashes: safe to print, log and store.
+    public var redacted: DesiredState {
+        var copy = self
+        copy.containers = containers.map(\.redacted)
+        return copy
+    }
+}
+
+/// Everything the Engine needs to create one service's container.
+public struct ContainerSpec: Sendable, Codable, Equatable {
+    public var service: String
+    /// The container's name on the host.
+    public var name: String
+    /// The image reference with its resolved version, e.g. `berth-demo/app:1.2`.
+    public var image: String
+    public var build: BuildSpec?
+    public var pullPolicy: PullPolicy
+    public var command: [String]?
+    public var entrypoint: [String]?
+    public var environment: [EnvironmentVariable]
+    public var ports: [PortSpec]
+    public var mounts: [MountSpec]
+    public var networks: [NetworkAttachment]
+    public var healthcheck: HealthcheckSpec?
+    public var restart: String
+    public var hostname: String?
+    public var user: String?
+    public var workingDir: String?
+    public var initProcess: Bool
+    public var stopGraceSeconds: Int
+    public var labels: [String: String]
+    public var dependsOn: [Dependency]
+    public var hooks: [HookSpec]
+    /// Hash of every field that needs a recreate when it changes; see `SpecHash`.
+    public var specHash: String
+
+    public var redacted: ContainerSpec {
+        var copy = self
+        copy.environment = environment.map(\.redacted)
+        return copy
+    }
+
+    public func variable(_ name: String) -> EnvironmentVariable? { environment.first { $0.name == name } }
+}
+
+/// One environment variable of a container. Secret values are carried but never shown.
+public struct EnvironmentVariable: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var name: String
+    public var value: String
+    public var isSecret: Bool
+
+    public init(name: String, value: String, isSecret: Bool = false) {
+        self.name = name
+        self.value = value
+        self.isSecret = isSecret
+    }
+
+    /// Secret values become `sha256:<first 12 hex>`: still comparable, not readable.
+    public var redacted: EnvironmentVariable {
+        guard isSecret, !value.hasPrefix(Self.redactedPrefix) else { return self }
+        return EnvironmentVariable(name: name, value: Self.redactedPrefix + String(Digest.sha256Hex(value).prefix(12)) + ">", isSecret: true)
+    }
+
+    static let redactedPrefix = "<secret sha256:"
+
+    public var description: String { isSecret ? "\(name)=<secret>" : "\(name)=\(value)" }
+}
+
+public struct BuildSpec: Sendable, Codable, Equatable {
+    /// Absolute path of the build context directory.
+    public var context: String
+    public var dockerfile: String
+    public var args: [String: String]
+}
+
+public struct PortSpec: Sendable, Codable, Equatable, Comparable, CustomStringConvertible {
+    public var target: Int
+    public var published: Int?
+    public var hostIP: String
+    public var `protocol`: String
+
+    public static func < (a: PortSpec, b: PortSpec) -> Bool { a.description < b.description }
+    public var description: String {
+        let host = published.map { (hostIP.isEmpty ? "" : "\(hostIP):") + "\($0):" } ?? ""
+        return "\(host)\(target)/\(`protocol`)"
+    }
+}
+
+public struct MountSpec: Sendable, Codable, Equatable, Comparable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Codable { case volume, bind, tmpfs }
+    public var kind: Kind
+    /// Engine volume name, absolute host path, or nothing for tmpfs.
+    public var source: String?
+    public var target: String
+    public var readOnly: Bool
+
+    public static func < (a: MountSpec, b: MountSpec) -> Bool { a.target < b.target }
+    public var description: String {
+        "\(kind.rawValue):\(source ?? ""):\(target)\(readOnly ? ":ro" : "")"
+    }
+}
+
+public struct NetworkAttachment: Sendable, Codable, Equatable, Comparable {
+    /// The Engine's network name.
+    public var network: String
+    public var aliases: [String]
+    public var ipv4Address: String?
+
+    public static func < (a: NetworkAttachment, b: NetworkAttachment) -> Bool { a.network < b.network }
+}
+
+public struct HealthcheckSpec: Sendable, Codable, Equatable {
+    public var test: [String]
+    public var intervalMilliseconds: Int64?
+    public var timeoutMilliseconds: Int64?
+    public var startPeriodMilliseconds: Int64?
+    public var retries: Int?
+
+    /// How long to wait for `healthy` before calling it a failure: the Engine's own give-up point
+    /// (start period + (interval + timeout) × retries) plus slack.
+    public var deadlineMilliseconds: Int64 {
+        let interval = intervalMilliseconds ?? 30_000
+        let timeout = timeoutMilliseconds ?? 30_000
+        let retries = Int64(retries ?? 3)
+        return (startPeriodMilliseconds ?? 0) + (interval + timeout) * (retries + 1) + 5_000
+    }
+}
+
+public struct Dependency: Sendable, Codable, Equatable {
+    public var service: String
+    public var condition: DependencyCondition
+}
+
+public struct HookSpec: Sendable, Codable, Equatable {
+    public var name: String
+    public var command: [String]
+}
+
+public struct NetworkSpec: Sendable, Codable, Equatable {
+    /// The manifest name services refer to.
+    public var name: String
+    /// The Engine's name.
+    public var engineName: String
+    public var driver: String
+    public var `internal`: Bool
+    public var subnet: String?
+    public var gateway: String?
+    public var external: Bool
+}
+
+public struct VolumeSpec: Sendable, Codable, Equatable {
+    public var name: String
+    public var engineName: String
+    public var driver: String
+    public var external: Bool
+}

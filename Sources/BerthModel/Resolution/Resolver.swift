@@ -1,0 +1,428 @@
+import Foundation
+
+/// Facts only the Engine knows, which manifests may refer to, e.g. `${network.vswitch.gateway}`.
+public struct NetworkFacts: Sendable, Equatable {
+    /// Keyed by the Engine's network name.
+    public var gateways: [String: String] = [:]
+    public var subnets: [String: String] = [:]
+    public init(gateways: [String: String] = [:], subnets: [String: String] = [:]) {
+        self.gateways = gateways
+        self.subnets = subnets
+    }
+}
+
+/// The choices and inputs of one resolution.
+public struct ResolutionRequest: Sendable {
+    /// Active profiles; `nil` means the stack's defaults.
+    public var profiles: [String]?
+    /// Environment name; `nil` means the stack's default (or the only one).
+    public var environment: String?
+    /// Berth's own process environment: overrides `variables` (as the shell overrides `.env` in
+    /// Compose) and feeds `secrets: {env: …}`.
+    public var processEnvironment: [String: String]
+    /// Contents of env files and secret files, keyed by absolute path; read at the edge.
+    public var files: [String: String]
+    public var facts: NetworkFacts
+    /// When false, a secret whose file or variable is missing resolves to a placeholder instead of
+    /// failing: `validate` checks every environment, but prod secrets exist only on prod hosts.
+    public var requireSecrets = true
+
+    public init(
+        profiles: [String]? = nil, environment: String? = nil, processEnvironment: [String: String] = [:],
+        files: [String: String] = [:], facts: NetworkFacts = NetworkFacts()
+    ) {
+        self.profiles = profiles
+        self.environment = environment
+        self.processEnvironment = processEnvironment
+        self.files = files
+        self.facts = facts
+    }
+}
+
+/// Resolves a stack for a profile set and an environment into a `DesiredState`. Pure.
+public enum Resolver {
+    /// Label keys Berth stamps on what it creates.
+    public enum Label {
+        public static let stack = "berth.stack"
+        public static let service = "berth.service"
+        public static let specHash = "berth.spec-hash"
+        public static let dependsOn = "berth.depends-on"
+        public static let contextDigest = "berth.context-digest"
+    }
+
+    /// - Throws: `ManifestErrors` with every problem found.
+    public static func resolve(_ stack: StackManifest, _ request: ResolutionRequest) throws(ManifestErrors) -> DesiredState {
+        var resolution = Resolution(stack: stack, request: request)
+        let state = resolution.run()
+        if !resolution.errors.isEmpty { throw ManifestErrors(resolution.errors) }
+        return state
+    }
+
+    /// The paths of every env file and secret file the stack's environments name, for the edge to read.
+    public static func referencedFiles(_ stack: StackManifest) -> [String] {
+        stack.environments.flatMap { environment in
+            environment.envFiles.map { MountParser.absolute($0, directory: stack.directory) }
+                + environment.secrets.values.compactMap { source in
+                    if case .file(let path) = source { return MountParser.absolute(path, directory: stack.directory) }
+                    return nil
+                }
+        }
+    }
+}
+
+/// One run of resolution, accumulating errors.
+private struct Resolution {
+    let stack: StackManifest
+    let request: ResolutionRequest
+    var errors: [ManifestError] = []
+    var pendingFacts = Set<String>()
+    var unavailableSecrets: [String] = []
+
+    init(stack: StackManifest, request: ResolutionRequest) {
+        self.stack = stack
+        self.request = request
+    }
+
+    mutating func fail(_ code: ManifestError.Code, _ location: SourceLocation?, _ field: String, _ message: String) {
+        errors.append(ManifestError(code, at: location, field: field, message))
+    }
+
+    mutating func run() -> DesiredState {
+        let profiles = request.profiles ?? stack.defaultProfiles
+        for profile in profiles where !stack.profiles.contains(profile) {
+            fail(.unknownReference, nil, "--profile", "unknown profile '\(profile)'; the stack declares: \(stack.profiles.joined(separator: ", "))")
+        }
+        let environment = chooseEnvironment()
+        let scope = variables(of: environment)
+
+        let active = stack.services.filter { $0.profiles.isEmpty || !Set($0.profiles).isDisjoint(with: profiles) }
+        let activeNames = Set(active.map(\.name))
+        let networks = Dictionary(stack.networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let volumes = Dictionary(stack.volumes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let stackName = stack.name
+        let networkEngineName = { (name: String) -> String in
+            networks[name].map { $0.engineName ?? "\(stackName)_\($0.name)" } ?? "\(stackName)_\(name)"
+        }
+        let volumeEngineName = { (name: String) -> String in
+            volumes[name].map { $0.engineName ?? "\(stackName)_\($0.name)" } ?? "\(stackName)_\(name)"
+        }
+
+        // Network facts referenced as ${network.NAME.gateway|subnet}.
+        var factScope: [String: InterpolatedValue] = [:]
+        for network in stack.networks {
+            let engineName = networkEngineName(network.name)
+            let gateway = request.facts.gateways[engineName] ?? network.gateway ?? network.subnet.flatMap(IPv4.defaultGateway)
+            let subnet = request.facts.subnets[engineName] ?? network.subnet
+            factScope["network.\(network.name).gateway"] = InterpolatedValue(gateway ?? Self.pending("network.\(network.name).gateway"))
+            factScope["network.\(network.name).subnet"] = InterpolatedValue(subnet ?? Self.pending("network.\(network.name).subnet"))
+        }
+
+        let exports = connectionExports(profiles: profiles, active: activeNames, scope: scope, factScope: factScope)
+
+        var containers: [ContainerSpec] = []
+        var usedNetworks = Set<String>()
+        var usedVolumes = Set<String>()
+        for service in active.sorted(by: { $0.name < $1.name }) {
+            let lookup = Self.lookup(scope, factScope)
+            var spec = container(
+                for: service, environment: environment, lookup: lookup, exports: exports[service.name] ?? [:],
+                networkEngineName: networkEngineName, volumeEngineName: volumeEngineName)
+            for dependency in service.dependsOn where !activeNames.contains(dependency.service) {
+                fail(.unknownReference, service.locations.of("\(service.name).depends_on"), "\(service.name).depends_on",
+                     "depends on '\(dependency.service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
+            }
+            spec.dependsOn = mergedDependencies(service, exports: exports[service.name] ?? [:], active: active)
+            usedNetworks.formUnion(service.networks.isEmpty ? ["default"] : service.networks.map(\.network))
+            usedVolumes.formUnion(service.volumes.compactMap(MountParser.namedVolume))
+            containers.append(spec)
+        }
+
+        let networkSpecs = usedNetworks.sorted().map { name in
+            let manifest = networks[name]
+            return NetworkSpec(
+                name: name, engineName: networkEngineName(name), driver: manifest?.driver ?? "bridge",
+                internal: manifest?.internal ?? false, subnet: manifest?.subnet, gateway: manifest?.gateway,
+                external: manifest?.external ?? false)
+        }
+        let volumeSpecs = usedVolumes.sorted().compactMap { name in
+            volumes[name].map { VolumeSpec(name: name, engineName: volumeEngineName(name), driver: $0.driver, external: $0.external) }
+        }
+        var state = DesiredState(
+            stack: stack.name, profiles: profiles, environment: environment?.name, containers: containers,
+            networks: networkSpecs, volumes: volumeSpecs, pendingFacts: pendingFacts.sorted())
+        state.unavailableSecrets = unavailableSecrets
+        return state
+    }
+
+    static func pending(_ fact: String) -> String { "<pending:\(fact)>" }
+
+    static func lookup(_ scope: [String: InterpolatedValue], _ extra: [String: InterpolatedValue]) -> @Sendable (String) -> InterpolatedValue? {
+        { name in extra[name] ?? scope[name] }
+    }
+
+    mutating func chooseEnvironment() -> EnvironmentManifest? {
+        let name = request.environment ?? stack.defaultEnvironment ?? (stack.environments.count == 1 ? stack.environments[0].name : nil)
+        guard let name else {
+            if !stack.environments.isEmpty {
+                fail(.missingField, nil, "--environment", "choose an environment: \(stack.environments.map(\.name).sorted().joined(separator: ", "))")
+            }
+            return nil
+        }
+        guard let environment = stack.environment(name) else {
+            let hint = nearest(name, in: stack.environments.map(\.name)).map { " (did you mean '\($0)'?)" } ?? ""
+            fail(.unknownReference, nil, "--environment", "unknown environment '\(name)'\(hint)")
+            return nil
+        }
+        return environment
+    }
+
+    /// The interpolation scope: env files, then `variables`, then secrets, then the process environment.
+    mutating func variables(of environment: EnvironmentManifest?) -> [String: InterpolatedValue] {
+        var scope: [String: InterpolatedValue] = [:]
+        guard let environment else {
+            for (key, value) in request.processEnvironment { scope[key] = InterpolatedValue(value) }
+            return scope
+        }
+        for (index, file) in environment.envFiles.enumerated() {
+            let path = MountParser.absolute(file, directory: stack.directory)
+            guard let text = request.files[path] else {
+                fail(.unreadableFile, environment.locations.of("\(environment.name).env_files[\(index)]"), "\(environment.name).env_files[\(index)]", "cannot read env file '\(file)' (\(path))")
+                continue
+            }
+            for entry in EnvFile.parse(text) { scope[entry.key] = InterpolatedValue(entry.value) }
+        }
+        for (key, value) in environment.variables { scope[key] = InterpolatedValue(value) }
+        for (key, value) in request.processEnvironment where environment.secrets[key] == nil { scope[key] = InterpolatedValue(value) }
+        for (key, source) in environment.secrets.sorted(by: { $0.key < $1.key }) {
+            let field = "\(environment.name).secrets.\(key)"
+            // A missing secret still gets a placeholder, so its users do not report it again.
+            scope[key] = InterpolatedValue("<unavailable secret \(key)>", isSecret: true)
+            let problem: (ManifestError.Code, String)
+            switch source {
+            case .file(let file):
+                let path = MountParser.absolute(file, directory: stack.directory)
+                if let text = request.files[path] {
+                    scope[key] = InterpolatedValue(text.trimmingCharacters(in: .newlines), isSecret: true)
+                    continue
+                }
+                problem = (.unreadableFile, "cannot read secret file '\(file)' (\(path))")
+            case .environment(let variable):
+                if let value = request.processEnvironment[variable] {
+                    scope[key] = InterpolatedValue(value, isSecret: true)
+                    continue
+                }
+                problem = (.undefinedVariable, "secret '\(key)' reads variable '\(variable)' from Berth's environment, but it is not set")
+            }
+            if request.requireSecrets {
+                fail(problem.0, environment.locations.of(field), field, problem.1)
+            } else {
+                unavailableSecrets.append("\(environment.name).\(key)")
+            }
+        }
+        if let timezone = environment.timezone, scope["TZ"] == nil { scope["TZ"] = InterpolatedValue(timezone) }
+        return scope
+    }
+
+    /// Resolves each connection for the active profiles into the variables its consumers receive.
+    mutating func connectionExports(
+        profiles: [String], active: Set<String>, scope: [String: InterpolatedValue], factScope: [String: InterpolatedValue]
+    ) -> [String: [String: (value: InterpolatedValue, connection: String, target: String?)]] {
+        var result: [String: [String: (value: InterpolatedValue, connection: String, target: String?)]] = [:]
+        for connection in stack.connections.sorted(by: { $0.name < $1.name }) {
+            let consumers = connection.consumers.filter(active.contains)
+            if consumers.isEmpty { continue }
+            let chosen = profiles.compactMap { profile in connection.targets[profile].map { (profile, $0) } }
+            if chosen.count > 1 {
+                fail(.invalidValue, connection.locations.of("\(connection.name).targets"), "\(connection.name).targets",
+                     "profiles \(chosen.map(\.0).joined(separator: " and ")) both choose a target; activate only one")
+                continue
+            }
+            guard let (key, target) = chosen.first ?? connection.targets["default"].map({ ("default", $0) }) else {
+                fail(.missingField, connection.locations.of("\(connection.name).targets"), "\(connection.name).targets",
+                     "no target for profiles [\(profiles.joined(separator: ", "))]; add one for a profile or a 'default' target")
+                continue
+            }
+            let field = "\(connection.name).targets.\(key)"
+            let lookup = Resolution.lookup(scope, factScope)
+            var host: InterpolatedValue
+            if let service = target.service {
+                guard active.contains(service) else {
+                    fail(.unknownReference, connection.locations.of("\(field).service"), "\(field).service",
+                         "targets service '\(service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
+                    continue
+                }
+                host = InterpolatedValue(service)
+            } else {
+                host = interpolate(target.host ?? "", lookup, connection.locations, "\(field).host")
+            }
+            let port = interpolate(target.port, lookup, connection.locations, "\(field).port")
+            if let number = Int(port.text), !(1...65535).contains(number) {
+                fail(.outOfRange, connection.locations.of("\(field).port"), "\(field).port", "port \(number) is out of range 1...65535")
+            }
+            if host.text.isEmpty { host = InterpolatedValue("") }
+            let targetScope = ["host": host, "port": port]
+            let exportLookup = Resolution.lookup(scope, factScope.merging(targetScope) { a, _ in a })
+            for (name, template) in connection.environment.sorted(by: { $0.key < $1.key }) {
+                let value = interpolate(template, exportLookup, connection.locations, "\(connection.name).env.\(name)")
+                for consumer in consumers { result[consumer, default: [:]][name] = (value, connection.name, target.service) }
+            }
+        }
+        return result
+    }
+
+    mutating func interpolate(_ text: String, _ lookup: @escaping @Sendable (String) -> InterpolatedValue?, _ locations: FieldLocations, _ field: String) -> InterpolatedValue {
+        do {
+            let value = try Interpolator(lookup: lookup).interpolate(text)
+            for fact in Self.pendingFacts(in: value.text) { pendingFacts.insert(fact) }
+            return value
+        } catch {
+            let code: ManifestError.Code = if case .syntax = error { .invalidValue } else { .undefinedVariable }
+            fail(code, locations.of(field), field, error.message)
+            return InterpolatedValue(text)
+        }
+    }
+
+    static func pendingFacts(in text: String) -> [String] {
+        guard text.contains("<pending:") else { return [] }
+        return text.components(separatedBy: "<pending:").dropFirst().compactMap { $0.split(separator: ">").first.map(String.init) }
+    }
+
+    mutating func container(
+        for service: ServiceManifest, environment: EnvironmentManifest?, lookup: @escaping @Sendable (String) -> InterpolatedValue?,
+        exports: [String: (value: InterpolatedValue, connection: String, target: String?)],
+        networkEngineName: (String) -> String, volumeEngineName: (String) -> String
+    ) -> ContainerSpec {
+        let name = service.name
+        let at = service.locations
+        func text(_ value: String, _ field: String) -> String { interpolate(value, lookup, at, "\(name).\(field)").text }
+        func list(_ values: [String]?, _ field: String) -> [String]? {
+            values.map { $0.enumerated().map { index, value in text(value, "\(field)[\(index)]") } }
+        }
+
+        var env: [String: EnvironmentVariable] = [:]
+        for (key, value) in service.environment {
+            let resolved = interpolate(value, lookup, at, "\(name).environment.\(key)")
+            env[key] = EnvironmentVariable(name: key, value: resolved.text, isSecret: resolved.isSecret)
+        }
+        for (key, export) in exports { env[key] = EnvironmentVariable(name: key, value: export.value.text, isSecret: export.value.isSecret) }
+        if let tz = environment?.timezone, env["TZ"] == nil { env["TZ"] = EnvironmentVariable(name: "TZ", value: tz) }
+
+        var ports: [PortSpec] = []
+        for (index, port) in service.ports.enumerated() {
+            let field = "\(name).ports[\(index)]"
+            do {
+                switch port {
+                case .short(let raw): ports.append(try PortParser.parse(text(raw, "ports[\(index)]")))
+                case .long(let target, let published, let hostIP, let proto):
+                    ports.append(try PortParser.long(
+                        target: text(target, "ports[\(index)].target"), published: published.map { text($0, "ports[\(index)].published") },
+                        hostIP: hostIP, protocol: proto))
+                }
+            } catch {
+                switch error {
+                case .outOfRange(let value): fail(.outOfRange, at.of(field), field, "port \(value) is out of range 1...65535")
+                case .invalid(let message): fail(.invalidValue, at.of(field), field, message)
+                }
+            }
+        }
+
+        var mounts: [MountSpec] = []
+        for (index, mount) in service.volumes.enumerated() {
+            let field = "\(name).volumes[\(index)]"
+            switch mount {
+            case .short(let raw):
+                let value = text(raw, "volumes[\(index)]")
+                if let spec = MountParser.parse(value, directory: stack.directory, volumeName: volumeEngineName) {
+                    mounts.append(spec)
+                } else {
+                    fail(.invalidValue, at.of(field), field, "'\(value)' is not a mount such as data:/var/lib/data, ./conf:/etc/app:ro or /tmp/cache")
+                }
+            case .long(let type, let source, let target, let readOnly):
+                let source = source.map { text($0, "volumes[\(index)].source") }
+                switch type {
+                case "tmpfs": mounts.append(MountSpec(kind: .tmpfs, source: nil, target: target, readOnly: readOnly))
+                case "bind":
+                    mounts.append(MountSpec(kind: .bind, source: MountParser.absolute(source ?? "", directory: stack.directory), target: target, readOnly: readOnly))
+                default:
+                    mounts.append(MountSpec(kind: .volume, source: source.map(volumeEngineName), target: target, readOnly: readOnly))
+                }
+            }
+        }
+
+        let attachments = (service.networks.isEmpty ? [NetworkAttachmentManifest(network: "default")] : service.networks).map { attachment in
+            NetworkAttachment(
+                network: networkEngineName(attachment.network),
+                aliases: Array(Set([name] + attachment.aliases.map { text($0, "networks.\(attachment.network).aliases") })).sorted(),
+                ipv4Address: attachment.ipv4Address.map { text($0, "networks.\(attachment.network).ipv4_address") })
+        }
+
+        let healthcheck = service.healthcheck.flatMap { check -> HealthcheckSpec? in
+            if check.disabled { return HealthcheckSpec(test: ["NONE"]) }
+            return HealthcheckSpec(
+                test: list(check.test, "healthcheck.test") ?? [], intervalMilliseconds: check.interval.map(DurationText.milliseconds),
+                timeoutMilliseconds: check.timeout.map(DurationText.milliseconds),
+                startPeriodMilliseconds: check.startPeriod.map(DurationText.milliseconds), retries: check.retries)
+        }
+
+        var image = text(service.image, "image")
+        if let version = environment?.versions[name] {
+            let pinned = interpolate(version, lookup, environment!.locations, "\(environment!.name).versions.\(name)").text
+            image = ImageName.withTag(image, pinned)
+        } else if !ImageName.hasTagOrDigest(image) {
+            image += ":latest"
+        }
+
+        var spec = ContainerSpec(
+            service: name, name: service.containerName.map { text($0, "container_name") } ?? "\(stack.name)-\(name)",
+            image: image,
+            build: service.build.map { build in
+                BuildSpec(
+                    context: MountParser.absolute(text(build.context, "build.context"), directory: stack.directory),
+                    dockerfile: build.dockerfile,
+                    args: build.args.reduce(into: [:]) { $0[$1.key] = text($1.value, "build.args.\($1.key)") })
+            },
+            pullPolicy: service.pullPolicy, command: list(service.command, "command"), entrypoint: list(service.entrypoint, "entrypoint"),
+            environment: env.values.sorted { $0.name < $1.name }, ports: ports.sorted(), mounts: mounts.sorted(),
+            networks: attachments.sorted(), healthcheck: healthcheck, restart: service.restart,
+            hostname: service.hostname.map { text($0, "hostname") }, user: service.user, workingDir: service.workingDir,
+            initProcess: service.initProcess,
+            stopGraceSeconds: Int(service.stopGracePeriod.map(DurationText.milliseconds).map { ($0 + 999) / 1000 } ?? 10),
+            labels: service.labels.reduce(into: [:]) { $0[$1.key] = text($1.value, "labels.\($1.key)") },
+            dependsOn: [], hooks: service.hooks.map { HookSpec(name: $0.name, command: list($0.command, "hooks.\($0.name)") ?? []) },
+            specHash: "")
+        spec.specHash = SpecHash.compute(spec)
+        return spec
+    }
+
+    /// Declared dependencies plus one per internal connection target (healthy when the target has
+    /// a healthcheck), so a consumer starts after what it connects to.
+    func mergedDependencies(
+        _ service: ServiceManifest, exports: [String: (value: InterpolatedValue, connection: String, target: String?)],
+        active: [ServiceManifest]
+    ) -> [Dependency] {
+        var result = Dictionary(service.dependsOn.map { ($0.service, $0.condition) }, uniquingKeysWith: { _, b in b })
+        for target in Set(exports.values.compactMap(\.target)) where result[target] == nil {
+            let hasHealthcheck = active.first { $0.name == target }?.healthcheck.map { !$0.disabled } ?? false
+            result[target] = hasHealthcheck ? .healthy : .started
+        }
+        return result.map { Dependency(service: $0.key, condition: $0.value) }.sorted { $0.service < $1.service }
+    }
+}
+
+/// Image reference helpers.
+enum ImageName {
+    static func hasTagOrDigest(_ image: String) -> Bool {
+        if image.contains("@") { return true }
+        let lastSlash = image.lastIndex(of: "/") ?? image.startIndex
+        return image[lastSlash...].contains(":")
+    }
+
+    /// Replaces (or adds) the tag; a 40-hex commit id or any other tag text is used as given.
+    static func withTag(_ image: String, _ tag: String) -> String {
+        var repository = image
+        if let at = repository.firstIndex(of: "@") { repository = String(repository[..<at]) }
+        let lastSlash = repository.lastIndex(of: "/") ?? repository.startIndex
+        if let colon = repository[lastSlash...].lastIndex(of: ":") { repository = String(repository[..<colon]) }
+        return tag.hasPrefix("sha256:") ? "\(repository)@\(tag)" : "\(repository):\(tag)"
+    }
+}

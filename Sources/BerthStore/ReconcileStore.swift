@@ -1,0 +1,178 @@
+public import BerthModel
+public import Foundation
+import GRDB
+
+/// The SQLite reconcile log: every reconcile, its actions, the last applied spec per service and
+/// the hooks already run.
+///
+/// The file and its WAL are created `0600`: it holds no secret values (only hashes), but it
+/// describes the host.
+public final class ReconcileStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the log at `path` and brings its schema up to date.
+    /// - Throws: `StoreError` when the file cannot be created or opened.
+    public init(path: String) throws {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw StoreError.open("cannot create \(directory): \(error.localizedDescription)")
+        }
+        // Create the file with owner-only permissions before SQLite does; SQLite gives its WAL
+        // and shared-memory files the database file's permissions.
+        let fd = open(path, O_CREAT | O_RDWR, 0o600)
+        guard fd >= 0 else { throw StoreError.open("cannot create \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        chmod(path, 0o600)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError.open("\(path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "reconcile") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("stack", .text).notNull().indexed()
+                t.column("trigger", .text).notNull()
+                t.column("profiles", .text).notNull()
+                t.column("environment", .text)
+                t.column("manifestDigest", .text).notNull()
+                t.column("startedAt", .datetime).notNull()
+                t.column("endedAt", .datetime)
+                t.column("driftCount", .integer).notNull()
+                t.column("outcome", .text).notNull()
+                t.column("error", .text)
+                t.column("engineReads", .integer).notNull()
+                t.column("engineWrites", .integer).notNull()
+            }
+            try db.create(table: "action") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("reconcile", onDelete: .cascade).notNull()
+                t.column("step", .integer).notNull()
+                t.column("kind", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("startedAt", .datetime).notNull()
+                t.column("endedAt", .datetime)
+                t.column("outcome", .text).notNull()
+                t.column("error", .text)
+            }
+            try db.create(table: "appliedSpec") { t in
+                t.column("stack", .text).notNull()
+                t.column("service", .text).notNull()
+                t.column("specHash", .text).notNull()
+                t.column("spec", .text).notNull()
+                t.column("reconcileID", .integer).notNull()
+                t.column("appliedAt", .datetime).notNull()
+                t.primaryKey(["stack", "service"])
+            }
+            try db.create(table: "hookRun") { t in
+                t.column("containerID", .text).notNull()
+                t.column("hook", .text).notNull()
+                t.column("stack", .text).notNull().indexed()
+                t.column("service", .text).notNull()
+                t.column("exitCode", .integer).notNull()
+                t.column("output", .text).notNull()
+                t.column("ranAt", .datetime).notNull()
+                t.primaryKey(["containerID", "hook"])
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Writing
+
+    /// Records the start of a reconcile and returns its id.
+    public func begin(_ record: ReconcileRecord) throws -> Int64 {
+        try write { db in
+            var row = ReconcileRow(record)
+            try row.insert(db)
+            return row.id!
+        }
+    }
+
+    /// Records how a reconcile ended.
+    public func finish(_ id: Int64, outcome: String, error: String?, driftCount: Int, engineReads: Int, engineWrites: Int, at date: Date = Date()) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE reconcile SET outcome = ?, error = ?, driftCount = ?, engineReads = ?, engineWrites = ?, endedAt = ? WHERE id = ?",
+                arguments: [outcome, error, driftCount, engineReads, engineWrites, date, id])
+        }
+    }
+
+    public func record(_ action: ActionRecord) throws {
+        try write { db in try ActionRow(action).insert(db) }
+    }
+
+    /// Stores the applied specs of a reconcile (redacted), replacing each service's previous one.
+    public func saveApplied(_ specs: [ContainerSpec], stack: String, reconcileID: Int64, at date: Date = Date()) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try write { db in
+            for spec in specs {
+                let json = String(decoding: try encoder.encode(spec.redacted), as: UTF8.self)
+                try AppliedSpecRow(AppliedSpecRecord(stack: stack, service: spec.service, specHash: spec.specHash, spec: json, reconcileID: reconcileID, appliedAt: date)).save(db)
+            }
+        }
+    }
+
+    public func recordHook(_ run: HookRunRecord) throws {
+        try write { db in try HookRunRow(run).save(db) }
+    }
+
+    // MARK: Reading
+
+    /// The last applied spec per service of `stack`.
+    public func appliedSpecs(stack: String) throws -> [String: ContainerSpec] {
+        let rows = try read { db in try AppliedSpecRow.filter(Column("stack") == stack).fetchAll(db) }
+        let decoder = JSONDecoder()
+        return Dictionary(uniqueKeysWithValues: rows.compactMap { row in
+            (try? decoder.decode(ContainerSpec.self, from: Data(row.record.spec.utf8))).map { (row.record.service, $0) }
+        })
+    }
+
+    /// `containerID/hook` for every hook already run in `stack`.
+    public func hooksRun(stack: String) throws -> Set<String> {
+        let rows = try read { db in try HookRunRow.filter(Column("stack") == stack).fetchAll(db) }
+        return Set(rows.map { "\($0.record.containerID)/\($0.record.hook)" })
+    }
+
+    public func hookRuns(stack: String) throws -> [HookRunRecord] {
+        try read { db in try HookRunRow.filter(Column("stack") == stack).order(Column("ranAt")).fetchAll(db).map(\.record) }
+    }
+
+    /// Reconciles, newest first, each with its actions in step order.
+    public func history(stack: String? = nil, limit: Int = 20) throws -> [(reconcile: ReconcileRecord, actions: [ActionRecord])] {
+        try read { db in
+            var query = ReconcileRow.order(Column("id").desc).limit(limit)
+            if let stack { query = query.filter(Column("stack") == stack) }
+            return try query.fetchAll(db).map { row in
+                let actions = try ActionRow.filter(Column("reconcileId") == row.id!).order(Column("step"), Column("id")).fetchAll(db)
+                return (row.record, actions.map(\.record))
+            }
+        }
+    }
+
+    /// The newest reconcile of `stack`.
+    public func lastReconcile(stack: String) throws -> ReconcileRecord? {
+        try history(stack: stack, limit: 1).first?.reconcile
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.write(body) } catch { throw StoreError.query("\(error)") }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try pool.read(body) } catch { throw StoreError.query("\(error)") }
+    }
+}

@@ -1,0 +1,87 @@
+public import Foundation
+
+/// One reconcile: when, why, for what, what it found and how it ended.
+public struct ReconcileRecord: Sendable, Codable, Equatable {
+    public var id: Int64?
+    public var stack: String
+    public var trigger: String
+    public var profiles: String
+    public var environment: String?
+    public var manifestDigest: String
+    public var startedAt: Date
+    public var endedAt: Date?
+    /// Steps that change the host found by the planner (0 = already converged).
+    public var driftCount: Int
+    /// `running`, `converged`, `changed`, `partial`, `failed`, `conflict`.
+    public var outcome: String
+    public var error: String?
+    public var engineReads: Int
+    public var engineWrites: Int
+
+    public init(stack: String, trigger: String, profiles: [String], environment: String?, manifestDigest: String, startedAt: Date = Date()) {
+        self.stack = stack
+        self.trigger = trigger
+        self.profiles = profiles.joined(separator: ",")
+        self.environment = environment
+        self.manifestDigest = manifestDigest
+        self.startedAt = startedAt
+        self.driftCount = 0
+        self.outcome = "running"
+        self.engineReads = 0
+        self.engineWrites = 0
+    }
+}
+
+/// One executed plan step.
+public struct ActionRecord: Sendable, Codable, Equatable {
+    public var id: Int64?
+    public var reconcileID: Int64
+    public var step: Int
+    public var kind: String
+    public var target: String
+    public var reason: String
+    public var startedAt: Date
+    public var endedAt: Date?
+    /// `ok`, `failed`, `skipped`.
+    public var outcome: String
+    public var error: String?
+
+    public init(reconcileID: Int64, step: Int, kind: String, target: String, reason: String, startedAt: Date, endedAt: Date?, outcome: String, error: String?) {
+        self.reconcileID = reconcileID
+        self.step = step
+        self.kind = kind
+        self.target = target
+        self.reason = reason
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.outcome = outcome
+        self.error = error
+    }
+}
+
+/// The spec last applied to a service, secrets redacted, kept for `diff`-style reasons and rollback.
+public struct AppliedSpecRecord: Sendable, Codable, Equatable {
+    public var stack: String
+    public var service: String
+    public var specHash: String
+    /// `ContainerSpec` as JSON, secrets redacted.
+    public var spec: String
+    public var reconcileID: Int64
+    public var appliedAt: Date
+}
+
+/// A hook run: once per container lifetime.
+public struct HookRunRecord: Sendable, Codable, Equatable {
+    public var containerID: String
+    public var hook: String
+    public var stack: String
+    public var service: String
+    public var exitCode: Int
+    public var output: String
+    public var ranAt: Date
+
+    public init(containerID: String, hook: String, stack: String, service: String, exitCode: Int, output: String, ranAt: Date) {
+        (self.containerID, self.hook, self.stack, self.service) = (containerID, hook, stack, service)
+        (self.exitCode, self.output, self.ranAt) = (exitCode, output, ranAt)
+    }
+}

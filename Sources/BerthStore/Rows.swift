@@ -1,0 +1,96 @@
+import Foundation
+import GRDB
+
+/// GRDB row types, kept private to the store so GRDB never shows in its public API.
+
+struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
+    static let databaseTableName = "reconcile"
+    var id: Int64?
+    var stack: String
+    var trigger: String
+    var profiles: String
+    var environment: String?
+    var manifestDigest: String
+    var startedAt: Date
+    var endedAt: Date?
+    var driftCount: Int
+    var outcome: String
+    var error: String?
+    var engineReads: Int
+    var engineWrites: Int
+
+    init(_ r: ReconcileRecord) {
+        (id, stack, trigger, profiles, environment, manifestDigest) = (r.id, r.stack, r.trigger, r.profiles, r.environment, r.manifestDigest)
+        (startedAt, endedAt, driftCount, outcome, error, engineReads, engineWrites) = (r.startedAt, r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites)
+    }
+
+    var record: ReconcileRecord {
+        var r = ReconcileRecord(stack: stack, trigger: trigger, profiles: [], environment: environment, manifestDigest: manifestDigest, startedAt: startedAt)
+        r.id = id
+        r.profiles = profiles
+        (r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites) = (endedAt, driftCount, outcome, error, engineReads, engineWrites)
+        return r
+    }
+
+    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+struct ActionRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "action"
+    var id: Int64?
+    var reconcileId: Int64
+    var step: Int
+    var kind: String
+    var target: String
+    var reason: String
+    var startedAt: Date
+    var endedAt: Date?
+    var outcome: String
+    var error: String?
+
+    init(_ a: ActionRecord) {
+        (id, reconcileId, step, kind, target, reason) = (a.id, a.reconcileID, a.step, a.kind, a.target, a.reason)
+        (startedAt, endedAt, outcome, error) = (a.startedAt, a.endedAt, a.outcome, a.error)
+    }
+
+    var record: ActionRecord {
+        var a = ActionRecord(reconcileID: reconcileId, step: step, kind: kind, target: target, reason: reason, startedAt: startedAt, endedAt: endedAt, outcome: outcome, error: error)
+        a.id = id
+        return a
+    }
+}
+
+struct AppliedSpecRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "appliedSpec"
+    var stack: String
+    var service: String
+    var specHash: String
+    var spec: String
+    var reconcileID: Int64
+    var appliedAt: Date
+
+    init(_ r: AppliedSpecRecord) {
+        (stack, service, specHash, spec, reconcileID, appliedAt) = (r.stack, r.service, r.specHash, r.spec, r.reconcileID, r.appliedAt)
+    }
+    var record: AppliedSpecRecord {
+        AppliedSpecRecord(stack: stack, service: service, specHash: specHash, spec: spec, reconcileID: reconcileID, appliedAt: appliedAt)
+    }
+}
+
+struct HookRunRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "hookRun"
+    var containerID: String
+    var hook: String
+    var stack: String
+    var service: String
+    var exitCode: Int
+    var output: String
+    var ranAt: Date
+
+    init(_ r: HookRunRecord) {
+        (containerID, hook, stack, service, exitCode, output, ranAt) = (r.containerID, r.hook, r.stack, r.service, r.exitCode, r.output, r.ranAt)
+    }
+    var record: HookRunRecord {
+        HookRunRecord(containerID: containerID, hook: hook, stack: stack, service: service, exitCode: exitCode, output: output, ranAt: ranAt)
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import BerthController
+import BerthModel
+
+extension Berth {
+    /// Converges the host once.
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Converge the host to a stack once, printing each action with its reason.",
+            discussion: "Exits 0 when the host matches the manifests afterwards, 1 when it does not (a failed step or a conflict). The reconcile and its actions are logged in the state file.")
+
+        @OptionGroup var stack: StackOptions
+        @OptionGroup var common: CommonOptions
+        @Flag(help: "Remove containers Berth does not own that hold a wanted name (otherwise they are reported as conflicts).")
+        var replace = false
+
+        func run() async throws {
+            let loaded = try stack.load()
+            let store = try common.openStore()
+            var options = stack.reconcileOptions
+            options.replaceConflicts = replace
+            let report = try await withEngine { engine in
+                do {
+                    return try await Reconciler(engine: engine, store: store).apply(loaded, options, onEvent: Output.progressPrinter(json: common.json))
+                } catch let error as ManifestErrors {
+                    throw ManifestFailure(errors: error)
+                }
+            }
+            if common.json {
+                try printJSON(ReportJSON(report: report))
+            } else {
+                for conflict in report.plan.conflicts { print("! conflict \(conflict.resource): \(conflict.reason)") }
+                let seconds = report.endedAt.timeIntervalSince(report.startedAt)
+                let summary = report.outcome == .converged ? "already converged" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)"
+                print("\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes)")
+            }
+            if !report.outcome.isConverged { throw ExitCode.failure }
+        }
+    }
+}

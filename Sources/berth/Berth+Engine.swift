@@ -1,0 +1,23 @@
+import ArgumentParser
+import BerthEngine
+import Foundation
+
+extension Berth {
+    /// Which Engine Berth talks to.
+    struct Engine: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the Docker Engine Berth talks to and the negotiated API version.")
+
+        @Flag(help: "Print one JSON document instead of human output.")
+        var json = false
+
+        func run() async throws {
+            struct Info: Encodable { let endpoint: String; let engineVersion: String; let apiVersion: String }
+            let info = try await withEngine { engine in
+                Info(endpoint: engine.endpoint.description, engineVersion: engine.engineVersion, apiVersion: engine.apiVersion.description)
+            }
+            if json { return try printJSON(info) }
+            print("Docker Engine \(info.engineVersion) at \(info.endpoint), API \(info.apiVersion)")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import BerthStore
+import Foundation
+
+extension Berth {
+    /// The reconcile log.
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List past reconciles and their actions from the SQLite log, newest first.")
+
+        @Option(help: "Only this stack.")
+        var stack: String?
+        @Option(help: "How many reconciles to show.")
+        var limit = 20
+        @OptionGroup var common: CommonOptions
+
+        struct Entry: Encodable {
+            let reconcile: ReconcileRecord
+            let actions: [ActionRecord]
+        }
+
+        func run() throws {
+            let store = try common.openStore()
+            let entries = try store.history(stack: stack, limit: limit)
+            if common.json { return try printJSON(entries.map { Entry(reconcile: $0.reconcile, actions: $0.actions) }) }
+            if entries.isEmpty { return print("no reconciles logged in \(common.statePath)") }
+            let formatter = ISO8601DateFormatter()
+            for (reconcile, actions) in entries {
+                let seconds = reconcile.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(reconcile.startedAt)) } ?? "-"
+                print("#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger) → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (engine \(reconcile.engineReads)r/\(reconcile.engineWrites)w)")
+                if let error = reconcile.error { print("    error: \(error)") }
+                for action in actions {
+                    print("    \(action.outcome == "ok" ? "✓" : "✗") \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// `berth`: converge a Docker host to declarative manifests, and say why.
+@main
+struct Berth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "Converge a Docker host to declarative manifests, and log every reconcile.",
+        discussion: """
+            A stack is a directory of YAML manifests (kinds: Stack, Service, Environment, Connection, \
+            Network, Volume). Berth resolves it for a profile set and an environment, compares it with \
+            what the Docker Engine has, and creates, recreates or removes containers and networks \
+            until they match. Every apply is logged in SQLite (see --state).
+            """,
+        version: "0.1.0",
+        subcommands: [Validate.self, Render.self, Plan.self, Apply.self, Down.self, Status.self, History.self, Engine.self]
+    )
+}

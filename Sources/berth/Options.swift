@@ -1,0 +1,86 @@
+import ArgumentParser
+import BerthController
+import BerthEngine
+import BerthModel
+import BerthStore
+import Foundation
+
+/// The stack a command acts on and how to resolve it.
+struct StackOptions: ParsableArguments {
+    @Argument(help: "The stack directory (its *.yaml files).", completion: .directory)
+    var directory: String
+
+    @Option(name: .customLong("profile"), help: "Activate a profile (repeatable). Default: the Stack's default_profiles.")
+    var profiles: [String] = []
+
+    @Option(name: [.customShort("e"), .long], help: "The Environment to resolve with. Default: the Stack's default_environment.")
+    var environment: String?
+
+    var reconcileOptions: ReconcileOptions {
+        ReconcileOptions(profiles: profiles.isEmpty ? nil : profiles, environment: environment)
+    }
+
+    func load() throws -> LoadedStack {
+        do {
+            return try StackLoader.load(directory: directory)
+        } catch {
+            throw ManifestFailure(errors: error)
+        }
+    }
+}
+
+/// Where the reconcile log lives and how to print.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "The SQLite state file. Default: $BERTH_STATE, else /var/lib/berth/berth.db as root, else $XDG_STATE_HOME/berth/berth.db.")
+    var state: String?
+
+    @Flag(help: "Print one JSON document instead of human output.")
+    var json = false
+
+    var statePath: String {
+        if let state { return state }
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["BERTH_STATE"], !path.isEmpty { return path }
+        if getuid() == 0 { return "/var/lib/berth/berth.db" }
+        let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/state")
+        return base + "/berth/berth.db"
+    }
+
+    func openStore() throws -> ReconcileStore { try ReconcileStore(path: statePath) }
+}
+
+/// Manifest errors, printed one per line with file:line:column, exit status 1.
+struct ManifestFailure: Error, CustomStringConvertible {
+    let errors: ManifestErrors
+    var description: String {
+        let count = errors.errors.count
+        return errors.description + "\n\(count) error\(count == 1 ? "" : "s") in the manifests; nothing was changed."
+    }
+}
+
+/// Runs `body` with a connected Engine client, shutting it down afterwards.
+func withEngine<T>(_ body: (DockerClient) async throws -> T) async throws -> T {
+    let client = try await DockerClient.connect()
+    do {
+        let result = try await body(client)
+        try await client.shutdown()
+        return result
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+}
+
+/// Prints a value as pretty, key-sorted JSON on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// Exits non-zero with the error printed to stderr, the way every command reports failure.
+func fail(_ message: String, code: Int32 = 1) -> ExitCode {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    return ExitCode(code)
+}

@@ -1,0 +1,107 @@
+import BerthController
+import BerthEngine
+import BerthModel
+import BerthStore
+import Foundation
+
+/// Human and JSON renderings of plans and reports.
+enum Output {
+    static let isTerminal = isatty(STDOUT_FILENO) == 1
+
+    static func plan(_ plan: BerthModel.Plan) -> String {
+        if plan.isConverged { return "\(plan.stack): in sync, nothing to do." }
+        var lines = ["\(plan.stack): \(plan.changeCount) change\(plan.changeCount == 1 ? "" : "s") to make:"]
+        lines += plan.description.split(separator: "\n").map { "  " + $0 }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line per finished step: `✓ create container shop-web (missing) 0.12s`.
+    static func progressPrinter(json: Bool) -> @Sendable (ExecutionEvent) -> Void {
+        if json { return { _ in } }
+        return { event in
+            switch event {
+            case .finished(let step, let result):
+                let mark = switch result.status {
+                case .succeeded: "✓"
+                case .skipped: "-"
+                case .failed: "✗"
+                }
+                let seconds = String(format: "%.2fs", result.endedAt.timeIntervalSince(result.startedAt))
+                var line = "\(mark) \(step.operation.kind) \(step.operation.target) (\(step.cause)) \(seconds)"
+                if let error = result.error { line += "\n    \(error)" }
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            case .output(_, let text) where isTerminal:
+                FileHandle.standardError.write(Data("    \(text)\n".utf8))
+            case .hookRan(_, _, let hook, let result):
+                FileHandle.standardOutput.write(Data("  hook \(hook) exited \(result.exitCode)\n".utf8))
+            default: break
+            }
+        }
+    }
+}
+
+/// The JSON shape of a plan step.
+struct StepJSON: Encodable {
+    let id: Int
+    let action: String
+    let target: String
+    let reason: String
+    let dependsOn: [Int]
+    let outcome: String?
+    let error: String?
+    let seconds: Double?
+
+    init(_ step: PlanStep, result: StepResult? = nil) {
+        id = step.id
+        action = step.operation.kind
+        target = step.operation.target
+        reason = step.cause.description
+        dependsOn = step.dependsOn
+        outcome = result?.outcome
+        error = result?.error
+        seconds = result.map { $0.endedAt.timeIntervalSince($0.startedAt) }
+    }
+}
+
+/// The JSON shape of `plan`, `apply` and `down`.
+struct ReportJSON: Encodable {
+    let stack: String
+    let reconcileID: Int64?
+    let profiles: [String]
+    let environment: String?
+    let outcome: String
+    let converged: Bool
+    let changes: Int
+    let steps: [StepJSON]
+    let conflicts: [Conflict]
+    let engineCalls: EngineCallCounts?
+    let seconds: Double?
+
+    init(report: ReconcileReport) {
+        stack = report.stack
+        reconcileID = report.reconcileID
+        profiles = report.desired.profiles
+        environment = report.desired.environment
+        outcome = report.outcome.rawValue
+        converged = report.outcome.isConverged
+        changes = report.plan.changeCount
+        steps = report.plan.steps.map { StepJSON($0, result: report.results[$0.id]) }
+        conflicts = report.plan.conflicts
+        engineCalls = report.engineCalls
+        seconds = report.endedAt.timeIntervalSince(report.startedAt)
+    }
+
+    init(plan: BerthModel.Plan, desired: DesiredState) {
+        stack = plan.stack
+        reconcileID = nil
+        profiles = desired.profiles
+        environment = desired.environment
+        outcome = plan.isConverged ? "in-sync" : "changes-pending"
+        converged = plan.isConverged
+        changes = plan.changeCount
+        steps = plan.steps.map { StepJSON($0) }
+        conflicts = plan.conflicts
+        engineCalls = nil
+        seconds = nil
+    }
+}
