@@ -73,7 +73,7 @@ let package = Package(
         ),
         .target(
             name: "BerthTesting",
-            dependencies: ["BerthModel", "BerthEngine", "BerthController"],
+            dependencies: ["BerthModel", "BerthEngine", "BerthController", "BerthStore"],
             swiftSettings: strict
         ),
         .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"], swiftSettings: strict),

@@ -20,9 +20,12 @@ public enum ManifestParser {
         var sawStack = false
         for path in files.keys.sorted() {
             let reader = NodeReader(file: path)
-            let documents: [Node]
+            var documents: [Node] = []
             do {
-                documents = try Array(Yams.compose_all(yaml: files[path]!))
+                // The sequence stores a parse error instead of throwing it; surface it.
+                var sequence = try Yams.compose_all(yaml: files[path]!)
+                while let document = sequence.next() { documents.append(document) }
+                if let error = sequence.error { throw error }
             } catch let error as YamlError {
                 errors.append(syntaxError(error, file: path))
                 continue

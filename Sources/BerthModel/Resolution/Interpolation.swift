@@ -105,7 +105,9 @@ public struct Interpolator: Sendable {
 
     private func braced(_ input: inout ArraySlice<Unicode.Scalar>) throws(InterpolationFailure) -> InterpolatedValue {
         var name = ""
-        while let c = input.first, Self.isNameCharacter(c) || c == "." || c == "-" && !name.isEmpty && input.dropFirst().first.map(Self.isNameCharacter) == true {
+        // Dotted names (Berth's namespaces, e.g. `network.my-net.gateway`) may contain '-';
+        // plain names may not, so `${VAR-default}` keeps its Compose meaning.
+        while let c = input.first, Self.isNameCharacter(c) || c == "." || c == "-" && name.contains(".") {
             name.unicodeScalars.append(c)
             input = input.dropFirst()
         }
