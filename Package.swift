@@ -84,6 +84,7 @@ let package = Package(
             dependencies: ["BerthController", "BerthTesting", "BerthModel", "BerthEngine", "BerthStore"],
             swiftSettings: strict
         ),
+        .testTarget(name: "BerthCLITests", dependencies: ["BerthTesting"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

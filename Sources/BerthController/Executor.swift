@@ -1,5 +1,5 @@
-public import BerthModel
 public import BerthEngine
+public import BerthModel
 public import Foundation
 
 /// What happened to one step.
@@ -171,7 +171,9 @@ public struct Executor: Sendable {
             do {
                 try await engine.startContainer(id)
                 return
-            } catch let error as EngineError where attempt < 3 && (error.message.contains("port is already allocated") || error.message.contains("address already in use")) {
+            } catch let error as EngineError
+                where attempt < 3 && (error.message.contains("port is already allocated") || error.message.contains("address already in use"))
+            {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(250 * attempt))
             }

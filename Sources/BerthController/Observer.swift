@@ -1,5 +1,5 @@
-public import BerthModel
 import BerthEngine
+public import BerthModel
 
 /// Takes the `ObservedState` snapshot: three list calls whatever the number of services, plus one
 /// inspect per distinct image the desired state names.

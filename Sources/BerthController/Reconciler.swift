@@ -1,5 +1,5 @@
-public import BerthModel
 public import BerthEngine
+public import BerthModel
 public import BerthStore
 public import Foundation
 
@@ -68,7 +68,9 @@ public struct Reconciler: Sendable {
 
     /// Resolves and plans without touching the host (reads only).
     /// - Throws: `ManifestErrors` when resolution fails; `EngineError` when the Engine cannot be read.
-    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> (desired: DesiredState, observed: ObservedState, plan: Plan) {
+    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> (
+        desired: DesiredState, observed: ObservedState, plan: Plan
+    ) {
         let observer = Observer(engine: engine)
         var observed = try await observer.observe()
         let desired = try resolve(stack, options, facts: observed.facts)
@@ -82,7 +84,9 @@ public struct Reconciler: Sendable {
     }
 
     /// Converges the host to the stack and logs the reconcile.
-    public func apply(_ stack: LoadedStack, _ options: ReconcileOptions, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async throws -> ReconcileReport {
+    public func apply(_ stack: LoadedStack, _ options: ReconcileOptions, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in })
+        async throws -> ReconcileReport
+    {
         let before = engine.callCounts
         let startedAt = Date()
         var (desired, _, plan) = try await preview(stack, options)
@@ -102,9 +106,13 @@ public struct Reconciler: Sendable {
             (desired, _, plan) = try await preview(stack, options)
             if !desired.pendingFacts.isEmpty {
                 // Never create a container with a placeholder in its spec.
-                plan = Plan(stack: plan.stack, conflicts: desired.pendingFacts.map {
-                    Conflict(resource: $0, reason: "the Engine does not report this fact even after creating the network; pin it in the Network's ipam")
-                })
+                plan = Plan(
+                    stack: plan.stack,
+                    conflicts: desired.pendingFacts.map {
+                        Conflict(
+                            resource: $0, reason: "the Engine does not report this fact even after creating the network; pin it in the Network's ipam"
+                        )
+                    })
             }
         }
         results.merge(await execute(plan, reconcileID: reconcileID, stack: stack.name, onEvent: onEvent, actions: &actions)) { _, b in b }
@@ -115,22 +123,28 @@ public struct Reconciler: Sendable {
         let calls = engine.callCounts.since(before)
         for action in actions { try store.record(action) }
         record.id = reconcileID
-        let firstError = plan.steps.compactMap { step in results[step.id]?.error.map { "#\(step.id) \(step.operation.kind): \($0)" } }.first
+        let firstError =
+            plan.steps.compactMap { step in results[step.id]?.error.map { "#\(step.id) \(step.operation.kind): \($0)" } }.first
             ?? plan.conflicts.first.map { "\($0.resource): \($0.reason)" }
         let endedAt = Date()
-        try store.finish(reconcileID, outcome: outcome.rawValue, error: firstError, driftCount: plan.changeCount, engineReads: calls.reads, engineWrites: calls.writes, at: endedAt)
+        try store.finish(
+            reconcileID, outcome: outcome.rawValue, error: firstError, driftCount: plan.changeCount, engineReads: calls.reads,
+            engineWrites: calls.writes, at: endedAt)
         return ReconcileReport(
             reconcileID: reconcileID, stack: stack.name, desired: desired.redacted, plan: plan, results: results, outcome: outcome,
             engineCalls: calls, startedAt: startedAt, endedAt: endedAt)
     }
 
     /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
-    public func down(stack name: String, removeVolumes: Bool, trigger: String = "down", onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async throws -> ReconcileReport {
+    public func down(
+        stack name: String, removeVolumes: Bool, trigger: String = "down", onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async throws -> ReconcileReport {
         let before = engine.callCounts
         let startedAt = Date()
         let observed = try await Observer(engine: engine).observe()
         let plan = Planner.down(stack: name, observed: observed, removeVolumes: removeVolumes)
-        let reconcileID = try store.begin(ReconcileRecord(stack: name, trigger: trigger, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
+        let reconcileID = try store.begin(
+            ReconcileRecord(stack: name, trigger: trigger, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
         var actions: [ActionRecord] = []
         let results = await execute(plan, reconcileID: reconcileID, stack: name, onEvent: onEvent, actions: &actions)
         for action in actions { try store.record(action) }
@@ -138,34 +152,45 @@ public struct Reconciler: Sendable {
         let calls = engine.callCounts.since(before)
         let endedAt = Date()
         let error = plan.steps.compactMap { results[$0.id]?.error }.first
-        try store.finish(reconcileID, outcome: outcome.rawValue, error: error, driftCount: plan.changeCount, engineReads: calls.reads, engineWrites: calls.writes, at: endedAt)
+        try store.finish(
+            reconcileID, outcome: outcome.rawValue, error: error, driftCount: plan.changeCount, engineReads: calls.reads, engineWrites: calls.writes,
+            at: endedAt)
         let empty = DesiredState(stack: name)
-        return ReconcileReport(reconcileID: reconcileID, stack: name, desired: empty, plan: plan, results: results, outcome: outcome, engineCalls: calls, startedAt: startedAt, endedAt: endedAt)
+        return ReconcileReport(
+            reconcileID: reconcileID, stack: name, desired: empty, plan: plan, results: results, outcome: outcome, engineCalls: calls,
+            startedAt: startedAt, endedAt: endedAt)
     }
 
     func resolve(_ stack: LoadedStack, _ options: ReconcileOptions, facts: NetworkFacts) throws(ManifestErrors) -> DesiredState {
         try Resolver.resolve(
             stack.manifest,
-            ResolutionRequest(profiles: options.profiles, environment: options.environment, processEnvironment: options.processEnvironment, files: stack.files, facts: facts))
+            ResolutionRequest(
+                profiles: options.profiles, environment: options.environment, processEnvironment: options.processEnvironment, files: stack.files,
+                facts: facts))
     }
 
-    private func execute(_ plan: Plan, reconcileID: Int64, stack: String, onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]) async -> [Int: StepResult] {
+    private func execute(
+        _ plan: Plan, reconcileID: Int64, stack: String, onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]
+    ) async -> [Int: StepResult] {
         let store = self.store
         let executor = Executor(engine: engine, stack: stack)
         let results = await executor.execute(plan) { event in
             if case .hookRan(let step, let containerID, let hook, let result) = event {
                 // Written at once: a hook runs once per container lifetime, even across a crash.
-                try? store.recordHook(HookRunRecord(
-                    containerID: containerID, hook: hook, stack: stack, service: step.service ?? "", exitCode: result.exitCode,
-                    output: String((result.stdout + result.stderr).suffix(2000)), ranAt: Date()))
+                try? store.recordHook(
+                    HookRunRecord(
+                        containerID: containerID, hook: hook, stack: stack, service: step.service ?? "", exitCode: result.exitCode,
+                        output: String((result.stdout + result.stderr).suffix(2000)), ranAt: Date()))
             }
             onEvent(event)
         }
         for step in plan.steps {
             guard let result = results[step.id] else { continue }
-            actions.append(ActionRecord(
-                reconcileID: reconcileID, step: step.id, kind: step.operation.kind, target: step.operation.target,
-                reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome, error: result.error))
+            actions.append(
+                ActionRecord(
+                    reconcileID: reconcileID, step: step.id, kind: step.operation.kind, target: step.operation.target,
+                    reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome, error: result.error
+                ))
         }
         return results
     }

@@ -1,5 +1,5 @@
-public import Foundation
 import AsyncHTTPClient
+public import Foundation
 
 /// Image calls. Pulls, builds and imports stream their progress to `progress` as it arrives.
 extension DockerClient {

@@ -102,7 +102,9 @@ public final class ReconcileStore: Sendable {
     }
 
     /// Records how a reconcile ended.
-    public func finish(_ id: Int64, outcome: String, error: String?, driftCount: Int, engineReads: Int, engineWrites: Int, at date: Date = Date()) throws {
+    public func finish(_ id: Int64, outcome: String, error: String?, driftCount: Int, engineReads: Int, engineWrites: Int, at date: Date = Date())
+        throws
+    {
         try write { db in
             try db.execute(
                 sql: "UPDATE reconcile SET outcome = ?, error = ?, driftCount = ?, engineReads = ?, engineWrites = ?, endedAt = ? WHERE id = ?",
@@ -121,7 +123,10 @@ public final class ReconcileStore: Sendable {
         try write { db in
             for spec in specs {
                 let json = String(decoding: try encoder.encode(spec.redacted), as: UTF8.self)
-                try AppliedSpecRow(AppliedSpecRecord(stack: stack, service: spec.service, specHash: spec.specHash, spec: json, reconcileID: reconcileID, appliedAt: date)).save(db)
+                try AppliedSpecRow(
+                    AppliedSpecRecord(
+                        stack: stack, service: spec.service, specHash: spec.specHash, spec: json, reconcileID: reconcileID, appliedAt: date)
+                ).save(db)
             }
         }
     }
@@ -136,9 +141,10 @@ public final class ReconcileStore: Sendable {
     public func appliedSpecs(stack: String) throws -> [String: ContainerSpec] {
         let rows = try read { db in try AppliedSpecRow.filter(Column("stack") == stack).fetchAll(db) }
         let decoder = JSONDecoder()
-        return Dictionary(uniqueKeysWithValues: rows.compactMap { row in
-            (try? decoder.decode(ContainerSpec.self, from: Data(row.record.spec.utf8))).map { (row.record.service, $0) }
-        })
+        return Dictionary(
+            uniqueKeysWithValues: rows.compactMap { row in
+                (try? decoder.decode(ContainerSpec.self, from: Data(row.record.spec.utf8))).map { (row.record.service, $0) }
+            })
     }
 
     /// `containerID/hook` for every hook already run in `stack`.

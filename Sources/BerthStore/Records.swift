@@ -46,7 +46,9 @@ public struct ActionRecord: Sendable, Codable, Equatable {
     public var outcome: String
     public var error: String?
 
-    public init(reconcileID: Int64, step: Int, kind: String, target: String, reason: String, startedAt: Date, endedAt: Date?, outcome: String, error: String?) {
+    public init(
+        reconcileID: Int64, step: Int, kind: String, target: String, reason: String, startedAt: Date, endedAt: Date?, outcome: String, error: String?
+    ) {
         self.reconcileID = reconcileID
         self.step = step
         self.kind = kind

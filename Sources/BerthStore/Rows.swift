@@ -21,14 +21,19 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
 
     init(_ r: ReconcileRecord) {
         (id, stack, trigger, profiles, environment, manifestDigest) = (r.id, r.stack, r.trigger, r.profiles, r.environment, r.manifestDigest)
-        (startedAt, endedAt, driftCount, outcome, error, engineReads, engineWrites) = (r.startedAt, r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites)
+        (startedAt, endedAt, driftCount, outcome, error, engineReads, engineWrites) = (
+            r.startedAt, r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites
+        )
     }
 
     var record: ReconcileRecord {
-        var r = ReconcileRecord(stack: stack, trigger: trigger, profiles: [], environment: environment, manifestDigest: manifestDigest, startedAt: startedAt)
+        var r = ReconcileRecord(
+            stack: stack, trigger: trigger, profiles: [], environment: environment, manifestDigest: manifestDigest, startedAt: startedAt)
         r.id = id
         r.profiles = profiles
-        (r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites) = (endedAt, driftCount, outcome, error, engineReads, engineWrites)
+        (r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites) = (
+            endedAt, driftCount, outcome, error, engineReads, engineWrites
+        )
         return r
     }
 
@@ -54,7 +59,9 @@ struct ActionRow: Codable, FetchableRecord, PersistableRecord {
     }
 
     var record: ActionRecord {
-        var a = ActionRecord(reconcileID: reconcileId, step: step, kind: kind, target: target, reason: reason, startedAt: startedAt, endedAt: endedAt, outcome: outcome, error: error)
+        var a = ActionRecord(
+            reconcileID: reconcileId, step: step, kind: kind, target: target, reason: reason, startedAt: startedAt, endedAt: endedAt,
+            outcome: outcome, error: error)
         a.id = id
         return a
     }

@@ -10,7 +10,9 @@ public struct CommandResult: Sendable {
 /// Runs programs (the docker CLI as "another client", the berth binary) without blocking the
 /// cooperative thread pool: completion arrives through the termination handler.
 public enum Command {
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) async throws -> CommandResult {
+    public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) async throws
+        -> CommandResult
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
         process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments

@@ -7,7 +7,9 @@ extension Berth {
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Converge the host to a stack once, printing each action with its reason.",
-            discussion: "Exits 0 when the host matches the manifests afterwards, 1 when it does not (a failed step or a conflict). The reconcile and its actions are logged in the state file.")
+            discussion:
+                "Exits 0 when the host matches the manifests afterwards, 1 when it does not (a failed step or a conflict). The reconcile and its actions are logged in the state file."
+        )
 
         @OptionGroup var stack: StackOptions
         @OptionGroup var common: CommonOptions
@@ -21,7 +23,8 @@ extension Berth {
             options.replaceConflicts = replace
             let report = try await withEngine { engine in
                 do {
-                    return try await Reconciler(engine: engine, store: store).apply(loaded, options, onEvent: Output.progressPrinter(json: common.json))
+                    return try await Reconciler(engine: engine, store: store).apply(
+                        loaded, options, onEvent: Output.progressPrinter(json: common.json))
                 } catch let error as ManifestErrors {
                     throw ManifestFailure(errors: error)
                 }
@@ -32,7 +35,9 @@ extension Berth {
                 for conflict in report.plan.conflicts { print("! conflict \(conflict.resource): \(conflict.reason)") }
                 let seconds = report.endedAt.timeIntervalSince(report.startedAt)
                 let summary = report.outcome == .converged ? "already converged" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)"
-                print("\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes)")
+                print(
+                    "\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes)"
+                )
             }
             if !report.outcome.isConverged { throw ExitCode.failure }
         }

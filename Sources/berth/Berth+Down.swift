@@ -8,7 +8,9 @@ extension Berth {
     struct Down: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a stack's containers and networks; named volumes only with --volumes.",
-            discussion: "Only what carries the stack's berth.stack label is touched. DIR may be a stack directory or, when the directory is gone, the stack's name.")
+            discussion:
+                "Only what carries the stack's berth.stack label is touched. DIR may be a stack directory or, when the directory is gone, the stack's name."
+        )
 
         @Argument(help: "The stack directory (or the stack name).", completion: .directory)
         var directory: String
@@ -17,15 +19,20 @@ extension Berth {
         var volumes = false
 
         func run() async throws {
-            let name = FileManager.default.fileExists(atPath: directory) ? (try? StackLoader.load(directory: directory).name) ?? URL(fileURLWithPath: directory).lastPathComponent : directory
+            let name =
+                FileManager.default.fileExists(atPath: directory)
+                ? (try? StackLoader.load(directory: directory).name) ?? URL(fileURLWithPath: directory).lastPathComponent : directory
             let store = try common.openStore()
             let report = try await withEngine { engine in
-                try await Reconciler(engine: engine, store: store).down(stack: name, removeVolumes: volumes, onEvent: Output.progressPrinter(json: common.json))
+                try await Reconciler(engine: engine, store: store).down(
+                    stack: name, removeVolumes: volumes, onEvent: Output.progressPrinter(json: common.json))
             }
             if common.json {
                 try printJSON(ReportJSON(report: report))
             } else {
-                print("\(name): \(report.plan.steps.isEmpty ? "nothing to remove" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)")")
+                print(
+                    "\(name): \(report.plan.steps.isEmpty ? "nothing to remove" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)")"
+                )
             }
             if !report.outcome.isConverged { throw ExitCode.failure }
         }

@@ -27,10 +27,14 @@ extension Berth {
             let formatter = ISO8601DateFormatter()
             for (reconcile, actions) in entries {
                 let seconds = reconcile.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(reconcile.startedAt)) } ?? "-"
-                print("#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger) → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (engine \(reconcile.engineReads)r/\(reconcile.engineWrites)w)")
+                print(
+                    "#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger) → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (engine \(reconcile.engineReads)r/\(reconcile.engineWrites)w)"
+                )
                 if let error = reconcile.error { print("    error: \(error)") }
                 for action in actions {
-                    print("    \(action.outcome == "ok" ? "✓" : "✗") \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")")
+                    print(
+                        "    \(action.outcome == "ok" ? "✓" : "✗") \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")"
+                    )
                 }
             }
         }

@@ -8,7 +8,9 @@ extension Berth {
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the resolved desired state of a stack (secrets redacted).",
-            discussion: "Resolves without contacting the Engine: values that need a network's observed facts show as <pending:…> unless the manifest pins them.")
+            discussion:
+                "Resolves without contacting the Engine: values that need a network's observed facts show as <pending:…> unless the manifest pins them."
+        )
 
         @OptionGroup var stack: StackOptions
         @Flag(help: "Print one JSON document instead of human output.")
@@ -30,7 +32,9 @@ extension Berth {
             if json { return try printJSON(desired) }
             print("stack \(desired.stack)  profiles [\(desired.profiles.joined(separator: ", "))]  environment \(desired.environment ?? "-")")
             for network in desired.networks {
-                print("network \(network.engineName)  driver \(network.driver)\(network.subnet.map { "  subnet \($0)" } ?? "")\(network.external ? "  external" : "")")
+                print(
+                    "network \(network.engineName)  driver \(network.driver)\(network.subnet.map { "  subnet \($0)" } ?? "")\(network.external ? "  external" : "")"
+                )
             }
             for volume in desired.volumes { print("volume \(volume.engineName)\(volume.external ? "  external" : "")") }
             for spec in desired.containers {

@@ -68,19 +68,25 @@ extension Berth {
                 stack: desired.stack, profiles: desired.profiles, environment: desired.environment, inSync: plan.isConverged,
                 services: services, conflicts: plan.conflicts, lastReconcile: last)
             if common.json { return try printJSON(result) }
-            print("stack \(result.stack)  profiles [\(result.profiles.joined(separator: ", "))]  environment \(result.environment ?? "-")  \(result.inSync ? "in sync" : "DRIFT")")
+            print(
+                "stack \(result.stack)  profiles [\(result.profiles.joined(separator: ", "))]  environment \(result.environment ?? "-")  \(result.inSync ? "in sync" : "DRIFT")"
+            )
             let width = max(8, services.map(\.service.count).max() ?? 0)
             for service in services {
                 let state = service.state + (service.health.map { " (\($0))" } ?? "")
                 let name = service.service.padding(toLength: width, withPad: " ", startingAt: 0)
-                print("  \(name)  \(service.inSync ? "✓" : "✗")  \(state.padding(toLength: 20, withPad: " ", startingAt: 0))  \(service.container)  \(service.image)")
+                print(
+                    "  \(name)  \(service.inSync ? "✓" : "✗")  \(state.padding(toLength: 20, withPad: " ", startingAt: 0))  \(service.container)  \(service.image)"
+                )
                 for step in service.pending { print("      pending: \(step)") }
             }
             for conflict in plan.conflicts { print("  ! conflict \(conflict.resource): \(conflict.reason)") }
             let orphans = plan.steps.filter { $0.cause == .orphan && $0.operation.kind == "remove" }
             for orphan in orphans { print("  orphan: \(orphan.operation.target)") }
             if let last {
-                print("last reconcile #\(last.id ?? 0): \(last.trigger) → \(last.outcome) at \(ISO8601DateFormatter().string(from: last.startedAt)), drift \(last.drift)\(last.error.map { ", error: \($0)" } ?? "")")
+                print(
+                    "last reconcile #\(last.id ?? 0): \(last.trigger) → \(last.outcome) at \(ISO8601DateFormatter().string(from: last.startedAt)), drift \(last.drift)\(last.error.map { ", error: \($0)" } ?? "")"
+                )
             } else {
                 print("never reconciled")
             }

@@ -8,7 +8,9 @@ extension Berth {
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a stack's manifests and print every error with file:line:column.",
-            discussion: "Resolves the stack for each Environment under its default profiles and under each profile alone, so a variable missing from one environment is caught too. Touches nothing on the host.")
+            discussion:
+                "Resolves the stack for each Environment under its default profiles and under each profile alone, so a variable missing from one environment is caught too. Touches nothing on the host."
+        )
 
         @Argument(help: "The stack directory.", completion: .directory)
         var directory: String
@@ -44,11 +46,18 @@ extension Berth {
                 errors = error.errors
             }
             if json {
-                struct Entry: Encodable { let file: String?; let line: Int?; let column: Int?; let field: String?; let kind: String; let message: String }
+                struct Entry: Encodable {
+                    let file: String?; let line: Int?; let column: Int?; let field: String?; let kind: String; let message: String
+                }
                 struct Result: Encodable { let stack: String; let valid: Bool; let unavailableSecrets: [String]; let errors: [Entry] }
-                try printJSON(Result(stack: stackName, valid: errors.isEmpty, unavailableSecrets: unavailable.sorted(), errors: errors.map {
-                    Entry(file: $0.location?.file, line: $0.location?.line, column: $0.location?.column, field: $0.field, kind: $0.shortDescription, message: $0.message)
-                }))
+                try printJSON(
+                    Result(
+                        stack: stackName, valid: errors.isEmpty, unavailableSecrets: unavailable.sorted(),
+                        errors: errors.map {
+                            Entry(
+                                file: $0.location?.file, line: $0.location?.line, column: $0.location?.column, field: $0.field,
+                                kind: $0.shortDescription, message: $0.message)
+                        }))
                 if !errors.isEmpty { throw ExitCode.failure }
                 return
             }

@@ -21,11 +21,12 @@ enum Output {
         return { event in
             switch event {
             case .finished(let step, let result):
-                let mark = switch result.status {
-                case .succeeded: "✓"
-                case .skipped: "-"
-                case .failed: "✗"
-                }
+                let mark =
+                    switch result.status {
+                    case .succeeded: "✓"
+                    case .skipped: "-"
+                    case .failed: "✗"
+                    }
                 let seconds = String(format: "%.2fs", result.endedAt.timeIntervalSince(result.startedAt))
                 var line = "\(mark) \(step.operation.kind) \(step.operation.target) (\(step.cause)) \(seconds)"
                 if let error = result.error { line += "\n    \(error)" }

@@ -18,7 +18,9 @@ enum Fixtures {
         return (stack, files)
     }
 
-    static func resolve(_ name: String, profiles: [String]? = nil, environment: String? = nil, facts: NetworkFacts = NetworkFacts()) throws -> DesiredState {
+    static func resolve(_ name: String, profiles: [String]? = nil, environment: String? = nil, facts: NetworkFacts = NetworkFacts()) throws
+        -> DesiredState
+    {
         let (stack, files) = try stack(name)
         return try Resolver.resolve(stack, ResolutionRequest(profiles: profiles, environment: environment, files: files, facts: facts))
     }

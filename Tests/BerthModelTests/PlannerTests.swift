@@ -5,24 +5,24 @@ import Testing
 @Suite struct PlannerTests {
     static let manifests = [
         "s.yaml": """
-            kind: Stack
-            name: app
-            ---
-            kind: Service
-            name: db
-            image: db:1
-            volumes: ["data:/data"]
-            healthcheck: {test: [CMD, true], interval: 1s, retries: 2}
-            ---
-            kind: Service
-            name: web
-            image: web:1
-            environment: {MODE: prod}
-            depends_on: {db: {condition: service_healthy}}
-            ---
-            kind: Volume
-            name: data
-            """
+        kind: Stack
+        name: app
+        ---
+        kind: Service
+        name: db
+        image: db:1
+        volumes: ["data:/data"]
+        healthcheck: {test: [CMD, true], interval: 1s, retries: 2}
+        ---
+        kind: Service
+        name: web
+        image: web:1
+        environment: {MODE: prod}
+        depends_on: {db: {condition: service_healthy}}
+        ---
+        kind: Volume
+        name: data
+        """
     ]
 
     let desired: DesiredState
@@ -38,12 +38,18 @@ import Testing
             containers: state.containers.map { spec in
                 ObservedContainer(
                     id: "id-\(spec.service)-0000000000000", name: spec.name,
-                    labels: ["berth.stack": state.stack, "berth.service": spec.service, "berth.spec-hash": spec.specHash,
-                             "berth.depends-on": spec.dependsOn.map(\.service).joined(separator: ",")],
+                    labels: [
+                        "berth.stack": state.stack, "berth.service": spec.service, "berth.spec-hash": spec.specHash,
+                        "berth.depends-on": spec.dependsOn.map(\.service).joined(separator: ","),
+                    ],
                     imageID: "sha256:\(spec.image)", state: "running", status: "Up 1 minute", health: spec.healthcheck == nil ? nil : "healthy",
                     networks: spec.networks.map(\.network))
             },
-            networks: state.networks.map { ObservedNetwork(id: "net-\($0.name)", name: $0.engineName, labels: ["berth.stack": state.stack], driver: "bridge", internal: false, subnet: "172.18.0.0/16", gateway: "172.18.0.1") },
+            networks: state.networks.map {
+                ObservedNetwork(
+                    id: "net-\($0.name)", name: $0.engineName, labels: ["berth.stack": state.stack], driver: "bridge", internal: false,
+                    subnet: "172.18.0.0/16", gateway: "172.18.0.1")
+            },
             volumes: state.volumes.map { ObservedVolume(name: $0.engineName, labels: ["berth.stack": state.stack]) },
             images: Dictionary(uniqueKeysWithValues: state.containers.map { ($0.image, ObservedImage(id: "sha256:\($0.image)")) }))
     }
@@ -62,15 +68,16 @@ import Testing
     @Test func emptyHostGetsEverythingInDependencyOrder() {
         var observed = ObservedState()
         observed.images = converged().images
-        #expect(plan(observed) == """
-            #1 create-network network app_default (missing)
-            #2 create-volume volume app_data (missing)
-            #3 [#1,#2] create container app-db (missing)
-            #4 [#3] start container app-db (missing)
-            #5 [#4] wait-healthy container app-db (must be healthy to converge)
-            #6 [#1] create container app-web (missing)
-            #7 [#5,#6] start container app-web (missing)
-            """)
+        #expect(
+            plan(observed) == """
+                #1 create-network network app_default (missing)
+                #2 create-volume volume app_data (missing)
+                #3 [#1,#2] create container app-db (missing)
+                #4 [#3] start container app-db (missing)
+                #5 [#4] wait-healthy container app-db (must be healthy to converge)
+                #6 [#1] create container app-web (missing)
+                #7 [#5,#6] start container app-web (missing)
+                """)
     }
 
     @Test func convergedHostNeedsNothing() {
@@ -81,15 +88,18 @@ import Testing
         var observed = converged()
         observed.containers.removeAll { $0.service == "web" }
         observed.images["web:1"] = nil
-        #expect(plan(observed) == """
-            #1 pull-image image web:1 (image not on the host)
-            #2 [#1] create container app-web (missing)
-            #3 [#2] start container app-web (missing)
-            """)
+        #expect(
+            plan(observed) == """
+                #1 pull-image image web:1 (image not on the host)
+                #2 [#1] create container app-web (missing)
+                #3 [#2] start container app-web (missing)
+                """)
     }
 
     @Test func stoppedContainerIsStarted() {
-        let observed = editing("web") { $0.state = "exited"; $0.status = "Exited (137) 5 seconds ago" }
+        let observed = editing("web") {
+            $0.state = "exited"; $0.status = "Exited (137) 5 seconds ago"
+        }
         #expect(plan(observed) == "#1 start container app-web (id-web-00000) (stopped: Exited (137) 5 seconds ago)")
     }
 
@@ -100,22 +110,24 @@ import Testing
 
     @Test func detachedContainerIsReconnected() {
         let observed = editing("db") { $0.networks = [] }
-        #expect(plan(observed) == """
-            #1 connect container app-db (id-db-000000) to network app_default (detached from network app_default)
-            #2 [#1] wait-healthy container app-db (id-db-000000) (must be healthy to converge)
-            """)
+        #expect(
+            plan(observed) == """
+                #1 connect container app-db (id-db-000000) to network app_default (detached from network app_default)
+                #2 [#1] wait-healthy container app-db (id-db-000000) (must be healthy to converge)
+                """)
     }
 
     @Test func removedNetworkIsRecreatedAndReattached() {
         var observed = converged()
         observed.networks = []
         for index in observed.containers.indices { observed.containers[index].networks = [] }
-        #expect(plan(observed) == """
-            #1 create-network network app_default (missing)
-            #2 [#1] connect container app-db (id-db-000000) to network app_default (detached from network app_default)
-            #3 [#2] wait-healthy container app-db (id-db-000000) (must be healthy to converge)
-            #4 [#1] connect container app-web (id-web-00000) to network app_default (detached from network app_default)
-            """)
+        #expect(
+            plan(observed) == """
+                #1 create-network network app_default (missing)
+                #2 [#1] connect container app-db (id-db-000000) to network app_default (detached from network app_default)
+                #3 [#2] wait-healthy container app-db (id-db-000000) (must be healthy to converge)
+                #4 [#1] connect container app-web (id-web-00000) to network app_default (detached from network app_default)
+                """)
     }
 
     @Test func changedSpecIsRecreatedNamingTheField() throws {
@@ -123,13 +135,14 @@ import Testing
         old.environment = [EnvironmentVariable(name: "MODE", value: "dev")]
         old.specHash = SpecHash.compute(old)
         let observed = editing("web") { $0.labels["berth.spec-hash"] = old.specHash }
-        #expect(plan(observed, previous: ["web": old]) == """
-            #1 stop container app-web (id-web-00000) (spec changed: env MODE)
-            #2 [#1] rename container app-web (id-web-00000) to id-web-00000_app-web (keeps the name app-web free for the new container)
-            #3 [#1,#2] create container app-web (spec changed: env MODE)
-            #4 [#3] start container app-web (spec changed: env MODE)
-            #5 [#4] remove container app-web (id-web-00000) (replaced by new app-web)
-            """)
+        #expect(
+            plan(observed, previous: ["web": old]) == """
+                #1 stop container app-web (id-web-00000) (spec changed: env MODE)
+                #2 [#1] rename container app-web (id-web-00000) to id-web-00000_app-web (keeps the name app-web free for the new container)
+                #3 [#1,#2] create container app-web (spec changed: env MODE)
+                #4 [#3] start container app-web (spec changed: env MODE)
+                #5 [#4] remove container app-web (id-web-00000) (replaced by new app-web)
+                """)
     }
 
     @Test func retaggedImageIsRecreated() {
@@ -140,29 +153,36 @@ import Testing
 
     @Test func orphansAreRemovedButVolumesStay() {
         var observed = converged()
-        observed.containers.append(ObservedContainer(id: "old-cache-0000000", name: "app-cache", labels: ["berth.stack": "app", "berth.service": "cache"], imageID: "x", state: "running", networks: ["app_old"]))
-        observed.networks.append(ObservedNetwork(id: "n2", name: "app_old", labels: ["berth.stack": "app"], driver: "bridge", internal: false, subnet: nil, gateway: nil))
+        observed.containers.append(
+            ObservedContainer(
+                id: "old-cache-0000000", name: "app-cache", labels: ["berth.stack": "app", "berth.service": "cache"], imageID: "x", state: "running",
+                networks: ["app_old"]))
+        observed.networks.append(
+            ObservedNetwork(id: "n2", name: "app_old", labels: ["berth.stack": "app"], driver: "bridge", internal: false, subnet: nil, gateway: nil))
         observed.volumes.append(ObservedVolume(name: "app_cache", labels: ["berth.stack": "app"]))
-        #expect(plan(observed) == """
-            #1 stop container app-cache (old-cache-00) (orphan: no longer in the manifests)
-            #2 [#1] remove container app-cache (old-cache-00) (orphan: no longer in the manifests)
-            #3 [#2] remove-network network app_old (orphan: no longer in the manifests)
-            """)
+        #expect(
+            plan(observed) == """
+                #1 stop container app-cache (old-cache-00) (orphan: no longer in the manifests)
+                #2 [#1] remove container app-cache (old-cache-00) (orphan: no longer in the manifests)
+                #3 [#2] remove-network network app_old (orphan: no longer in the manifests)
+                """)
     }
 
     @Test func foreignContainerHoldingTheNameIsAConflict() {
         var observed = converged()
         observed.containers.removeAll { $0.service == "web" }
-        observed.containers.append(ObservedContainer(id: "foreign-000000000", name: "app-web", labels: [:], imageID: "x", state: "running", networks: []))
+        observed.containers.append(
+            ObservedContainer(id: "foreign-000000000", name: "app-web", labels: [:], imageID: "x", state: "running", networks: []))
         let result = Planner.plan(desired: desired, observed: observed)
         #expect(result.steps.isEmpty)
         #expect(result.conflicts.map(\.resource) == ["container app-web"])
-        #expect(plan(observed, replace: true) == """
-            #1 stop container app-web (foreign-0000) (conflict: replaced on request)
-            #2 [#1] remove container app-web (foreign-0000) (conflict: replaced on request)
-            #3 [#2] create container app-web (missing)
-            #4 [#3] start container app-web (missing)
-            """)
+        #expect(
+            plan(observed, replace: true) == """
+                #1 stop container app-web (foreign-0000) (conflict: replaced on request)
+                #2 [#1] remove container app-web (foreign-0000) (conflict: replaced on request)
+                #3 [#2] create container app-web (missing)
+                #4 [#3] start container app-web (missing)
+                """)
     }
 
     /// A crash between `create` and `remove` of a recreate leaves two containers; the next plan
@@ -175,30 +195,36 @@ import Testing
         leftover.labels["berth.spec-hash"] = "old"
         leftover.state = "exited"
         observed.containers.append(leftover)
-        #expect(plan(observed) == """
-            #1 stop container id-web-00000_app-web (leftover-000) (duplicate container of the service)
-            #2 [#1] remove container id-web-00000_app-web (leftover-000) (duplicate container of the service)
-            """)
+        #expect(
+            plan(observed) == """
+                #1 stop container id-web-00000_app-web (leftover-000) (duplicate container of the service)
+                #2 [#1] remove container id-web-00000_app-web (leftover-000) (duplicate container of the service)
+                """)
     }
 
     @Test func hookRunsOncePerContainer() throws {
         let files = ["s.yaml": "kind: Service\nname: db\nimage: db:1\nhooks: [{name: init, command: [init]}]\n"]
         let state = try Fixtures.inline(files)
         var observed = converged(state)
-        #expect(Planner.plan(desired: state, observed: observed).description == "#1 hook init in container demo-db (id-db-000000) (hook init not yet run in this container)")
+        #expect(
+            Planner.plan(desired: state, observed: observed).description
+                == "#1 hook init in container demo-db (id-db-000000) (hook init not yet run in this container)")
         observed.hooksRun = ["id-db-0000000000000/init"]
         #expect(Planner.plan(desired: state, observed: observed).isConverged)
     }
 
     @Test func downRemovesDependentsFirstAndVolumesOnlyOnRequest() {
         let observed = converged()
-        #expect(Planner.down(stack: "app", observed: observed, removeVolumes: false).description == """
-            #1 stop container app-web (id-web-00000) (down)
-            #2 [#1] remove container app-web (id-web-00000) (down)
-            #3 [#2] stop container app-db (id-db-000000) (down)
-            #4 [#2,#3] remove container app-db (id-db-000000) (down)
-            #5 [#2,#4] remove-network network app_default (down)
-            """)
-        #expect(Planner.down(stack: "app", observed: observed, removeVolumes: true).description.hasSuffix("#6 [#1,#2,#3,#4,#5] remove-volume volume app_data (down)"))
+        #expect(
+            Planner.down(stack: "app", observed: observed, removeVolumes: false).description == """
+                #1 stop container app-web (id-web-00000) (down)
+                #2 [#1] remove container app-web (id-web-00000) (down)
+                #3 [#2] stop container app-db (id-db-000000) (down)
+                #4 [#2,#3] remove container app-db (id-db-000000) (down)
+                #5 [#2,#4] remove-network network app_default (down)
+                """)
+        #expect(
+            Planner.down(stack: "app", observed: observed, removeVolumes: true).description.hasSuffix(
+                "#6 [#1,#2,#3,#4,#5] remove-volume volume app_data (down)"))
     }
 }

@@ -38,7 +38,8 @@ import Testing
 
     @Test func environmentsPinDifferentVersions() throws {
         let (stack, files) = try Fixtures.stack("shop")
-        let prod = try Resolver.resolve(stack, ResolutionRequest(environment: "prod", processEnvironment: ["SHOP_PROD_DB_PASSWORD": "p"], files: files))
+        let prod = try Resolver.resolve(
+            stack, ResolutionRequest(environment: "prod", processEnvironment: ["SHOP_PROD_DB_PASSWORD": "p"], files: files))
         #expect(prod.container("service-b")?.image == "berth-demo/shop-app:1.1")
         #expect(prod.container("service-b")?.ports.first?.published == 8080)
         let dev = try Fixtures.resolve("shop", environment: "dev")
@@ -64,7 +65,8 @@ import Testing
 
     @Test func unpinnedNetworkFactIsPendingUntilObserved() throws {
         let files = [
-            "s.yaml": "kind: Network\nname: app\n---\nkind: Service\nname: web\nimage: x\nnetworks: [app]\nenvironment: {GW: \"${network.app.gateway}\"}\n"
+            "s.yaml":
+                "kind: Network\nname: app\n---\nkind: Service\nname: web\nimage: x\nnetworks: [app]\nenvironment: {GW: \"${network.app.gateway}\"}\n"
         ]
         let state = try Fixtures.inline(files)
         #expect(state.pendingFacts == ["network.app.gateway"])
@@ -120,7 +122,9 @@ import Testing
     @Test func ignoresWhatDoesNotNeedARecreate() throws {
         let withHook = base + "\n---\nkind: Service\nname: other\nimage: app\n"
         #expect(try hash(base) == hash(withHook))
-        let withDependency = base.replacingOccurrences(of: "image: app\n", with: "image: app\ndepends_on: [other]\nhooks: [{name: init, command: [x]}]\n") + "\n---\nkind: Service\nname: other\nimage: app\n"
+        let withDependency =
+            base.replacingOccurrences(of: "image: app\n", with: "image: app\ndepends_on: [other]\nhooks: [{name: init, command: [x]}]\n")
+            + "\n---\nkind: Service\nname: other\nimage: app\n"
         #expect(try hash(base) == hash(withDependency))
     }
 }

@@ -57,7 +57,8 @@ func single(_ files: [String: String], process: [String: String] = [:]) throws -
     @Test func connectionToUnknownService() throws {
         let files = [
             "s.yaml": "kind: Service\nname: web\nimage: app\n",
-            "c.yaml": "kind: Connection\nname: db\nconsumers: [web, wbe]\ntargets:\n  default: {service: databse, port: 5432}\nenv: {DB_HOST: \"${host}\"}\n",
+            "c.yaml":
+                "kind: Connection\nname: db\nconsumers: [web, wbe]\ntargets:\n  default: {service: databse, port: 5432}\nenv: {DB_HOST: \"${host}\"}\n",
         ]
         let found = problems(files)
         #expect(found.count == 2)
@@ -94,16 +95,16 @@ func single(_ files: [String: String], process: [String: String] = [:]) throws -
     @Test func dependencyCycle() throws {
         let files = [
             "s.yaml": """
-                kind: Service
-                name: a
-                image: app
-                depends_on: [b]
-                ---
-                kind: Service
-                name: b
-                image: app
-                depends_on: [a]
-                """
+            kind: Service
+            name: a
+            image: app
+            depends_on: [b]
+            ---
+            kind: Service
+            name: b
+            image: app
+            depends_on: [a]
+            """
         ]
         let (file, line, _, message) = try single(files)
         #expect(file == "s.yaml")

@@ -66,7 +66,8 @@ private struct DocumentParser {
             return
         }
         guard let kindNode = mapping["kind"], let kind = kindNode.string else {
-            reader.fail(.missingField, document, "kind", "required field 'kind' is missing; expected one of: \(ManifestParser.kinds.joined(separator: ", "))")
+            reader.fail(
+                .missingField, document, "kind", "required field 'kind' is missing; expected one of: \(ManifestParser.kinds.joined(separator: ", "))")
             return
         }
         switch kind {
@@ -81,18 +82,23 @@ private struct DocumentParser {
         case "Volume": if let value = parseVolume(document) { stack.volumes.append(value) }
         default:
             let hint = nearest(kind, in: ManifestParser.kinds).map { " (did you mean '\($0)'?)" } ?? ""
-            reader.fail(.invalidValue, kindNode, "kind", "unknown kind '\(kind)'\(hint); expected one of: \(ManifestParser.kinds.joined(separator: ", "))")
+            reader.fail(
+                .invalidValue, kindNode, "kind", "unknown kind '\(kind)'\(hint); expected one of: \(ManifestParser.kinds.joined(separator: ", "))")
         }
     }
 
     /// The document's mapping and its name, with locations recorded under the name.
     private func header(_ document: Node, kind: String, allowed: [String]) -> ([String: Node], String, FieldLocations)? {
-        guard let map = reader.mapping(document, "", allowed: ["kind", "name"] + allowed) else { return nil }
+        // Fields are reported as `name.field`, so read the name before checking the keys.
+        let prefix = document.mapping?["name"]?.string ?? ""
+        guard let map = reader.mapping(document, prefix, allowed: ["kind", "name"] + allowed) else { return nil }
         guard let nameNode = reader.required(map, "name", kind, in: document), let name = reader.string(nameNode, "name") else {
             return nil
         }
         if !isValidName(name) {
-            reader.fail(.invalidValue, nameNode, "name", "'\(name)' is not a valid name: use letters, digits, '-', '_' and '.', starting with a letter or digit")
+            reader.fail(
+                .invalidValue, nameNode, "name",
+                "'\(name)' is not a valid name: use letters, digits, '-', '_' and '.', starting with a letter or digit")
         }
         var locations = FieldLocations(document: reader.location(document))
         record(map, prefix: name, into: &locations)
@@ -154,7 +160,8 @@ private struct DocumentParser {
             if RestartPolicyText.isValid(value) {
                 service.restart = value
             } else {
-                reader.fail(.invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
+                reader.fail(
+                    .invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
             }
         }
         if let node = map["init"] { service.initProcess = reader.bool(node, f("init")) ?? false }
@@ -181,7 +188,9 @@ private struct DocumentParser {
             var result: [String: String] = [:]
             for (index, item) in (reader.strings(node, field) ?? []).enumerated() {
                 let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                if parts.count == 2 { result[String(parts[0])] = String(parts[1]) } else {
+                if parts.count == 2 {
+                    result[String(parts[0])] = String(parts[1])
+                } else {
                     reader.fail(.invalidValue, node, "\(field)[\(index)]", "expected KEY=VALUE, found '\(item)'")
                 }
             }
@@ -193,7 +202,9 @@ private struct DocumentParser {
     private func parseBuild(_ node: Node, _ field: String) -> BuildManifest? {
         if case .scalar(let scalar) = node { return BuildManifest(context: scalar.string) }
         guard let map = reader.mapping(node, field, allowed: ["context", "dockerfile", "args"]) else { return nil }
-        guard let contextNode = reader.required(map, "context", field, in: node), let context = reader.string(contextNode, "\(field).context") else { return nil }
+        guard let contextNode = reader.required(map, "context", field, in: node), let context = reader.string(contextNode, "\(field).context") else {
+            return nil
+        }
         var build = BuildManifest(context: context)
         if let node = map["dockerfile"] { build.dockerfile = reader.string(node, "\(field).dockerfile") ?? "Dockerfile" }
         if let node = map["args"] { build.args = environment(node, "\(field).args") }
@@ -203,7 +214,9 @@ private struct DocumentParser {
     private func parsePort(_ node: Node, _ field: String) -> PortManifest? {
         if case .scalar(let scalar) = node { return .short(scalar.string) }
         guard let map = reader.mapping(node, field, allowed: ["target", "published", "host_ip", "protocol"]) else { return nil }
-        guard let targetNode = reader.required(map, "target", field, in: node), let target = reader.scalar(targetNode, "\(field).target") else { return nil }
+        guard let targetNode = reader.required(map, "target", field, in: node), let target = reader.scalar(targetNode, "\(field).target") else {
+            return nil
+        }
         return .long(
             target: target, published: map["published"].flatMap { reader.scalar($0, "\(field).published") },
             hostIP: map["host_ip"].flatMap { reader.string($0, "\(field).host_ip") },
@@ -213,7 +226,9 @@ private struct DocumentParser {
     private func parseMount(_ node: Node, _ field: String) -> MountManifest? {
         if case .scalar(let scalar) = node { return .short(scalar.string) }
         guard let map = reader.mapping(node, field, allowed: ["type", "source", "target", "read_only"]) else { return nil }
-        guard let targetNode = reader.required(map, "target", field, in: node), let target = reader.string(targetNode, "\(field).target") else { return nil }
+        guard let targetNode = reader.required(map, "target", field, in: node), let target = reader.string(targetNode, "\(field).target") else {
+            return nil
+        }
         let type = map["type"].flatMap { reader.string($0, "\(field).type") } ?? "volume"
         guard ["volume", "bind", "tmpfs"].contains(type) else {
             reader.fail(.invalidValue, map["type"], "\(field).type", "unknown mount type '\(type)'; expected volume, bind or tmpfs")
@@ -240,7 +255,9 @@ private struct DocumentParser {
     }
 
     private func parseHealthcheck(_ node: Node, _ field: String) -> HealthcheckManifest? {
-        guard let map = reader.mapping(node, field, allowed: ["test", "interval", "timeout", "start_period", "retries", "disable"]) else { return nil }
+        guard let map = reader.mapping(node, field, allowed: ["test", "interval", "timeout", "start_period", "retries", "disable"]) else {
+            return nil
+        }
         if let node = map["disable"], reader.bool(node, "\(field).disable") == true {
             return HealthcheckManifest(test: ["NONE"], disabled: true)
         }
@@ -297,7 +314,10 @@ private struct DocumentParser {
     }
 
     func parseEnvironment(_ document: Node) -> EnvironmentManifest? {
-        guard let (map, name, locations) = header(document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone"]) else { return nil }
+        guard
+            let (map, name, locations) = header(
+                document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone"])
+        else { return nil }
         var environment = EnvironmentManifest(name: name, locations: locations)
         if let node = map["variables"] { environment.variables = self.environment(node, "\(name).variables") }
         if let node = map["env_files"] { environment.envFiles = reader.strings(node, "\(name).env_files", allowSingle: true) ?? [] }
@@ -322,7 +342,9 @@ private struct DocumentParser {
     func parseConnection(_ document: Node) -> ConnectionManifest? {
         guard let (map, name, locations) = header(document, kind: "Connection", allowed: ["consumers", "targets", "env"]) else { return nil }
         let consumers = map["consumers"].flatMap { reader.strings($0, "\(name).consumers") } ?? []
-        if map["consumers"] == nil { reader.fail(.missingField, document, "\(name).consumers", "required field 'consumers' is missing (the services that use this connection)") }
+        if map["consumers"] == nil {
+            reader.fail(.missingField, document, "\(name).consumers", "required field 'consumers' is missing (the services that use this connection)")
+        }
         var targets: [String: ConnectionTargetManifest] = [:]
         if let node = reader.required(map, "targets", name, in: document), let entries = reader.entries(node, "\(name).targets") {
             for (profile, value) in entries {
@@ -334,7 +356,9 @@ private struct DocumentParser {
                     reader.fail(.invalidValue, value, path, "a target names either 'service:' (internal) or 'host:' (external), not both or neither")
                     continue
                 }
-                guard let portNode = reader.required(target, "port", path, in: value), let port = reader.scalar(portNode, "\(path).port") else { continue }
+                guard let portNode = reader.required(target, "port", path, in: value), let port = reader.scalar(portNode, "\(path).port") else {
+                    continue
+                }
                 targets[profile] = ConnectionTargetManifest(service: service, host: host, port: port)
             }
         }
@@ -343,7 +367,8 @@ private struct DocumentParser {
     }
 
     func parseNetwork(_ document: Node) -> NetworkManifest? {
-        guard let (map, name, locations) = header(document, kind: "Network", allowed: ["engine_name", "driver", "internal", "ipam", "external"]) else { return nil }
+        guard let (map, name, locations) = header(document, kind: "Network", allowed: ["engine_name", "driver", "internal", "ipam", "external"])
+        else { return nil }
         var network = NetworkManifest(name: name, locations: locations)
         if let node = map["engine_name"] { network.engineName = reader.string(node, "\(name).engine_name") }
         if let node = map["driver"] { network.driver = reader.string(node, "\(name).driver") ?? "bridge" }

@@ -33,12 +33,17 @@ public enum StackValidator {
         }
         func checkProfile(_ profile: String, _ location: SourceLocation, _ field: String) {
             if !profiles.contains(profile) {
-                fail(.unknownReference, location, field, unknown("profile", profile, among: profiles) + "; the Stack declares: \(stack.profiles.joined(separator: ", "))")
+                fail(
+                    .unknownReference, location, field,
+                    unknown("profile", profile, among: profiles) + "; the Stack declares: \(stack.profiles.joined(separator: ", "))")
             }
         }
         for profile in stack.defaultProfiles { checkProfile(profile, SourceLocation(file: "Stack", line: 0, column: 0), "default_profiles") }
         if let environment = stack.defaultEnvironment, !stack.environments.isEmpty, stack.environment(environment) == nil {
-            errors.append(ManifestError(.unknownReference, at: nil, field: "default_environment", unknown("environment", environment, among: Set(stack.environments.map(\.name)))))
+            errors.append(
+                ManifestError(
+                    .unknownReference, at: nil, field: "default_environment",
+                    unknown("environment", environment, among: Set(stack.environments.map(\.name)))))
         }
 
         var containerNames: [String: String] = [:]
@@ -51,7 +56,8 @@ public enum StackValidator {
             for (index, attachment) in service.networks.enumerated() where !networks.contains(attachment.network) {
                 let field = "\(service.name).networks[\(index)]"
                 let location = at.fields["\(service.name).networks.\(attachment.network)"] ?? at.of(field)
-                fail(.unknownReference, location, field, unknown("network", attachment.network, among: networks) + "; declare it with 'kind: Network'")
+                fail(
+                    .unknownReference, location, field, unknown("network", attachment.network, among: networks) + "; declare it with 'kind: Network'")
             }
             for (index, mount) in service.volumes.enumerated() {
                 if let name = MountParser.namedVolume(mount), !name.contains("${"), !volumes.contains(name) {
@@ -62,7 +68,9 @@ public enum StackValidator {
             for profile in service.profiles { checkProfile(profile, at.of("\(service.name).profiles"), "\(service.name).profiles") }
             if let name = service.containerName {
                 if let other = containerNames[name] {
-                    fail(.duplicateName, at.of("\(service.name).container_name"), "\(service.name).container_name", "container name '\(name)' is also used by service '\(other)'")
+                    fail(
+                        .duplicateName, at.of("\(service.name).container_name"), "\(service.name).container_name",
+                        "container name '\(name)' is also used by service '\(other)'")
                 }
                 containerNames[name] = service.name
             }
@@ -122,9 +130,10 @@ public enum StackValidator {
                 let cycle = path[(path.firstIndex(of: node) ?? 0)...] + [node]
                 let key = Set(cycle).sorted().joined(separator: ",")
                 if reported.insert(key).inserted, let service = stack.service(node) {
-                    errors.append(ManifestError(
-                        .dependencyCycle, at: service.locations.of("\(node).depends_on"), field: "\(node).depends_on",
-                        "dependency cycle: \(cycle.joined(separator: " → "))"))
+                    errors.append(
+                        ManifestError(
+                            .dependencyCycle, at: service.locations.of("\(node).depends_on"), field: "\(node).depends_on",
+                            "dependency cycle: \(cycle.joined(separator: " → "))"))
                 }
                 return
             }

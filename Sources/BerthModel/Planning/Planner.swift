@@ -103,13 +103,16 @@ private struct PlanBuilder {
             }
             guard owned(current.labels) else {
                 blockedNetworks.insert(network.engineName)
-                conflict("network \(network.engineName)", "exists but is not managed by stack \(desired.stack) (id \(current.id.prefix(12))); remove it or mark the network external")
+                conflict(
+                    "network \(network.engineName)",
+                    "exists but is not managed by stack \(desired.stack) (id \(current.id.prefix(12))); remove it or mark the network external")
                 continue
             }
             guard let change = difference(network, current) else { continue }
             var detaches: [Int] = []
             for container in ownedContainers where container.networks.contains(network.engineName) {
-                detaches.append(add(.disconnectNetwork(.existing(id: container.id, name: container.name), network: network.engineName), .networkChanged(change)))
+                detaches.append(
+                    add(.disconnectNetwork(.existing(id: container.id, name: container.name), network: network.engineName), .networkChanged(change)))
             }
             detachSteps += detaches
             let removal = add(.removeNetwork(name: network.engineName), .networkChanged(change), after: detaches)
@@ -208,7 +211,9 @@ private struct PlanBuilder {
         }
         if let foreign = observed.containers.first(where: { $0.name == spec.name && !owned($0.labels) }) {
             guard options.replaceConflicts else {
-                conflict("container \(spec.name)", "name is held by container \(foreign.shortID) which stack \(desired.stack) does not own; remove or rename it, or pass --replace")
+                conflict(
+                    "container \(spec.name)",
+                    "name is held by container \(foreign.shortID) which stack \(desired.stack) does not own; remove or rename it, or pass --replace")
                 return
             }
             let ref = ContainerRef.existing(id: foreign.id, name: foreign.name)
@@ -241,7 +246,8 @@ private struct PlanBuilder {
             ready.append(add(.renameContainer(ref, to: spec.name), .renamed(currentName: keeper.name), after: nameFree))
         }
         for attachment in spec.networks where !keeper.networks.contains(attachment.network) || recreatedNetworks.contains(attachment.network) {
-            let cause: Cause = recreatedNetworks.contains(attachment.network) ? .networkRecreated(attachment.network) : .detached(network: attachment.network)
+            let cause: Cause =
+                recreatedNetworks.contains(attachment.network) ? .networkRecreated(attachment.network) : .detached(network: attachment.network)
             ready.append(add(.connectNetwork(ref, attachment), cause, after: [networkReady[attachment.network]]))
         }
         let finished = !keeper.isRunning && keeper.exitCode == 0 && spec.restart == "no"
@@ -254,7 +260,8 @@ private struct PlanBuilder {
         let restarted = started != nil || spec.networks.contains { !keeper.networks.contains($0.network) }
         let unhealthy = spec.healthcheck != nil && spec.healthcheck?.test != ["NONE"] && keeper.health != "healthy"
         if let health = spec.healthcheck, health.test != ["NONE"], restarted || unhealthy || needsHook {
-            healthyGate[spec.service] = add(.waitHealthy(ref, deadlineMilliseconds: health.deadlineMilliseconds), .healthGate, after: [started] + ready)
+            healthyGate[spec.service] = add(
+                .waitHealthy(ref, deadlineMilliseconds: health.deadlineMilliseconds), .healthGate, after: [started] + ready)
         }
         for hook in spec.hooks where !observed.hooksRun.contains("\(keeper.id)/\(hook.name)") {
             add(.runHook(ref, hook), .hookPending(hook.name), after: [healthyGate[spec.service] ?? started])
@@ -305,7 +312,8 @@ private struct PlanBuilder {
             case .completed:
                 if let gate = completedGate[dependency.service] { return gate }
                 guard let start = startStep[dependency.service], let target = desired.container(dependency.service) else { return nil }
-                let gate = add(.waitCompleted(.created(service: target.service, name: target.name)), .dependency(of: spec.service, .completed), after: [start])
+                let gate = add(
+                    .waitCompleted(.created(service: target.service, name: target.name)), .dependency(of: spec.service, .completed), after: [start])
                 completedGate[dependency.service] = gate
                 return gate
             }
@@ -323,12 +331,16 @@ private struct PlanBuilder {
         var pending = orphans
         while !pending.isEmpty {
             // A container goes only after every orphan that depends on it.
-            let dependents = { (name: String) in pending.filter { ($0.labels[Resolver.Label.dependsOn] ?? "").split(separator: ",").contains(Substring(name)) } }
+            let dependents = { (name: String) in
+                pending.filter { ($0.labels[Resolver.Label.dependsOn] ?? "").split(separator: ",").contains(Substring(name)) }
+            }
             let ready = pending.filter { dependents($0.service ?? "").isEmpty }
             let batch = ready.isEmpty ? pending : ready
             for container in batch {
                 let ref = ContainerRef.existing(id: container.id, name: container.name)
-                let after = orphans.filter { ($0.labels[Resolver.Label.dependsOn] ?? "").split(separator: ",").contains(Substring(container.service ?? "")) }.compactMap { removal[$0.id] }
+                let after = orphans.filter {
+                    ($0.labels[Resolver.Label.dependsOn] ?? "").split(separator: ",").contains(Substring(container.service ?? ""))
+                }.compactMap { removal[$0.id] }
                 let stop = container.isRunning ? add(.stopContainer(ref, timeoutSeconds: nil), cause, after: after) : nil
                 let removed = add(.removeContainer(ref), cause, after: [stop] + after)
                 removal[container.id] = removed

@@ -61,7 +61,9 @@ public struct Interpolator: Sendable {
         return names.list
     }
 
-    private func expand(_ input: inout ArraySlice<Unicode.Scalar>, until terminator: Unicode.Scalar?) throws(InterpolationFailure) -> InterpolatedValue {
+    private func expand(_ input: inout ArraySlice<Unicode.Scalar>, until terminator: Unicode.Scalar?) throws(InterpolationFailure)
+        -> InterpolatedValue
+    {
         var output = String.UnicodeScalarView()
         var secret = false
         var depth = 0

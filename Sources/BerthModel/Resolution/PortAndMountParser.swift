@@ -10,7 +10,9 @@ enum PortParser {
         if let slash = text.lastIndex(of: "/") {
             proto = String(text[text.index(after: slash)...])
             body = String(text[..<slash])
-            guard ["tcp", "udp", "sctp"].contains(proto) else { throw .invalid("unknown protocol '\(proto)' in '\(text)'; expected tcp, udp or sctp") }
+            guard ["tcp", "udp", "sctp"].contains(proto) else {
+                throw .invalid("unknown protocol '\(proto)' in '\(text)'; expected tcp, udp or sctp")
+            }
         }
         let parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         switch parts.count {

@@ -128,8 +128,9 @@ private struct Resolution {
                 for: service, environment: environment, lookup: lookup, exports: exports[service.name] ?? [:],
                 networkEngineName: networkEngineName, volumeEngineName: volumeEngineName)
             for dependency in service.dependsOn where !activeNames.contains(dependency.service) {
-                fail(.unknownReference, service.locations.of("\(service.name).depends_on"), "\(service.name).depends_on",
-                     "depends on '\(dependency.service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
+                fail(
+                    .unknownReference, service.locations.of("\(service.name).depends_on"), "\(service.name).depends_on",
+                    "depends on '\(dependency.service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
             }
             spec.dependsOn = mergedDependencies(service, exports: exports[service.name] ?? [:], active: active)
             usedNetworks.formUnion(service.networks.isEmpty ? ["default"] : service.networks.map(\.network))
@@ -186,7 +187,9 @@ private struct Resolution {
         for (index, file) in environment.envFiles.enumerated() {
             let path = MountParser.absolute(file, directory: stack.directory)
             guard let text = request.files[path] else {
-                fail(.unreadableFile, environment.locations.of("\(environment.name).env_files[\(index)]"), "\(environment.name).env_files[\(index)]", "cannot read env file '\(file)' (\(path))")
+                fail(
+                    .unreadableFile, environment.locations.of("\(environment.name).env_files[\(index)]"), "\(environment.name).env_files[\(index)]",
+                    "cannot read env file '\(file)' (\(path))")
                 continue
             }
             for entry in EnvFile.parse(text) { scope[entry.key] = InterpolatedValue(entry.value) }
@@ -233,13 +236,15 @@ private struct Resolution {
             if consumers.isEmpty { continue }
             let chosen = profiles.compactMap { profile in connection.targets[profile].map { (profile, $0) } }
             if chosen.count > 1 {
-                fail(.invalidValue, connection.locations.of("\(connection.name).targets"), "\(connection.name).targets",
-                     "profiles \(chosen.map(\.0).joined(separator: " and ")) both choose a target; activate only one")
+                fail(
+                    .invalidValue, connection.locations.of("\(connection.name).targets"), "\(connection.name).targets",
+                    "profiles \(chosen.map(\.0).joined(separator: " and ")) both choose a target; activate only one")
                 continue
             }
             guard let (key, target) = chosen.first ?? connection.targets["default"].map({ ("default", $0) }) else {
-                fail(.missingField, connection.locations.of("\(connection.name).targets"), "\(connection.name).targets",
-                     "no target for profiles [\(profiles.joined(separator: ", "))]; add one for a profile or a 'default' target")
+                fail(
+                    .missingField, connection.locations.of("\(connection.name).targets"), "\(connection.name).targets",
+                    "no target for profiles [\(profiles.joined(separator: ", "))]; add one for a profile or a 'default' target")
                 continue
             }
             let field = "\(connection.name).targets.\(key)"
@@ -247,8 +252,9 @@ private struct Resolution {
             var host: InterpolatedValue
             if let service = target.service {
                 guard active.contains(service) else {
-                    fail(.unknownReference, connection.locations.of("\(field).service"), "\(field).service",
-                         "targets service '\(service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
+                    fail(
+                        .unknownReference, connection.locations.of("\(field).service"), "\(field).service",
+                        "targets service '\(service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
                     continue
                 }
                 host = InterpolatedValue(service)
@@ -270,7 +276,9 @@ private struct Resolution {
         return result
     }
 
-    mutating func interpolate(_ text: String, _ lookup: @escaping @Sendable (String) -> InterpolatedValue?, _ locations: FieldLocations, _ field: String) -> InterpolatedValue {
+    mutating func interpolate(
+        _ text: String, _ lookup: @escaping @Sendable (String) -> InterpolatedValue?, _ locations: FieldLocations, _ field: String
+    ) -> InterpolatedValue {
         do {
             let value = try Interpolator(lookup: lookup).interpolate(text)
             for fact in Self.pendingFacts(in: value.text) { pendingFacts.insert(fact) }
@@ -314,9 +322,10 @@ private struct Resolution {
                 switch port {
                 case .short(let raw): ports.append(try PortParser.parse(text(raw, "ports[\(index)]")))
                 case .long(let target, let published, let hostIP, let proto):
-                    ports.append(try PortParser.long(
-                        target: text(target, "ports[\(index)].target"), published: published.map { text($0, "ports[\(index)].published") },
-                        hostIP: hostIP, protocol: proto))
+                    ports.append(
+                        try PortParser.long(
+                            target: text(target, "ports[\(index)].target"), published: published.map { text($0, "ports[\(index)].published") },
+                            hostIP: hostIP, protocol: proto))
                 }
             } catch {
                 switch error {
@@ -342,7 +351,9 @@ private struct Resolution {
                 switch type {
                 case "tmpfs": mounts.append(MountSpec(kind: .tmpfs, source: nil, target: target, readOnly: readOnly))
                 case "bind":
-                    mounts.append(MountSpec(kind: .bind, source: MountParser.absolute(source ?? "", directory: stack.directory), target: target, readOnly: readOnly))
+                    mounts.append(
+                        MountSpec(
+                            kind: .bind, source: MountParser.absolute(source ?? "", directory: stack.directory), target: target, readOnly: readOnly))
                 default:
                     mounts.append(MountSpec(kind: .volume, source: source.map(volumeEngineName), target: target, readOnly: readOnly))
                 }

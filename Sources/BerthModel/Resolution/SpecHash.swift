@@ -32,7 +32,8 @@ public enum SpecHash {
             name: spec.name, image: spec.image, command: spec.command, entrypoint: spec.entrypoint,
             environment: spec.environment.map { "\($0.name)=\($0.value)" }.sorted(),
             ports: spec.ports.map(\.description).sorted(), mounts: spec.mounts.map(\.description).sorted(),
-            networks: spec.networks.map { NetworkAttachment(network: $0.network, aliases: $0.aliases.sorted(), ipv4Address: $0.ipv4Address) }.sorted(),
+            networks: spec.networks.map { NetworkAttachment(network: $0.network, aliases: $0.aliases.sorted(), ipv4Address: $0.ipv4Address) }
+                .sorted(),
             healthcheck: spec.healthcheck, restart: spec.restart, hostname: spec.hostname, user: spec.user,
             workingDir: spec.workingDir, initProcess: spec.initProcess, stopGraceSeconds: spec.stopGraceSeconds,
             labels: spec.labels)

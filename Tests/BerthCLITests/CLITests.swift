@@ -1,0 +1,120 @@
+import BerthTesting
+import Foundation
+import Testing
+
+/// The `berth` binary as a user runs it: exit codes, human and JSON output, help.
+@Suite struct CLITests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binary = repository.appendingPathComponent(".build/debug/berth").path
+
+    func berth(_ arguments: String..., state: String? = nil) async throws -> CommandResult {
+        var environment = ProcessInfo.processInfo.environment
+        if let state { environment["BERTH_STATE"] = state }
+        return try await Command.run(Self.binary, arguments, environment: environment)
+    }
+
+    func json(_ text: String) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test(arguments: ["validate", "render", "plan", "apply", "down", "status", "history", "engine"])
+    func everyCommandHasHelp(_ command: String) async throws {
+        let result = try await berth(command, "--help")
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("USAGE: berth \(command)"))
+        if command != "engine" && command != "validate" { #expect(result.stdout.contains("--json")) }
+    }
+
+    @Test func validateReportsEveryErrorWithItsPosition() async throws {
+        try await TestStack.with("cli") { stack in
+            try stack.write("a.yaml", "kind: Service\nname: web\nimage: app\nportz: []\nnetworks: [nope]\n")
+            try stack.write("b.yaml", "kind: Service\nname: web\nimage: app\n")
+            let result = try await berth("validate", stack.directory.path)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("a.yaml:4:1: web.portz: unknown key 'portz' (did you mean 'ports'?)"))
+            #expect(result.stderr.contains("a.yaml:5:12: web.networks[0]: unknown network 'nope'"))
+            #expect(result.stderr.contains("b.yaml:1:1: web: duplicate Service 'web'"))
+            #expect(result.stderr.contains("3 errors in the manifests; nothing was changed."))
+            let machine = try json(try await berth("validate", stack.directory.path, "--json").stdout)
+            #expect(machine["valid"] as? Bool == false)
+            #expect((machine["errors"] as? [[String: Any]])?.count == 3)
+        }
+    }
+
+    @Test func workedExamplesAreValid() async throws {
+        for example in ["shop", "gateway"] {
+            let result = try await berth("validate", Self.repository.appendingPathComponent("manifests/\(example)").path)
+            #expect(result.status == 0, "\(example): \(result.stderr)")
+        }
+    }
+
+    @Test func renderRedactsSecrets() async throws {
+        let shop = Self.repository.appendingPathComponent("manifests/shop").path
+        let secret = try String(contentsOfFile: shop + "/secrets/dev-db-password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        for arguments in [["render", shop], ["render", shop, "--json"], ["render", shop, "--profile", "external-db", "--environment", "dev"]] {
+            let result = try await Command.run(Self.binary, arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(!result.stdout.contains(secret))
+            #expect(result.stdout.contains("DB_PASSWORD"))
+        }
+        let external = try await berth("render", shop, "--profile", "external-db")
+        #expect(!external.stdout.contains("container db_instance"))
+        #expect(external.stdout.contains("DB_HOST=berth-external-db"))
+    }
+
+    @Test func planApplyStatusHistoryDown() async throws {
+        try await TestStack.with("cli") { stack in
+            let manifest = """
+                kind: Stack
+                name: {{stack}}
+                ---
+                kind: Service
+                name: web
+                image: \(TestStack.baseImage)
+                init: true
+                command: [httpd, -f, -p, "80", -h, /www]
+                """
+            try stack.write("stack.yaml", manifest)
+            let state = stack.statePath
+            let pending = try await berth("plan", stack.directory.path, "--detailed-exitcode", state: state)
+            #expect(pending.status == 2)
+            #expect(pending.stdout.contains("create container \(stack.name)-web (missing)"))
+
+            let apply = try await berth("apply", stack.directory.path, "--json", state: state)
+            #expect(apply.status == 0, "\(apply.stderr)")
+            let report = try json(apply.stdout)
+            #expect(report["outcome"] as? String == "changed")
+            #expect((report["steps"] as? [[String: Any]])?.allSatisfy { $0["outcome"] as? String == "ok" } == true)
+
+            let inSync = try await berth("plan", stack.directory.path, "--detailed-exitcode", state: state)
+            #expect(inSync.status == 0)
+            #expect(inSync.stdout.contains("in sync"))
+
+            let again = try await berth("apply", stack.directory.path, state: state)
+            #expect(again.stdout.contains("already converged"))
+            #expect(again.stdout.contains("0 writes"))
+
+            let status = try json(try await berth("status", stack.directory.path, "--json", state: state).stdout)
+            #expect(status["inSync"] as? Bool == true)
+            #expect((status["services"] as? [[String: Any]])?.first?["state"] as? String == "running")
+
+            let history = try await berth("history", "--stack", stack.name, state: state)
+            #expect(history.stdout.contains("→ converged"))
+            #expect(history.stdout.contains("✓ create container \(stack.name)-web (missing)"))
+
+            let down = try await berth("down", stack.directory.path, state: state)
+            #expect(down.status == 0)
+            #expect(try await stack.containers().isEmpty)
+        }
+    }
+
+    @Test func applyOfAnInvalidStackExitsNonZero() async throws {
+        try await TestStack.with("cli") { stack in
+            try stack.write("stack.yaml", "kind: Service\nname: web\nimage: \(TestStack.baseImage)\nenvironment: {X: \"${NOPE}\"}\n")
+            let result = try await berth("apply", stack.directory.path, state: stack.statePath)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("stack.yaml:4:18: web.environment.X: variable 'NOPE' is not defined"))
+            #expect(try await stack.containers().isEmpty)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Testing
+
+@testable import BerthEngine
+
+@Suite struct EndpointAndVersionTests {
+    @Test func dockerHostParsing() throws {
+        #expect(try EngineEndpoint.fromEnvironment([:]) == .unixSocket(path: "/var/run/docker.sock"))
+        #expect(try EngineEndpoint.fromEnvironment(["DOCKER_HOST": "unix:///tmp/d.sock"]) == .unixSocket(path: "/tmp/d.sock"))
+        #expect(try EngineEndpoint.fromEnvironment(["DOCKER_HOST": "tcp://127.0.0.1:2375"]) == .tcp(host: "127.0.0.1", port: 2375, tls: nil))
+        let tls = try EngineEndpoint.fromEnvironment(["DOCKER_HOST": "tcp://127.0.0.1", "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "/certs"])
+        #expect(
+            tls
+                == .tcp(
+                    host: "127.0.0.1", port: 2376,
+                    tls: .init(caCertificate: "/certs/ca.pem", certificate: "/certs/cert.pem", privateKey: "/certs/key.pem")))
+        #expect(!tls.description.contains("/certs"))
+        #expect(throws: EngineError.self) { try EngineEndpoint.fromEnvironment(["DOCKER_HOST": "ssh://host"]) }
+    }
+
+    @Test(arguments: [("1.41", "1.41"), ("1.43", "1.43"), ("1.50", "1.47")])
+    func negotiation(_ server: String, _ expected: String) throws {
+        let version = try DockerClient.negotiate(server: EngineVersion(version: "x", apiVersion: server, minAPIVersion: "1.12"))
+        #expect(version.description == expected)
+    }
+
+    @Test func refusesOldEngines() {
+        #expect(throws: EngineError.self) {
+            try DockerClient.negotiate(server: EngineVersion(version: "19.03", apiVersion: "1.40", minAPIVersion: "1.12"))
+        }
+    }
+
+    @Test func imageReferences() {
+        #expect(ImageReference.split("app") == ("app", "latest"))
+        #expect(ImageReference.split("127.0.0.1:5000/app:2") == ("127.0.0.1:5000/app", "2"))
+        #expect(ImageReference.split("127.0.0.1:5000/app") == ("127.0.0.1:5000/app", "latest"))
+        #expect(ImageReference.split("app@sha256:abc") == ("app@sha256:abc", nil))
+    }
+}

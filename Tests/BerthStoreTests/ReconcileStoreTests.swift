@@ -1,0 +1,78 @@
+import BerthModel
+import BerthStore
+import Foundation
+import Testing
+
+@Suite struct ReconcileStoreTests {
+    func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("berth-store-\(UUID().uuidString)/state.db").path
+    }
+
+    @Test func createsOwnerOnlyFilesIncludingTheWAL() throws {
+        let path = temporaryPath()
+        let store = try ReconcileStore(path: path)
+        _ = try store.begin(ReconcileRecord(stack: "s", trigger: "apply", profiles: [], environment: nil, manifestDigest: "d"))
+        for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file)")
+        }
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func recordsReconcilesWithTheirActionsNewestFirst() throws {
+        let store = try ReconcileStore(path: temporaryPath())
+        let first = try store.begin(
+            ReconcileRecord(stack: "shop", trigger: "apply", profiles: ["internal-db"], environment: "dev", manifestDigest: "abc"))
+        try store.record(
+            ActionRecord(
+                reconcileID: first, step: 1, kind: "create", target: "container shop-web", reason: "missing", startedAt: Date(), endedAt: Date(),
+                outcome: "ok", error: nil))
+        try store.finish(first, outcome: "changed", error: nil, driftCount: 1, engineReads: 5, engineWrites: 2)
+        let second = try store.begin(
+            ReconcileRecord(stack: "shop", trigger: "apply", profiles: ["internal-db"], environment: "dev", manifestDigest: "abc"))
+        try store.finish(second, outcome: "converged", error: nil, driftCount: 0, engineReads: 5, engineWrites: 0)
+        _ = try store.begin(ReconcileRecord(stack: "other", trigger: "apply", profiles: [], environment: nil, manifestDigest: "x"))
+
+        let history = try store.history(stack: "shop")
+        #expect(history.map(\.reconcile.id) == [second, first])
+        #expect(history[1].reconcile.outcome == "changed")
+        #expect(history[1].reconcile.profiles == "internal-db")
+        #expect(history[1].actions.map(\.reason) == ["missing"])
+        #expect(try store.history(limit: 10).count == 3)
+        #expect(try store.lastReconcile(stack: "shop")?.outcome == "converged")
+    }
+
+    @Test func keepsTheLastAppliedSpecWithSecretsHashed() throws {
+        let path = temporaryPath()
+        let store = try ReconcileStore(path: path)
+        let files = [
+            "s.yaml":
+                "kind: Service\nname: web\nimage: app:1\nenvironment: {PASSWORD: \"${PASSWORD}\"}\n---\nkind: Environment\nname: dev\nsecrets: {PASSWORD: {env: TEST_PASSWORD}}\n"
+        ]
+        let (manifest, errors) = ManifestParser.parse(files: files, directory: "/tmp/s")
+        #expect(errors.isEmpty)
+        let spec = try #require(
+            try Resolver.resolve(manifest, ResolutionRequest(processEnvironment: ["TEST_PASSWORD": "correct-horse-battery"])).containers.first)
+        #expect(spec.variable("PASSWORD")?.isSecret == true)
+        try store.saveApplied([spec], stack: "s", reconcileID: 1)
+        let applied = try #require(try store.appliedSpecs(stack: "s")["web"])
+        #expect(applied.specHash == spec.specHash)
+        #expect(applied.variable("PASSWORD")?.value.hasPrefix("<secret sha256:") == true)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path)) + ((try? Data(contentsOf: URL(fileURLWithPath: path + "-wal"))) ?? Data())
+        #expect(!String(decoding: bytes, as: UTF8.self).contains("correct-horse-battery"))
+    }
+
+    @Test func remembersHooksPerContainer() throws {
+        let store = try ReconcileStore(path: temporaryPath())
+        try store.recordHook(HookRunRecord(containerID: "c1", hook: "init", stack: "s", service: "db", exitCode: 0, output: "ok", ranAt: Date()))
+        #expect(try store.hooksRun(stack: "s") == ["c1/init"])
+        #expect(try store.hooksRun(stack: "t").isEmpty)
+    }
+
+    @Test func reopeningKeepsTheData() throws {
+        let path = temporaryPath()
+        let id = try ReconcileStore(path: path).begin(
+            ReconcileRecord(stack: "s", trigger: "apply", profiles: [], environment: nil, manifestDigest: "d"))
+        #expect(try ReconcileStore(path: path).history().first?.reconcile.id == id)
+    }
+}
