@@ -27,6 +27,7 @@ public protocol EngineClient: Sendable {
         progress: DockerClient.Progress?
     ) async throws -> String
     func exec(_ command: [String], in container: String) async throws -> ExecResult
+    func events(filters: [String: [String]], since: String?) -> AsyncThrowingStream<EngineEvent, any Error>
     var callCounts: EngineCallCounts { get }
 }
 

@@ -9,7 +9,11 @@ public struct ReconcileOptions: Sendable {
     public var environment: String?
     /// Why it runs, as logged: `apply`, `down`, `event`, `resync`, …
     public var trigger: String
+    /// What exactly triggered it (an event, a file), for the log.
+    public var triggerDetail: String?
     public var replaceConflicts: Bool
+    /// Services to leave alone this time (crash-loop backoff).
+    public var hold: Set<String> = []
     public var processEnvironment: [String: String]
 
     public init(
@@ -79,7 +83,7 @@ public struct Reconciler: Sendable {
         observed.hooksRun = try store.hooksRun(stack: stack.name)
         let plan = Planner.plan(
             desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name),
-            options: Planner.Options(replaceConflicts: options.replaceConflicts))
+            options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: options.hold))
         return (desired, observed, plan)
     }
 
@@ -93,6 +97,7 @@ public struct Reconciler: Sendable {
         var record = ReconcileRecord(
             stack: stack.name, trigger: options.trigger, profiles: desired.profiles, environment: desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
+        record.triggerDetail = options.triggerDetail
         let reconcileID = try store.begin(record)
         var results: [Int: StepResult] = [:]
         var actions: [ActionRecord] = []

@@ -87,6 +87,17 @@ public final class ReconcileStore: Sendable {
                 t.primaryKey(["containerID", "hook"])
             }
         }
+        migrator.registerMigration("v2: trigger detail, service backoff") { db in
+            try db.alter(table: "reconcile") { t in t.add(column: "triggerDetail", .text) }
+            try db.create(table: "serviceBackoff") { t in
+                t.column("stack", .text).notNull()
+                t.column("service", .text).notNull()
+                t.column("failures", .integer).notNull()
+                t.column("notBefore", .datetime).notNull()
+                t.column("updatedAt", .datetime).notNull()
+                t.primaryKey(["stack", "service"])
+            }
+        }
         return migrator
     }
 
@@ -133,6 +144,25 @@ public final class ReconcileStore: Sendable {
 
     public func recordHook(_ run: HookRunRecord) throws {
         try write { db in try HookRunRow(run).save(db) }
+    }
+
+    /// Replaces the crash-loop backoff of `stack` (written by `watch`, shown by `status`).
+    public func saveBackoff(_ entries: [ServiceBackoffRecord], stack: String) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM serviceBackoff WHERE stack = ?", arguments: [stack])
+            for entry in entries {
+                try db.execute(
+                    sql: "INSERT INTO serviceBackoff (stack, service, failures, notBefore, updatedAt) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [stack, entry.service, entry.failures, entry.notBefore, Date()])
+            }
+        }
+    }
+
+    public func backoff(stack: String) throws -> [ServiceBackoffRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT service, failures, notBefore FROM serviceBackoff WHERE stack = ? ORDER BY service", arguments: [stack])
+                .map { ServiceBackoffRecord(service: $0["service"], failures: $0["failures"], notBefore: $0["notBefore"]) }
+        }
     }
 
     // MARK: Reading

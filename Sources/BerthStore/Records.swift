@@ -5,6 +5,8 @@ public struct ReconcileRecord: Sendable, Codable, Equatable {
     public var id: Int64?
     public var stack: String
     public var trigger: String
+    /// What exactly triggered it, e.g. `destroy shop-web` for an Engine event.
+    public var triggerDetail: String?
     public var profiles: String
     public var environment: String?
     public var manifestDigest: String
@@ -85,5 +87,19 @@ public struct HookRunRecord: Sendable, Codable, Equatable {
     public init(containerID: String, hook: String, stack: String, service: String, exitCode: Int, output: String, ranAt: Date) {
         (self.containerID, self.hook, self.stack, self.service) = (containerID, hook, stack, service)
         (self.exitCode, self.output, self.ranAt) = (exitCode, output, ranAt)
+    }
+}
+
+/// A crash-looping service's backoff, as `watch` last saw it.
+public struct ServiceBackoffRecord: Sendable, Codable, Equatable {
+    public var service: String
+    public var failures: Int
+    /// The next repair may not happen before this.
+    public var notBefore: Date
+
+    public init(service: String, failures: Int, notBefore: Date) {
+        self.service = service
+        self.failures = failures
+        self.notBefore = notBefore
     }
 }

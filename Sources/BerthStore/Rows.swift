@@ -8,6 +8,7 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
     var id: Int64?
     var stack: String
     var trigger: String
+    var triggerDetail: String?
     var profiles: String
     var environment: String?
     var manifestDigest: String
@@ -21,6 +22,7 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
 
     init(_ r: ReconcileRecord) {
         (id, stack, trigger, profiles, environment, manifestDigest) = (r.id, r.stack, r.trigger, r.profiles, r.environment, r.manifestDigest)
+        triggerDetail = r.triggerDetail
         (startedAt, endedAt, driftCount, outcome, error, engineReads, engineWrites) = (
             r.startedAt, r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites
         )
@@ -31,6 +33,7 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
             stack: stack, trigger: trigger, profiles: [], environment: environment, manifestDigest: manifestDigest, startedAt: startedAt)
         r.id = id
         r.profiles = profiles
+        r.triggerDetail = triggerDetail
         (r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites) = (
             endedAt, driftCount, outcome, error, engineReads, engineWrites
         )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthController
 import BerthModel
+import Foundation
 
 extension Berth {
     /// Converges the host once.
@@ -15,12 +16,18 @@ extension Berth {
         @OptionGroup var common: CommonOptions
         @Flag(help: "Remove containers Berth does not own that hold a wanted name (otherwise they are reported as conflicts).")
         var replace = false
+        @Option(help: "Seconds to wait for another Berth process acting on this stack before giving up.")
+        var lockTimeout = 120
 
         func run() async throws {
             let loaded = try stack.load()
             let store = try common.openStore()
             var options = stack.reconcileOptions
             options.replaceConflicts = replace
+            let lock = try await StackLock.reconcile(stateFile: store.path, stack: loaded.name, timeout: .seconds(lockTimeout)) { message in
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+            }
+            defer { withExtendedLifetime(lock) {} }
             let report = try await withEngine { engine in
                 do {
                     return try await Reconciler(engine: engine, store: store).apply(

@@ -23,6 +23,10 @@ extension Berth {
                 FileManager.default.fileExists(atPath: directory)
                 ? (try? StackLoader.load(directory: directory).name) ?? URL(fileURLWithPath: directory).lastPathComponent : directory
             let store = try common.openStore()
+            let lock = try await StackLock.reconcile(stateFile: store.path, stack: name, timeout: .seconds(120)) { message in
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+            }
+            defer { withExtendedLifetime(lock) {} }
             let report = try await withEngine { engine in
                 try await Reconciler(engine: engine, store: store).down(
                     stack: name, removeVolumes: volumes, onEvent: Output.progressPrinter(json: common.json))

@@ -21,6 +21,9 @@ extension Berth {
             let health: String?
             let inSync: Bool
             let pending: [String]
+            /// Set while `watch` holds back repairs of a crash-looping service.
+            let backoffUntil: Date?
+            let backoffFailures: Int?
         }
         struct LastReconcile: Encodable {
             let id: Int64?
@@ -50,6 +53,7 @@ extension Berth {
                     throw ManifestFailure(errors: error)
                 }
             }
+            let backoff = Dictionary(uniqueKeysWithValues: try store.backoff(stack: desired.stack).filter { $0.notBefore > Date() }.map { ($0.service, $0) })
             let services = desired.containers.map { spec in
                 let current = observed.containers.filter { $0.stack == desired.stack && $0.service == spec.service }
                     .max { ($0.name == spec.name ? 1 : 0) < ($1.name == spec.name ? 1 : 0) }
@@ -59,7 +63,8 @@ extension Berth {
                     .map { "\($0.operation.kind) (\($0.cause))" }
                 return ServiceStatus(
                     service: spec.service, container: current?.name ?? spec.name, image: spec.image, state: current?.state ?? "missing",
-                    health: current?.health, inSync: pending.isEmpty && current != nil, pending: pending)
+                    health: current?.health, inSync: pending.isEmpty && current != nil, pending: pending,
+                    backoffUntil: backoff[spec.service]?.notBefore, backoffFailures: backoff[spec.service]?.failures)
             }
             let last = try store.lastReconcile(stack: desired.stack).map {
                 LastReconcile(id: $0.id, trigger: $0.trigger, outcome: $0.outcome, startedAt: $0.startedAt, drift: $0.driftCount, error: $0.error)
@@ -79,6 +84,9 @@ extension Berth {
                     "  \(name)  \(service.inSync ? "✓" : "✗")  \(state.padding(toLength: 20, withPad: " ", startingAt: 0))  \(service.container)  \(service.image)"
                 )
                 for step in service.pending { print("      pending: \(step)") }
+                if let until = service.backoffUntil {
+                    print("      backoff: crash-looping (\(service.backoffFailures ?? 0) repairs), next repair after \(ISO8601DateFormatter().string(from: until))")
+                }
             }
             for conflict in plan.conflicts { print("  ! conflict \(conflict.resource): \(conflict.reason)") }
             let orphans = plan.steps.filter { $0.cause == .orphan && $0.operation.kind == "remove" }

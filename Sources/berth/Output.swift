@@ -41,6 +41,49 @@ enum Output {
     }
 }
 
+extension Output {
+    /// One line per watch round (NDJSON with --json), plus one per action taken.
+    static func watchPrinter(json: Bool) -> @Sendable (WatchRound) -> Void {
+        { round in
+            if json {
+                struct Line: Encodable {
+                    let trigger: String
+                    let detail: String
+                    let outcome: String
+                    let changes: Int
+                    let steps: [StepJSON]
+                    let error: String?
+                    let heldSeconds: [String: Double]
+                }
+                let line = Line(
+                    trigger: round.trigger.kind.rawValue, detail: round.trigger.detail, outcome: round.report?.outcome.rawValue ?? "error",
+                    changes: round.report?.plan.changeCount ?? 0,
+                    steps: round.report.map { report in report.plan.steps.map { StepJSON($0, result: report.results[$0.id]) } } ?? [],
+                    error: round.error, heldSeconds: round.held.mapValues { Double($0.components.seconds) })
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+                return
+            }
+            var text = "[\(round.trigger.kind.rawValue): \(round.trigger.detail)] "
+            if let report = round.report {
+                text += report.outcome == .converged ? "in sync" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)"
+                for step in report.plan.steps where step.operation.isWrite {
+                    let result = report.results[step.id]
+                    text += "\n  \(result?.succeeded == true ? "✓" : "✗") \(step.operation.kind) \(step.operation.target) (\(step.cause))"
+                    if let error = result?.error { text += ": \(error)" }
+                }
+            } else {
+                text += "error: \(round.error ?? "unknown")"
+            }
+            for (service, delay) in round.held.sorted(by: { $0.key < $1.key }) {
+                text += "\n  ⏸ \(service): crash-looping, next repair in \(delay.components.seconds)s"
+            }
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        }
+    }
+}
+
 /// The JSON shape of a plan step.
 struct StepJSON: Encodable {
     let id: Int

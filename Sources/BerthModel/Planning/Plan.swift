@@ -155,6 +155,25 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case hookPending(String)
     case down
 
+    /// A bounded name for the kind of drift, for metrics: `missing`, `stopped`, `spec-changed`, …
+    public var kind: String {
+        switch self {
+        case .missing: "missing"
+        case .stopped: "stopped"
+        case .specChanged: "spec-changed"
+        case .imageChanged, .imageRebuilt, .buildContextChanged: "image-changed"
+        case .renamed: "renamed"
+        case .detached: "detached"
+        case .networkChanged, .networkRecreated: "network-changed"
+        case .imageMissing, .pullAlways: "image-missing"
+        case .orphan: "orphan"
+        case .duplicate: "duplicate"
+        case .conflictReplaced: "conflict"
+        case .hookPending: "hook-pending"
+        case .replaced, .makeRoom, .dependency, .healthGate, .down: "follow-up"
+        }
+    }
+
     public var description: String {
         switch self {
         case .missing: "missing"

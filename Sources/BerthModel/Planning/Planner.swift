@@ -4,7 +4,12 @@ public enum Planner {
     public struct Options: Sendable {
         /// Remove a container Berth does not own when it holds a wanted name (`--replace`).
         public var replaceConflicts = false
-        public init(replaceConflicts: Bool = false) { self.replaceConflicts = replaceConflicts }
+        /// Services not to touch this time (crash-loop backoff): still desired, so not orphans.
+        public var hold: Set<String> = []
+        public init(replaceConflicts: Bool = false, hold: Set<String> = []) {
+            self.replaceConflicts = replaceConflicts
+            self.hold = hold
+        }
     }
 
     /// - Parameters:
@@ -170,7 +175,7 @@ private struct PlanBuilder {
 
     mutating func planContainers() {
         let byService = Dictionary(grouping: ownedContainers.filter { $0.service != nil }, by: { $0.service! })
-        for spec in dependencyOrder() {
+        for spec in dependencyOrder() where !options.hold.contains(spec.service) {
             planContainer(spec, candidates: byService[spec.service] ?? [])
         }
     }

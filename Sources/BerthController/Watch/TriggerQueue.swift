@@ -1,0 +1,56 @@
+/// Why a reconcile runs, as logged.
+public enum TriggerKind: String, Sendable, Codable, Comparable, CaseIterable {
+    case startup, manifest, event, backoff, retry, resync
+
+    /// When several arrive together, the log names the most specific one.
+    var priority: Int {
+        switch self {
+        case .manifest: 0
+        case .event: 1
+        case .startup: 2
+        case .backoff: 3
+        case .retry: 4
+        case .resync: 5
+        }
+    }
+
+    public static func < (a: TriggerKind, b: TriggerKind) -> Bool { a.priority < b.priority }
+}
+
+/// One reason to reconcile, e.g. `.event` with detail `destroy shop-web`.
+public struct Trigger: Sendable, Equatable {
+    public var kind: TriggerKind
+    public var detail: String
+
+    public init(_ kind: TriggerKind, _ detail: String) {
+        self.kind = kind
+        self.detail = detail
+    }
+}
+
+/// Coalesces triggers: any number pushed while a reconcile runs (or during the debounce window)
+/// become one pending batch, so a burst of events yields one reconcile, never a queue of stale ones.
+///
+/// Producers `push`; the loop iterates `doorbell` (which holds at most one ring) and `drain`s.
+public actor TriggerQueue {
+    private var pending: [Trigger] = []
+    public nonisolated let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
+
+    public init() {
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func push(_ trigger: Trigger) {
+        pending.append(trigger)
+        ring.yield()
+    }
+
+    /// Everything pushed since the last drain.
+    public func drain() -> [Trigger] {
+        defer { pending.removeAll() }
+        return pending
+    }
+
+    public func finish() { ring.finish() }
+}

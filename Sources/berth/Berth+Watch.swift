@@ -1,0 +1,84 @@
+import ArgumentParser
+import BerthController
+import BerthEngine
+import BerthModel
+import Foundation
+import Logging
+import ServiceLifecycle
+
+extension Berth {
+    /// Keeps a stack converged until stopped.
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Keep a stack converged: reconcile on Engine events, manifest edits and a periodic resync.",
+            discussion: """
+                Runs until SIGTERM or SIGINT, which let the reconcile in flight finish, then exit 0. Each \
+                reconcile is logged in the state file with its trigger (startup, event, manifest, resync, \
+                backoff, retry). A service that keeps dying is repaired with growing delays (1 s, 2 s, 4 s, \
+                … up to 5 min) while the rest of the stack converges. Only one watch per stack runs at a time.
+                """)
+
+        @OptionGroup var stack: StackOptions
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Seconds between full resyncs, whatever the events say.")
+        var resync = 30
+        @Option(help: "Serve /healthz and /metrics on HOST:PORT (e.g. 127.0.0.1:9464).")
+        var listen: String?
+
+        func validate() throws {
+            guard resync > 0 else { throw ValidationError("--resync must be at least 1 second") }
+            if let listen, Self.split(listen) == nil { throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:9464") }
+        }
+
+        static func split(_ address: String) -> (String, Int)? {
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
+            return (String(address[..<colon]), port)
+        }
+
+        func run() async throws {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = .info
+                return handler
+            }
+            let logger = Logger(label: "berth.watch")
+            let loaded = try stack.load()
+            let store = try common.openStore()
+            let lockPath = StackLock.path(stateFile: store.path, stack: loaded.name, purpose: "watch")
+            let watchLock: StackLock
+            do {
+                watchLock = try await StackLock.acquire(lockPath, timeout: .zero)
+            } catch {
+                throw fail("berth watch: \(error)")
+            }
+            let json = common.json
+            try await withEngine { engine in
+                let metrics = Metrics()
+                let loop = ControlLoop(
+                    configuration: WatchConfiguration(directory: stack.directory, options: stack.reconcileOptions, resync: .seconds(resync)),
+                    engine: engine, store: store, metrics: metrics, logger: logger, onRound: Output.watchPrinter(json: json))
+                var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
+                if let listen, let (host, port) = Self.split(listen) {
+                    services.append(.init(service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics)), successTerminationBehavior: .ignore))
+                }
+                logger.info("watching \(loaded.name) (\(stack.directory)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")")
+                let group = ServiceGroup(
+                    configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                try await group.run()
+            }
+            withExtendedLifetime(watchLock) {}
+        }
+    }
+}
+
+/// Runs the health server as a service of the group: stops when the group shuts down.
+struct HealthService: Service {
+    let server: HealthServer
+    func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch is CancellationError {
+            // Graceful shutdown: stopping is the expected way out.
+        }
+    }
+}
