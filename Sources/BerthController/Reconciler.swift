@@ -81,6 +81,7 @@ public struct Reconciler: Sendable {
         observed.images = try await observer.images(Set(desired.containers.map(\.image)))
         observed.buildContexts = Observer.buildContexts(desired)
         observed.hooksRun = try store.hooksRun(stack: stack.name)
+        observed.failedStarts = try store.failedStarts(stack: stack.name)
         let plan = Planner.plan(
             desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name),
             options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: options.hold))

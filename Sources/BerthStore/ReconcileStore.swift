@@ -187,6 +187,29 @@ public final class ReconcileStore: Sendable {
         try read { db in try HookRunRow.filter(Column("stack") == stack).order(Column("ranAt")).fetchAll(db).map(\.record) }
     }
 
+    /// Consecutive failed `start` actions per container (short id) of `stack`, counted back from
+    /// the newest until a successful one.
+    public func failedStarts(stack: String) throws -> [String: Int] {
+        let rows = try read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.target, a.outcome FROM action a JOIN reconcile r ON r.id = a.reconcileId
+                    WHERE r.stack = ? AND a.kind = 'start' AND a.outcome != 'skipped' ORDER BY a.id DESC LIMIT 500
+                    """, arguments: [stack])
+        }
+        var counts: [String: Int] = [:]
+        var settled = Set<String>()
+        for row in rows {
+            let target: String = row["target"]
+            guard let open = target.lastIndex(of: "("), let close = target.lastIndex(of: ")"), open < close else { continue }
+            let id = String(target[target.index(after: open)..<close])
+            if settled.contains(id) { continue }
+            if (row["outcome"] as String) == "failed" { counts[id, default: 0] += 1 } else { settled.insert(id) }
+        }
+        return counts
+    }
+
     /// Reconciles, newest first, each with its actions in step order.
     public func history(stack: String? = nil, limit: Int = 20) throws -> [(reconcile: ReconcileRecord, actions: [ActionRecord])] {
         try read { db in

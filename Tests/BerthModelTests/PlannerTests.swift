@@ -228,3 +228,13 @@ import Testing
                 "#6 [#1,#2,#3,#4,#5] remove-volume volume app_data (down)"))
     }
 }
+
+extension PlannerTests {
+    @Test func containerThatKeepsFailingToStartIsReplaced() {
+        var observed = editing("web") { $0.state = "exited"; $0.status = "Exited (143) 1 minute ago" }
+        observed.failedStarts = ["id-web-00000": 1]
+        #expect(plan(observed) == "#1 start container app-web (id-web-00000) (stopped: Exited (143) 1 minute ago)")
+        observed.failedStarts = ["id-web-00000": 2]
+        #expect(plan(observed).contains("#3 [#1,#2] create container app-web (failed to start 2 times; replacing the container)"))
+    }
+}

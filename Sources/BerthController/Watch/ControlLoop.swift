@@ -20,7 +20,8 @@ public struct WatchConfiguration: Sendable {
 
     public init(
         directory: String, options: ReconcileOptions, resync: Duration = .seconds(30), debounce: Duration = .milliseconds(100),
-        crashLoop: CrashLoopTracker = CrashLoopTracker(), engineRetry: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
+        crashLoop: CrashLoopTracker = CrashLoopTracker(backoff: Backoff(base: .milliseconds(250), cap: .seconds(300)), stableAfter: .seconds(10)),
+        engineRetry: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
     ) {
         self.directory = directory
         self.options = options
@@ -71,7 +72,10 @@ public final class ControlLoop: Service, Sendable {
     public func run() async throws {
         let stackName = (try? StackLoader.load(directory: configuration.directory).name) ?? URL(fileURLWithPath: configuration.directory).lastPathComponent
         let queue = self.queue
-        let watcher = try? ManifestWatcher(directories: [configuration.directory] + watchedDirectories()) { name in
+        let referenced = referencedFiles()
+        let watcher = try? ManifestWatcher(directories: [configuration.directory] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) { name in
+            // Only files that can change the desired state: not the state file, locks or editors' temporaries.
+            guard name.hasSuffix(".yaml") || name.hasSuffix(".yml") || referenced.contains(where: { $0.hasSuffix("/" + name) }) else { return }
             Task { await queue.push(Trigger(.manifest, name)) }
         }
         defer { watcher?.stop() }
@@ -90,10 +94,10 @@ public final class ControlLoop: Service, Sendable {
         logger.info("watch stopped")
     }
 
-    /// Directories of env files and secret files, which also change what runs.
-    private func watchedDirectories() -> [String] {
+    /// Env files and secret files, which also change what runs.
+    private func referencedFiles() -> [String] {
         guard let stack = try? StackLoader.load(directory: configuration.directory) else { return [] }
-        return Resolver.referencedFiles(stack.manifest).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        return Resolver.referencedFiles(stack.manifest)
     }
 
     // MARK: Triggers
@@ -225,16 +229,17 @@ public final class ControlLoop: Service, Sendable {
             await metrics.recordAction(step.operation.kind, outcome: result?.outcome ?? "skipped")
             logger.info(
                 "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome ?? "not run")\(result?.error.map { " — \($0)" } ?? "")")
-            // Starting a container that died or vanished counts toward crash-loop backoff; creating
-            // the stack (startup) or following a manifest edit does not.
+            // Starting a container that died or vanished counts toward crash-loop backoff (creating
+            // the stack at startup or after a manifest edit does not), and so does any failed step:
+            // a service that cannot be fixed is retried with growing delays, not on every event.
             let isRepair = step.cause.kind == "stopped" || (step.cause == .missing && trigger.kind != .startup && trigger.kind != .manifest)
-            if result?.succeeded == true, isRepair,
-                case .startContainer = step.operation, let service = report.desired.containers.first(where: { step.operation.target.contains("container \($0.name)") })?.service
-            {
+            let isStart = if case .startContainer = step.operation { true } else { false }
+            let counts = result.map { $0.succeeded ? isRepair && isStart : true } ?? false
+            if counts, let service = report.desired.containers.first(where: { step.operation.target.contains("container \($0.name)") })?.service {
                 repaired.append(service)
             }
         }
-        await state.recordRepairs(repaired, at: ContinuousClock.now)
+        await state.recordRepairs(Array(Set(repaired)), at: ContinuousClock.now)
         await metrics.setBackoff(await state.held(at: ContinuousClock.now).mapValues { ($0 - ContinuousClock.now).seconds })
         logger.info("reconcile (\(trigger.kind.rawValue): \(trigger.detail)) → \(report.outcome.rawValue), \(report.plan.changeCount) change(s)")
     }

@@ -9,6 +9,8 @@ public struct ObservedState: Sendable, Equatable {
     public var buildContexts: [String: String]
     /// Hooks already run, as `containerID/hook` (from the reconcile log).
     public var hooksRun: Set<String>
+    /// Consecutive failed starts per container (short id), from the reconcile log.
+    public var failedStarts: [String: Int] = [:]
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],

@@ -153,6 +153,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case dependency(of: String, DependencyCondition)
     case healthGate
     case hookPending(String)
+    case unstartable(failures: Int)
     case down
 
     /// A bounded name for the kind of drift, for metrics: `missing`, `stopped`, `spec-changed`, …
@@ -170,6 +171,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .duplicate: "duplicate"
         case .conflictReplaced: "conflict"
         case .hookPending: "hook-pending"
+        case .unstartable: "unstartable"
         case .replaced, .makeRoom, .dependency, .healthGate, .down: "follow-up"
         }
     }
@@ -196,6 +198,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .dependency(let dependent, let condition): "\(dependent) waits for it (\(condition.rawValue))"
         case .healthGate: "must be healthy to converge"
         case .hookPending(let hook): "hook \(hook) not yet run in this container"
+        case .unstartable(let failures): "failed to start \(failures) times; replacing the container"
         case .down: "down"
         }
     }

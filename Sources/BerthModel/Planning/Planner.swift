@@ -205,6 +205,11 @@ private struct PlanBuilder {
     }
 
     mutating func planContainer(_ spec: ContainerSpec, candidates: [ObservedContainer]) {
+        // The Engine is already removing one: acting now would race it; its `destroy` triggers the next reconcile.
+        if let removing = candidates.first(where: { $0.state == "removing" }) {
+            conflict("container \(removing.name)", "is being removed by the Engine; it converges on the next reconcile")
+            return
+        }
         let keeper = keeper(candidates, spec)
         var nameFree: [Int] = []
         for extra in candidates where extra.id != keeper?.id {
@@ -235,7 +240,7 @@ private struct PlanBuilder {
             return
         }
         let ref = ContainerRef.existing(id: keeper.id, name: keeper.name)
-        if let cause = recreateCause(keeper, spec) {
+        if let cause = recreateCause(keeper, spec) ?? unstartable(keeper) {
             let stop = add(.stopContainer(ref, timeoutSeconds: nil), cause)
             var afterRename = [stop]
             if keeper.name == spec.name {
@@ -271,6 +276,13 @@ private struct PlanBuilder {
         for hook in spec.hooks where !observed.hooksRun.contains("\(keeper.id)/\(hook.name)") {
             add(.runHook(ref, hook), .hookPending(hook.name), after: [healthyGate[spec.service] ?? started])
         }
+    }
+
+    /// A stopped container whose last starts all failed is replaced: some Engine states (a stale
+    /// task left by a start during daemon shutdown) never clear for that container.
+    func unstartable(_ container: ObservedContainer) -> Cause? {
+        guard !container.isRunning, let failures = observed.failedStarts[container.shortID], failures >= 2 else { return nil }
+        return .unstartable(failures: failures)
     }
 
     func recreateCause(_ container: ObservedContainer, _ spec: ContainerSpec) -> Cause? {

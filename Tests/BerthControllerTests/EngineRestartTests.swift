@@ -1,0 +1,44 @@
+import BerthController
+import BerthTesting
+import Foundation
+import Testing
+
+/// dockerd restarted under a running watch. It restarts the shared daemon, so it runs alone:
+/// `scripts/test` runs it in a second invocation with BERTH_TEST_RESTART_DOCKERD=1.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["BERTH_TEST_RESTART_DOCKERD"] == "1"))
+struct EngineRestartTests {
+    @Test func watchRecoversAfterTheEngineRestarts() async throws {
+        try await TestStack.with("r") { stack in
+            try TestManifests.write(stack)
+            let loop = ControlLoop(
+                configuration: WatchConfiguration(directory: stack.directory.path, options: ReconcileOptions(), resync: .seconds(30)),
+                engine: stack.engine, store: try stack.store())
+            let task = Task { try await loop.run() }
+            defer { task.cancel() }
+            func bothRunning() async -> Bool {
+                let containers = (try? await stack.containers()) ?? []
+                return containers.count == 2 && containers.allSatisfy { $0.state == "running" }
+            }
+            for _ in 0..<200 where !(await bothRunning()) { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(await bothRunning())
+            let before = try stack.store().history(stack: stack.name).count
+
+            try await EngineDaemon.restart()
+
+            // Containers with restart policy "no" stay down after a daemon restart: the loop must
+            // notice the Engine is back and start them.
+            var recovered = false
+            for _ in 0..<600 where !recovered {
+                try await Task.sleep(for: .milliseconds(100))
+                recovered = await bothRunning()
+            }
+            #expect(recovered, "the stack did not converge after the engine restart")
+            // Recovered by the loop (restarting, or replacing a container the Engine can no longer start).
+            let after = try stack.store().history(stack: stack.name, limit: 500)
+            let sinceRestart = after.prefix(after.count - before)
+            #expect(sinceRestart.contains { entry in entry.actions.contains { $0.kind == "start" && $0.outcome == "ok" } })
+            task.cancel()
+            _ = await task.result
+        }
+    }
+}

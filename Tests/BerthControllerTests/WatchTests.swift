@@ -1,0 +1,182 @@
+import BerthController
+import BerthEngine
+import BerthModel
+import BerthStore
+import BerthTesting
+import Foundation
+import Testing
+
+/// `watch` on the real Engine: drift made by another client is repaired without any command.
+@Suite struct WatchTests {
+    /// Runs a control loop over `stack` while `body` runs, then stops it.
+    func watching<T: Sendable>(
+        _ stack: TestStack, backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(8)), resync: Duration = .seconds(30),
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let loop = ControlLoop(
+            configuration: WatchConfiguration(
+                directory: stack.directory.path, options: ReconcileOptions(), resync: resync,
+                crashLoop: CrashLoopTracker(backoff: backoff, stableAfter: .seconds(30))),
+            engine: stack.engine, store: try stack.store())
+        let task = Task { try await loop.run() }
+        defer { task.cancel() }
+        try await eventually("the startup reconcile") { try stack.store().history(stack: stack.name).first?.reconcile.trigger == "startup" }
+        let result = try await body()
+        task.cancel()
+        _ = await task.result
+        return result
+    }
+
+    /// Polls `condition` every 100 ms for up to `seconds`.
+    func eventually(_ what: String, seconds: Double = 20, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+
+    func running(_ stack: TestStack, _ name: String) async throws -> ContainerSummary? {
+        try await stack.containers().first { $0.name == name && $0.state == "running" }
+    }
+
+    /// The newest reconcile with a write action on `target`, as (trigger, detail, reasons).
+    func repair(_ stack: TestStack, of target: String) throws -> (String, String, [String])? {
+        try stack.store().history(stack: stack.name, limit: 50).lazy
+            .compactMap { entry -> (String, String, [String])? in
+                let actions = entry.actions.filter { $0.target.contains(target) && $0.outcome == "ok" && $0.kind != "wait-healthy" }
+                return actions.isEmpty ? nil : (entry.reconcile.trigger, entry.reconcile.triggerDetail ?? "", actions.map { "\($0.kind) \($0.reason)" })
+            }.first
+    }
+
+    @Test func repairsRemovalStopDisconnectAndNetworkRemoval() async throws {
+        try await TestStack.with("w") { stack in
+            try TestManifests.write(stack)
+            // Drift by hand, not a crash loop: repairs are never held back here.
+            try await watching(stack, backoff: Backoff(base: .zero, cap: .zero)) {
+                let web = "\(stack.name)-web"
+                let db = "\(stack.name)-db"
+                try await eventually("the stack up") {
+                    let webUp = try await running(stack, web) != nil
+                    let dbUp = try await running(stack, db) != nil
+                    return webUp && dbUp
+                }
+
+                try await Command.docker("rm", "-f", web)
+                try await eventually("web recreated") { try await running(stack, web) != nil }
+                let removed = try #require(try repair(stack, of: "container \(web)"))
+                #expect(removed.0 == "event")
+                #expect(removed.1.contains(web))
+                #expect(removed.2.contains("create missing"))
+
+                try await Command.docker("stop", "-t", "1", web)
+                try await eventually("web restarted") {
+                    let up = try await running(stack, web) != nil
+                    return try up && (repair(stack, of: "container \(web)")?.2.contains { $0.hasPrefix("start stopped") } ?? false)
+                }
+                #expect(try repair(stack, of: "container \(web)")?.0 == "event")
+
+                let network = "\(stack.name)_default"
+                try await Command.docker("network", "disconnect", network, db)
+                try await eventually("db reconnected") {
+                    try await stack.containers().first { $0.name == db }?.networks.keys.contains(network) == true
+                }
+                #expect(try repair(stack, of: "container \(db)")?.2.contains("connect detached from network \(network)") == true)
+
+                // The watcher restores containers within moments, so remove them and the network
+                // back to back (through the API) until the network removal wins the race.
+                var networkGone = false
+                for _ in 0..<20 where !networkGone {
+                    for container in try await stack.containers() { try? await stack.engine.removeContainer(container.id, force: true) }
+                    networkGone = (try? await stack.engine.removeNetwork(network)) != nil
+                }
+                try #require(networkGone, "could not remove the network")
+                try await eventually("network and containers back") {
+                    let webUp = try await running(stack, web) != nil
+                    let dbUp = try await running(stack, db) != nil
+                    let networks = try await stack.engine.listNetworks(labels: ["berth.stack=\(stack.name)"]).count
+                    return webUp && dbUp && networks == 1
+                }
+                let history = try stack.store().history(stack: stack.name, limit: 50)
+                #expect(history.contains { entry in
+                    entry.reconcile.trigger == "event" && entry.actions.contains { $0.kind == "create-network" && $0.reason == "missing" }
+                })
+            }
+        }
+    }
+
+    @Test func manifestEditRecreatesOnlyTheAffectedService() async throws {
+        try await TestStack.with("w") { stack in
+            try TestManifests.write(stack)
+            try await watching(stack) {
+                try await eventually("the stack up") { try await stack.containers().count == 2 }
+                let before = Dictionary(uniqueKeysWithValues: try await stack.containers().map { ($0.name, $0.id) })
+                try stack.write("environments.yaml", TestManifests.environment.replacingOccurrences(of: "MODE: one", with: "MODE: edited"))
+                try await eventually("web recreated with the new value") {
+                    guard let web = try await running(stack, "\(stack.name)-web"), web.id != before["\(stack.name)-web"] else { return false }
+                    return try await stack.engine.inspectContainer(web.id).config.env?.contains("MODE=edited") == true
+                }
+                try await eventually("the manifest reconcile logged") {
+                    try stack.store().history(stack: stack.name).contains { $0.reconcile.trigger == "manifest" && $0.reconcile.endedAt != nil }
+                }
+                let after = Dictionary(uniqueKeysWithValues: try await stack.containers().map { ($0.name, $0.id) })
+                #expect(after.count == 2)
+                #expect(after["\(stack.name)-db"] == before["\(stack.name)-db"])
+                let history = try stack.store().history(stack: stack.name, limit: 50)
+                let summary = history.map { "\($0.reconcile.trigger) [\($0.reconcile.triggerDetail ?? "")] \($0.reconcile.outcome) \($0.actions.map { "\($0.kind) \($0.reason)" })" }
+                let edit = try #require(history.first { $0.reconcile.trigger == "manifest" && $0.reconcile.driftCount > 0 }, "\(summary)")
+                #expect(edit.actions.contains { $0.kind == "create" && $0.reason == "spec changed: env MODE" })
+            }
+        }
+    }
+
+    @Test func crashLoopingServiceIsRepairedWithGrowingDelays() async throws {
+        try await TestStack.with("w") { stack in
+            try TestManifests.write(stack)
+            try stack.write("crash.yaml", "kind: Service\nname: crash\nimage: \(TestStack.baseImage)\ncommand: [sh, -c, \"exit 3\"]\n")
+            try await watching(stack, backoff: Backoff(base: .milliseconds(500), cap: .seconds(8))) {
+                let starts = { () throws -> [Date] in
+                    try stack.store().history(stack: stack.name, limit: 200).reversed().flatMap { entry in
+                        entry.actions.filter { $0.kind == "start" && $0.target.contains("\(stack.name)-crash") && $0.reason.hasPrefix("stopped") }
+                            .map(\.startedAt)
+                    }
+                }
+                try await eventually("five repairs", seconds: 30) { try starts().count >= 5 }
+                let times = try starts()
+                let gaps = zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) }
+                // Repairs 2, 3, 4, 5 wait at least 0.5 s, 1 s, 2 s, 4 s.
+                for (index, gap) in gaps.prefix(4).enumerated() {
+                    #expect(gap >= 0.5 * pow(2, Double(index)) - 0.05, "gap \(index) was \(gap)s: \(gaps)")
+                    if index > 0 { #expect(gap > gaps[index - 1], "gaps must grow: \(gaps)") }
+                }
+                // The rest of the stack is untouched and running.
+                #expect(try await running(stack, "\(stack.name)-web") != nil)
+                #expect(try await running(stack, "\(stack.name)-db") != nil)
+                let backoff = try stack.store().backoff(stack: stack.name)
+                #expect(backoff.map(\.service) == ["crash"] || backoff.isEmpty)
+            }
+        }
+    }
+
+    @Test func secondWatchOfTheSameStackRefusesAndApplyWaits() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-lock-\(UUID().uuidString)")
+        let state = directory.appendingPathComponent("state.db").path
+        let first = try await StackLock.acquire(StackLock.path(stateFile: state, stack: "s", purpose: "watch"), timeout: .zero)
+        await #expect(throws: LockError.self) {
+            _ = try await StackLock.acquire(StackLock.path(stateFile: state, stack: "s", purpose: "watch"), timeout: .zero)
+        }
+        let held = try await StackLock.reconcile(stateFile: state, stack: "s", timeout: .zero)
+        let waited = Task {
+            let start = ContinuousClock.now
+            _ = try await StackLock.reconcile(stateFile: state, stack: "s", timeout: .seconds(5))
+            return ContinuousClock.now - start
+        }
+        try await Task.sleep(for: .milliseconds(400))
+        withExtendedLifetime(held) {}
+        _ = consume held
+        #expect(try await waited.value >= .milliseconds(300))
+        withExtendedLifetime(first) {}
+    }
+}
