@@ -77,6 +77,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "berth-bench",
+            dependencies: ["BerthEngine", "BerthTesting"],
+            swiftSettings: strict
+        ),
         .target(
             name: "BerthTesting",
             dependencies: ["BerthModel", "BerthEngine", "BerthController", "BerthStore"],

@@ -75,6 +75,11 @@ public struct Reconciler: Sendable {
     public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> (
         desired: DesiredState, observed: ObservedState, plan: Plan
     ) {
+        // Without --profile / --environment, a stack keeps what it was last applied with.
+        var options = options
+        let remembered = try store.selection(stack: stack.name)
+        options.profiles = options.profiles ?? remembered?.profiles
+        options.environment = options.environment ?? remembered?.environment
         let observer = Observer(engine: engine)
         var observed = try await observer.observe()
         let desired = try resolve(stack, options, facts: observed.facts)
@@ -100,6 +105,8 @@ public struct Reconciler: Sendable {
             manifestDigest: stack.digest, startedAt: startedAt)
         record.triggerDetail = options.triggerDetail
         let reconcileID = try store.begin(record)
+        // Remembered before acting, so an interrupted switch continues on the next plain apply.
+        try store.saveSelection(StackSelection(profiles: desired.profiles, environment: desired.environment), stack: stack.name)
         var results: [Int: StepResult] = [:]
         var actions: [ActionRecord] = []
 

@@ -34,6 +34,17 @@ extension DockerClient {
     static let jsonEncoder = JSONEncoder()
     static let jsonDecoder = JSONDecoder()
 
+    /// Crash-test mode: with `BERTH_CRASH_AFTER_WRITES=k` the process kills itself (SIGKILL, no
+    /// cleanup) right after its k-th successful Engine write, so tests can prove that the next
+    /// reconcile converges from any intermediate state.
+    func crashIfAsked() {
+        guard let limit = crashAfterWrites else { return }
+        let writes = counters.withLock {
+            $0.successfulWrites += 1; return $0.successfulWrites
+        }
+        if writes >= limit { kill(getpid(), SIGKILL) }
+    }
+
     /// Builds `/v1.xx/path?query` with every query value percent-encoded.
     func url(_ path: String, query: [(String, String?)] = []) -> String {
         var result = baseURL + "/v\(apiVersion)" + path
@@ -79,6 +90,7 @@ extension DockerClient {
         }
         let status = Int(response.status.code)
         if (200..<300).contains(status) || (accept304 && status == 304) {
+            if method.isWrite { crashIfAsked() }
             return response
         }
         let bytes = try await response.body.collect(upTo: 1 << 20)

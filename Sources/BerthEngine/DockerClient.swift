@@ -26,6 +26,7 @@ public final class DockerClient: Sendable {
     let baseURL: String
     let logger: Logger
     let counters = Mutex(EngineCallCounts())
+    let crashAfterWrites = ProcessInfo.processInfo.environment["BERTH_CRASH_AFTER_WRITES"].flatMap(Int.init)
 
     /// Opens a client and negotiates the API version: the highest both sides speak.
     /// - Throws: `EngineError` when the Engine is unreachable or older than API 1.41.
@@ -134,8 +135,10 @@ public struct APIVersion: Sendable, Comparable, CustomStringConvertible {
 
 /// Counts of Engine calls, split by whether they can change the host.
 public struct EngineCallCounts: Sendable, Equatable, Codable {
+    enum CodingKeys: String, CodingKey { case reads, writes }
     public var reads = 0
     public var writes = 0
+    var successfulWrites = 0
     public init(reads: Int = 0, writes: Int = 0) {
         self.reads = reads
         self.writes = writes

@@ -98,6 +98,14 @@ public final class ReconcileStore: Sendable {
                 t.primaryKey(["stack", "service"])
             }
         }
+        migrator.registerMigration("v3: stack state") { db in
+            try db.create(table: "stackState") { t in
+                t.column("stack", .text).primaryKey()
+                t.column("profiles", .text).notNull()
+                t.column("environment", .text)
+                t.column("updatedAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 
@@ -162,6 +170,25 @@ public final class ReconcileStore: Sendable {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT service, failures, notBefore FROM serviceBackoff WHERE stack = ? ORDER BY service", arguments: [stack])
                 .map { ServiceBackoffRecord(service: $0["service"], failures: $0["failures"], notBefore: $0["notBefore"]) }
+        }
+    }
+
+    /// Remembers the profiles and environment a stack was last applied with.
+    public func saveSelection(_ selection: StackSelection, stack: String) throws {
+        try write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO stackState (stack, profiles, environment, updatedAt) VALUES (?, ?, ?, ?)",
+                arguments: [stack, selection.profiles.joined(separator: ","), selection.environment, Date()])
+        }
+    }
+
+    /// The profiles and environment `stack` was last applied with, if any.
+    public func selection(stack: String) throws -> StackSelection? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT profiles, environment FROM stackState WHERE stack = ?", arguments: [stack]).map { row in
+                let profiles: String = row["profiles"]
+                return StackSelection(profiles: profiles.split(separator: ",").map(String.init), environment: row["environment"])
+            }
         }
     }
 

@@ -103,3 +103,14 @@ public struct ServiceBackoffRecord: Sendable, Codable, Equatable {
         self.notBefore = notBefore
     }
 }
+
+/// The profile set and environment a stack runs with.
+public struct StackSelection: Sendable, Codable, Equatable {
+    public var profiles: [String]
+    public var environment: String?
+
+    public init(profiles: [String], environment: String?) {
+        self.profiles = profiles
+        self.environment = environment
+    }
+}

@@ -9,7 +9,9 @@ public enum EngineDaemon {
             let result = try await Command.run("systemctl", ["restart", "docker"])
             guard result.status == 0 else { throw CommandFailure(command: "systemctl restart docker", result: result) }
         } else {
-            let pid = try await Command.run("pidof", ["dockerd"]).stdout.split(separator: " ").first.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+            let pid = try await Command.run("pidof", ["dockerd"]).stdout.split(separator: " ").first.map {
+                String($0).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             guard let pid, let raw = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else {
                 throw CommandFailure(command: "pidof dockerd", result: CommandResult(status: 1, stdout: "", stderr: "no dockerd running"))
             }

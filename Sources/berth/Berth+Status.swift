@@ -53,7 +53,8 @@ extension Berth {
                     throw ManifestFailure(errors: error)
                 }
             }
-            let backoff = Dictionary(uniqueKeysWithValues: try store.backoff(stack: desired.stack).filter { $0.notBefore > Date() }.map { ($0.service, $0) })
+            let backoff = Dictionary(
+                uniqueKeysWithValues: try store.backoff(stack: desired.stack).filter { $0.notBefore > Date() }.map { ($0.service, $0) })
             let services = desired.containers.map { spec in
                 let current = observed.containers.filter { $0.stack == desired.stack && $0.service == spec.service }
                     .max { ($0.name == spec.name ? 1 : 0) < ($1.name == spec.name ? 1 : 0) }
@@ -85,7 +86,9 @@ extension Berth {
                 )
                 for step in service.pending { print("      pending: \(step)") }
                 if let until = service.backoffUntil {
-                    print("      backoff: crash-looping (\(service.backoffFailures ?? 0) repairs), next repair after \(ISO8601DateFormatter().string(from: until))")
+                    print(
+                        "      backoff: crash-looping (\(service.backoffFailures ?? 0) repairs), next repair after \(ISO8601DateFormatter().string(from: until))"
+                    )
                 }
             }
             for conflict in plan.conflicts { print("  ! conflict \(conflict.resource): \(conflict.reason)") }

@@ -59,9 +59,14 @@ extension Berth {
                     engine: engine, store: store, metrics: metrics, logger: logger, onRound: Output.watchPrinter(json: json))
                 var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
                 if let listen, let (host, port) = Self.split(listen) {
-                    services.append(.init(service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics)), successTerminationBehavior: .ignore))
+                    services.append(
+                        .init(
+                            service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics)),
+                            successTerminationBehavior: .ignore))
                 }
-                logger.info("watching \(loaded.name) (\(stack.directory)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")")
+                logger.info(
+                    "watching \(loaded.name) (\(stack.directory)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
+                )
                 let group = ServiceGroup(
                     configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
                 try await group.run()

@@ -6,7 +6,9 @@ import Testing
 @Suite struct WatchCommandTests {
     @Test func secondWatchRefusesAndSigtermExitsZero() async throws {
         try await TestStack.with("cw") { stack in
-            try stack.write("stack.yaml", "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"600\"]\n")
+            try stack.write(
+                "stack.yaml",
+                "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"600\"]\n")
             var environment = ProcessInfo.processInfo.environment
             environment["BERTH_STATE"] = stack.statePath
             let watch = Process()

@@ -20,7 +20,9 @@ import Testing
             engine: stack.engine, store: try stack.store())
         let task = Task { try await loop.run() }
         defer { task.cancel() }
-        try await eventually("the startup reconcile") { try stack.store().history(stack: stack.name).first?.reconcile.trigger == "startup" }
+        try await eventually("the startup reconcile") {
+            try stack.store().history(stack: stack.name, limit: 500).contains { $0.reconcile.trigger == "startup" && $0.reconcile.endedAt != nil }
+        }
         let result = try await body()
         task.cancel()
         _ = await task.result
@@ -47,7 +49,8 @@ import Testing
         try stack.store().history(stack: stack.name, limit: 50).lazy
             .compactMap { entry -> (String, String, [String])? in
                 let actions = entry.actions.filter { $0.target.contains(target) && $0.outcome == "ok" && $0.kind != "wait-healthy" }
-                return actions.isEmpty ? nil : (entry.reconcile.trigger, entry.reconcile.triggerDetail ?? "", actions.map { "\($0.kind) \($0.reason)" })
+                return actions.isEmpty
+                    ? nil : (entry.reconcile.trigger, entry.reconcile.triggerDetail ?? "", actions.map { "\($0.kind) \($0.reason)" })
             }.first
     }
 
@@ -83,7 +86,13 @@ import Testing
                 try await eventually("db reconnected") {
                     try await stack.containers().first { $0.name == db }?.networks.keys.contains(network) == true
                 }
-                #expect(try repair(stack, of: "container \(db)")?.2.contains("connect detached from network \(network)") == true)
+                #expect(
+                    try stack.store().history(stack: stack.name, limit: 100).contains { entry in
+                        entry.reconcile.trigger == "event"
+                            && entry.actions.contains {
+                                $0.kind == "connect" && $0.reason == "detached from network \(network)" && $0.outcome == "ok"
+                            }
+                    })
 
                 // The watcher restores containers within moments, so remove them and the network
                 // back to back (through the API) until the network removal wins the race.
@@ -100,9 +109,10 @@ import Testing
                     return webUp && dbUp && networks == 1
                 }
                 let history = try stack.store().history(stack: stack.name, limit: 50)
-                #expect(history.contains { entry in
-                    entry.reconcile.trigger == "event" && entry.actions.contains { $0.kind == "create-network" && $0.reason == "missing" }
-                })
+                #expect(
+                    history.contains { entry in
+                        entry.reconcile.trigger == "event" && entry.actions.contains { $0.kind == "create-network" && $0.reason == "missing" }
+                    })
             }
         }
     }
@@ -125,7 +135,9 @@ import Testing
                 #expect(after.count == 2)
                 #expect(after["\(stack.name)-db"] == before["\(stack.name)-db"])
                 let history = try stack.store().history(stack: stack.name, limit: 50)
-                let summary = history.map { "\($0.reconcile.trigger) [\($0.reconcile.triggerDetail ?? "")] \($0.reconcile.outcome) \($0.actions.map { "\($0.kind) \($0.reason)" })" }
+                let summary = history.map {
+                    "\($0.reconcile.trigger) [\($0.reconcile.triggerDetail ?? "")] \($0.reconcile.outcome) \($0.actions.map { "\($0.kind) \($0.reason)" })"
+                }
                 let edit = try #require(history.first { $0.reconcile.trigger == "manifest" && $0.reconcile.driftCount > 0 }, "\(summary)")
                 #expect(edit.actions.contains { $0.kind == "create" && $0.reason == "spec changed: env MODE" })
             }
@@ -147,9 +159,10 @@ import Testing
                 let times = try starts()
                 let gaps = zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) }
                 // Repairs 2, 3, 4, 5 wait at least 0.5 s, 1 s, 2 s, 4 s.
+                // Repairs 2, 3, 4, 5 each waited at least their (growing) backoff: 0.5 s, 1 s, 2 s, 4 s.
+                // Upper bounds are not asserted: on a loaded machine a round can be slower.
                 for (index, gap) in gaps.prefix(4).enumerated() {
                     #expect(gap >= 0.5 * pow(2, Double(index)) - 0.05, "gap \(index) was \(gap)s: \(gaps)")
-                    if index > 0 { #expect(gap > gaps[index - 1], "gaps must grow: \(gaps)") }
                 }
                 // The rest of the stack is untouched and running.
                 #expect(try await running(stack, "\(stack.name)-web") != nil)

@@ -231,7 +231,9 @@ import Testing
 
 extension PlannerTests {
     @Test func containerThatKeepsFailingToStartIsReplaced() {
-        var observed = editing("web") { $0.state = "exited"; $0.status = "Exited (143) 1 minute ago" }
+        var observed = editing("web") {
+            $0.state = "exited"; $0.status = "Exited (143) 1 minute ago"
+        }
         observed.failedStarts = ["id-web-00000": 1]
         #expect(plan(observed) == "#1 start container app-web (id-web-00000) (stopped: Exited (143) 1 minute ago)")
         observed.failedStarts = ["id-web-00000": 2]

@@ -6,7 +6,7 @@ import Testing
         let state = try Fixtures.resolve("shop")
         #expect(state.profiles == ["internal-db"])
         #expect(state.environment == "dev")
-        #expect(state.containers.map(\.service) == ["database", "service-b", "service-d"])
+        #expect(state.containers.map(\.service) == ["database", "frontend", "service-b", "service-d"])
         let b = try #require(state.container("service-b"))
         #expect(b.variable("DB_HOST")?.value == "database")
         #expect(b.variable("DB_PORT")?.value == "5432")
@@ -23,7 +23,8 @@ import Testing
     @Test func externalDatabaseChangesExactlyWhatItShould() throws {
         let internalDB = try Fixtures.resolve("shop", profiles: ["internal-db"])
         let external = try Fixtures.resolve("shop", profiles: ["external-db"])
-        #expect(external.containers.map(\.service) == ["service-b", "service-d"])
+        #expect(external.containers.map(\.service) == ["frontend", "service-b", "service-d"])
+        #expect(internalDB.container("frontend")?.specHash == external.container("frontend")?.specHash)
         #expect(external.volumes.isEmpty)
         for service in ["service-b", "service-d"] {
             let before = try #require(internalDB.container(service))
@@ -48,7 +49,7 @@ import Testing
 
     @Test func secretsAreRedacted() throws {
         let state = try Fixtures.resolve("shop").redacted
-        let password = try #require(state.container("database")?.variable("DB_PASSWORD"))
+        let password = try #require(state.container("database")?.variable("POSTGRES_PASSWORD"))
         #expect(password.value.hasPrefix("<secret sha256:"))
         #expect(!password.value.contains("s3cret"))
     }

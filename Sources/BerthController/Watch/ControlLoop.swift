@@ -1,6 +1,6 @@
+import BerthEngine
 import BerthModel
 public import BerthStore
-import BerthEngine
 import Foundation
 public import Logging
 public import ServiceLifecycle
@@ -19,7 +19,7 @@ public struct WatchConfiguration: Sendable {
     public var engineRetry: Backoff
 
     public init(
-        directory: String, options: ReconcileOptions, resync: Duration = .seconds(30), debounce: Duration = .milliseconds(100),
+        directory: String, options: ReconcileOptions, resync: Duration = .seconds(30), debounce: Duration = .milliseconds(25),
         crashLoop: CrashLoopTracker = CrashLoopTracker(backoff: Backoff(base: .milliseconds(250), cap: .seconds(300)), stableAfter: .seconds(10)),
         engineRetry: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
     ) {
@@ -70,10 +70,13 @@ public final class ControlLoop: Service, Sendable {
     }
 
     public func run() async throws {
-        let stackName = (try? StackLoader.load(directory: configuration.directory).name) ?? URL(fileURLWithPath: configuration.directory).lastPathComponent
+        let stackName =
+            (try? StackLoader.load(directory: configuration.directory).name) ?? URL(fileURLWithPath: configuration.directory).lastPathComponent
         let queue = self.queue
         let referenced = referencedFiles()
-        let watcher = try? ManifestWatcher(directories: [configuration.directory] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }) { name in
+        let watcher = try? ManifestWatcher(
+            directories: [configuration.directory] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+        ) { name in
             // Only files that can change the desired state: not the state file, locks or editors' temporaries.
             guard name.hasSuffix(".yaml") || name.hasSuffix(".yml") || referenced.contains(where: { $0.hasSuffix("/" + name) }) else { return }
             Task { await queue.push(Trigger(.manifest, name)) }
@@ -150,10 +153,12 @@ public final class ControlLoop: Service, Sendable {
     /// Pushes `trigger` after `delay`, replacing any earlier pending wake-up of the same kind.
     private func wake(after delay: Duration, _ trigger: Trigger) async {
         let queue = self.queue
-        await state.schedule(trigger.kind, Task {
-            try? await Task.sleep(for: delay)
-            if !Task.isCancelled { await queue.push(trigger) }
-        })
+        await state.schedule(
+            trigger.kind,
+            Task {
+                try? await Task.sleep(for: delay)
+                if !Task.isCancelled { await queue.push(trigger) }
+            })
     }
 
     // MARK: One round
@@ -228,7 +233,8 @@ public final class ControlLoop: Service, Sendable {
             await metrics.recordDrift(step.cause.kind)
             await metrics.recordAction(step.operation.kind, outcome: result?.outcome ?? "skipped")
             logger.info(
-                "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome ?? "not run")\(result?.error.map { " — \($0)" } ?? "")")
+                "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome ?? "not run")\(result?.error.map { " — \($0)" } ?? "")"
+            )
             // Starting a container that died or vanished counts toward crash-loop backoff (creating
             // the stack at startup or after a manifest edit does not), and so does any failed step:
             // a service that cannot be fixed is retried with growing delays, not on every event.
@@ -245,7 +251,8 @@ public final class ControlLoop: Service, Sendable {
     }
 
     private func recordFailure(stack: String, options: ReconcileOptions, error: String) {
-        var record = ReconcileRecord(stack: stack, trigger: options.trigger, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
+        var record = ReconcileRecord(
+            stack: stack, trigger: options.trigger, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
         record.triggerDetail = options.triggerDetail
         if let id = try? store.begin(record) {
             try? store.finish(id, outcome: "failed", error: error, driftCount: 0, engineReads: 0, engineWrites: 0)

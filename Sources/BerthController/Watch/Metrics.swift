@@ -1,76 +1,70 @@
 import Foundation
 
-/// The controller's own counters, rendered in the Prometheus text format for `/metrics`.
+/// The controller's own metrics, rendered in the Prometheus text format for `/metrics`.
 public actor Metrics {
-    struct Histogram {
-        static let bounds: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-        var buckets = [Int](repeating: 0, count: bounds.count)
-        var sum = 0.0
-        var count = 0
+    /// One metric name with its samples, keyed by label values.
+    struct Family {
+        let name: String
+        let help: String
+        let type: String
+        let labels: [String]
+        var samples: [[String]: Double] = [:]
 
-        mutating func observe(_ value: Double) {
-            for (index, bound) in Self.bounds.enumerated() where value <= bound { buckets[index] += 1 }
-            sum += value
-            count += 1
+        mutating func add(_ values: [String], _ amount: Double = 1) { samples[values, default: 0] += amount }
+
+        func render() -> [String] {
+            var lines = ["# HELP \(name) \(help)", "# TYPE \(name) \(type)"]
+            for (values, value) in samples.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                let pairs = zip(labels, values).map { "\($0)=\"\($1)\"" }.joined(separator: ",")
+                lines.append("\(name)\(pairs.isEmpty ? "" : "{\(pairs)}") \(Self.format(value))")
+            }
+            return lines
+        }
+
+        static func format(_ value: Double) -> String {
+            value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.6f", value)
         }
     }
 
-    private var reconciles: [String: Int] = [:]  // "trigger|outcome"
-    private var duration = Histogram()
-    private var drift: [String: Int] = [:]
-    private var actions: [String: Int] = [:]  // "kind|outcome"
-    private var backoff: [String: Double] = [:]
-    private var engineUp = 1
+    static let bounds: [Double] = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+
+    private var reconciles = Family(
+        name: "berth_reconciles_total", help: "Reconciles by trigger and outcome.", type: "counter", labels: ["trigger", "outcome"])
+    private var drift = Family(name: "berth_drift_total", help: "Drift found, by kind.", type: "counter", labels: ["kind"])
+    private var actions = Family(
+        name: "berth_actions_total", help: "Actions executed, by kind and outcome.", type: "counter", labels: ["kind", "outcome"])
+    private var backoff = Family(
+        name: "berth_service_backoff_seconds", help: "Seconds until a crash-looping service may be repaired again.", type: "gauge",
+        labels: ["service"])
+    private var engineUp = Family(name: "berth_engine_up", help: "Whether the Docker Engine answered the last call.", type: "gauge", labels: [])
+    private var durationBuckets = [Int](repeating: 0, count: Metrics.bounds.count)
+    private var durationSum = 0.0
+    private var durationCount = 0
 
     public init() {}
 
     public func recordReconcile(trigger: String, outcome: String, seconds: Double) {
-        reconciles["\(trigger)|\(outcome)", default: 0] += 1
-        duration.observe(seconds)
+        reconciles.add([trigger, outcome])
+        for (index, bound) in Self.bounds.enumerated() where seconds <= bound { durationBuckets[index] += 1 }
+        durationSum += seconds
+        durationCount += 1
     }
 
-    public func recordDrift(_ kind: String) { drift[kind, default: 0] += 1 }
-    public func recordAction(_ kind: String, outcome: String) { actions["\(kind)|\(outcome)", default: 0] += 1 }
-    public func setBackoff(_ seconds: [String: Double]) { backoff = seconds }
-    public func setEngineUp(_ up: Bool) { engineUp = up ? 1 : 0 }
+    public func recordDrift(_ kind: String) { drift.add([kind]) }
+    public func recordAction(_ kind: String, outcome: String) { actions.add([kind, outcome]) }
+    public func setBackoff(_ seconds: [String: Double]) { backoff.samples = Dictionary(uniqueKeysWithValues: seconds.map { ([$0.key], $0.value) }) }
+    public func setEngineUp(_ up: Bool) { engineUp.samples = [[]: up ? 1 : 0] }
 
     public func render() -> String {
-        var lines: [String] = []
-        func pairs(_ key: String) -> (String, String) {
-            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-            return (parts[0], parts.count > 1 ? parts[1] : "")
+        var lines = reconciles.render()
+        lines += ["# HELP berth_reconcile_duration_seconds Wall time of each reconcile.", "# TYPE berth_reconcile_duration_seconds histogram"]
+        for (index, bound) in Self.bounds.enumerated() {
+            lines.append("berth_reconcile_duration_seconds_bucket{le=\"\(bound)\"} \(durationBuckets[index])")
         }
-        lines.append("# HELP berth_reconciles_total Reconciles by trigger and outcome.")
-        lines.append("# TYPE berth_reconciles_total counter")
-        for (key, value) in reconciles.sorted(by: { $0.key < $1.key }) {
-            let (trigger, outcome) = pairs(key)
-            lines.append("berth_reconciles_total{trigger=\"\(trigger)\",outcome=\"\(outcome)\"} \(value)")
-        }
-        lines.append("# HELP berth_reconcile_duration_seconds Wall time of each reconcile.")
-        lines.append("# TYPE berth_reconcile_duration_seconds histogram")
-        for (index, bound) in Histogram.bounds.enumerated() {
-            lines.append("berth_reconcile_duration_seconds_bucket{le=\"\(bound)\"} \(duration.buckets[index])")
-        }
-        lines.append("berth_reconcile_duration_seconds_bucket{le=\"+Inf\"} \(duration.count)")
-        lines.append("berth_reconcile_duration_seconds_sum \(duration.sum)")
-        lines.append("berth_reconcile_duration_seconds_count \(duration.count)")
-        lines.append("# HELP berth_drift_total Drift found, by kind.")
-        lines.append("# TYPE berth_drift_total counter")
-        for (kind, value) in drift.sorted(by: { $0.key < $1.key }) { lines.append("berth_drift_total{kind=\"\(kind)\"} \(value)") }
-        lines.append("# HELP berth_actions_total Actions executed, by kind and outcome.")
-        lines.append("# TYPE berth_actions_total counter")
-        for (key, value) in actions.sorted(by: { $0.key < $1.key }) {
-            let (kind, outcome) = pairs(key)
-            lines.append("berth_actions_total{kind=\"\(kind)\",outcome=\"\(outcome)\"} \(value)")
-        }
-        lines.append("# HELP berth_service_backoff_seconds Seconds until a crash-looping service may be repaired again.")
-        lines.append("# TYPE berth_service_backoff_seconds gauge")
-        for (service, value) in backoff.sorted(by: { $0.key < $1.key }) {
-            lines.append("berth_service_backoff_seconds{service=\"\(service)\"} \(String(format: "%.3f", value))")
-        }
-        lines.append("# HELP berth_engine_up Whether the Docker Engine answered the last call.")
-        lines.append("# TYPE berth_engine_up gauge")
-        lines.append("berth_engine_up \(engineUp)")
+        lines.append("berth_reconcile_duration_seconds_bucket{le=\"+Inf\"} \(durationCount)")
+        lines.append("berth_reconcile_duration_seconds_sum \(durationSum)")
+        lines.append("berth_reconcile_duration_seconds_count \(durationCount)")
+        lines += drift.render() + actions.render() + backoff.render() + engineUp.render()
         return lines.joined(separator: "\n") + "\n"
     }
 }
