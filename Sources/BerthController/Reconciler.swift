@@ -114,7 +114,7 @@ public struct Reconciler: Sendable {
         if !desired.pendingFacts.isEmpty {
             let networkSteps = plan.steps.filter { if case .createNetwork = $0.operation { $0.dependsOn.isEmpty } else { false } }
             let first = Plan(stack: plan.stack, steps: networkSteps)
-            let firstResults = await execute(first, reconcileID: reconcileID, stack: stack.name, onEvent: onEvent, actions: &actions)
+            let firstResults = await execute(first, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)
             results.merge(firstResults) { a, _ in a }
             (desired, _, plan) = try await preview(stack, options)
             if !desired.pendingFacts.isEmpty {
@@ -128,24 +128,11 @@ public struct Reconciler: Sendable {
                     })
             }
         }
-        results.merge(await execute(plan, reconcileID: reconcileID, stack: stack.name, onEvent: onEvent, actions: &actions)) { _, b in b }
+        results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)) { _, b in b }
 
-        let outcome = Self.outcome(plan: plan, results: results)
         let failedServices = Set(plan.steps.filter { results[$0.id]?.succeeded == false }.compactMap(\.service))
         try store.saveApplied(desired.containers.filter { !failedServices.contains($0.service) }, stack: stack.name, reconcileID: reconcileID)
-        let calls = engine.callCounts.since(before)
-        for action in actions { try store.record(action) }
-        record.id = reconcileID
-        let firstError =
-            plan.steps.compactMap { step in results[step.id]?.error.map { "#\(step.id) \(step.operation.kind): \($0)" } }.first
-            ?? plan.conflicts.first.map { "\($0.resource): \($0.reason)" }
-        let endedAt = Date()
-        try store.finish(
-            reconcileID, outcome: outcome.rawValue, error: firstError, driftCount: plan.changeCount, engineReads: calls.reads,
-            engineWrites: calls.writes, at: endedAt)
-        return ReconcileReport(
-            reconcileID: reconcileID, stack: stack.name, desired: desired.redacted, plan: plan, results: results, outcome: outcome,
-            engineCalls: calls, startedAt: startedAt, endedAt: endedAt)
+        return try finish(reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
     }
 
     /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
@@ -159,19 +146,29 @@ public struct Reconciler: Sendable {
         let reconcileID = try store.begin(
             ReconcileRecord(stack: name, trigger: trigger, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
         var actions: [ActionRecord] = []
-        let results = await execute(plan, reconcileID: reconcileID, stack: name, onEvent: onEvent, actions: &actions)
+        let results = await execute(plan, reconcileID: reconcileID, desired: DesiredState(stack: name), onEvent: onEvent, actions: &actions)
+        return try finish(
+            reconcileID, desired: DesiredState(stack: name), plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
+    }
+
+    /// Logs the actions and how the reconcile ended, and builds its report.
+    private func finish(
+        _ reconcileID: Int64, desired: DesiredState, plan: Plan, results: [Int: StepResult], actions: [ActionRecord], since before: EngineCallCounts,
+        startedAt: Date
+    ) throws -> ReconcileReport {
         for action in actions { try store.record(action) }
         let outcome = Self.outcome(plan: plan, results: results)
         let calls = engine.callCounts.since(before)
+        let firstError =
+            plan.steps.compactMap { step in results[step.id]?.error.map { "#\(step.id) \(step.operation.kind): \($0)" } }.first
+            ?? plan.conflicts.first.map { "\($0.resource): \($0.reason)" }
         let endedAt = Date()
-        let error = plan.steps.compactMap { results[$0.id]?.error }.first
         try store.finish(
-            reconcileID, outcome: outcome.rawValue, error: error, driftCount: plan.changeCount, engineReads: calls.reads, engineWrites: calls.writes,
-            at: endedAt)
-        let empty = DesiredState(stack: name)
+            reconcileID, outcome: outcome.rawValue, error: firstError, driftCount: plan.changeCount, engineReads: calls.reads,
+            engineWrites: calls.writes, at: endedAt)
         return ReconcileReport(
-            reconcileID: reconcileID, stack: name, desired: empty, plan: plan, results: results, outcome: outcome, engineCalls: calls,
-            startedAt: startedAt, endedAt: endedAt)
+            reconcileID: reconcileID, stack: desired.stack, desired: desired.redacted, plan: plan, results: results, outcome: outcome,
+            engineCalls: calls, startedAt: startedAt, endedAt: endedAt)
     }
 
     func resolve(_ stack: LoadedStack, _ options: ReconcileOptions, facts: NetworkFacts) throws(ManifestErrors) -> DesiredState {
@@ -182,21 +179,33 @@ public struct Reconciler: Sendable {
                 facts: facts))
     }
 
+    /// Runs a plan, logging each action; hook output and errors are stripped of the desired
+    /// state's secret values before they are printed or stored.
     private func execute(
-        _ plan: Plan, reconcileID: Int64, stack: String, onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]
+        _ plan: Plan, reconcileID: Int64, desired: DesiredState, onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]
     ) async -> [Int: StepResult] {
         let store = self.store
+        let stack = desired.stack
         let executor = Executor(engine: engine, stack: stack)
-        let results = await executor.execute(plan) { event in
+        var results = await executor.execute(plan) { event in
             if case .hookRan(let step, let containerID, let hook, let result) = event {
                 // Written at once: a hook runs once per container lifetime, even across a crash.
+                let output = desired.redactingSecrets(in: String((result.stdout + result.stderr).suffix(2000)))
                 try? store.recordHook(
                     HookRunRecord(
                         containerID: containerID, hook: hook, stack: stack, service: step.service ?? "", exitCode: result.exitCode,
-                        output: String((result.stdout + result.stderr).suffix(2000)), ranAt: Date()))
+                        output: output, ranAt: Date()))
+                onEvent(.hookRan(step, containerID: containerID, hook: hook, result: ExecResult.redacted(result, by: desired)))
+                return
+            }
+            if case .finished(let step, var result) = event {
+                result.redactError(by: desired)
+                onEvent(.finished(step, result))
+                return
             }
             onEvent(event)
         }
+        for id in results.keys { results[id]?.redactError(by: desired) }
         for step in plan.steps {
             guard let result = results[step.id] else { continue }
             actions.append(
@@ -227,5 +236,22 @@ extension PlanStep {
             return nil
         default: return nil
         }
+    }
+}
+
+extension StepResult {
+    mutating func redactError(by desired: DesiredState) {
+        switch status {
+        case .failed(let message): status = .failed(desired.redactingSecrets(in: message))
+        case .skipped(let message): status = .skipped(desired.redactingSecrets(in: message))
+        case .succeeded: break
+        }
+    }
+}
+
+extension ExecResult {
+    static func redacted(_ result: ExecResult, by desired: DesiredState) -> ExecResult {
+        ExecResult(
+            exitCode: result.exitCode, stdout: desired.redactingSecrets(in: result.stdout), stderr: desired.redactingSecrets(in: result.stderr))
     }
 }

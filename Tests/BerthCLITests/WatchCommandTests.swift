@@ -23,7 +23,7 @@ import Testing
             try watch.run()
             defer { if watch.isRunning { watch.terminate() } }
 
-            for _ in 0..<100 where (try? await stack.containers().first?.state) != "running" { try await Task.sleep(for: .milliseconds(100)) }
+            for _ in 0..<600 where (try? await stack.containers().first?.state) != "running" { try await Task.sleep(for: .milliseconds(100)) }
             #expect(try await stack.containers().first?.state == "running")
 
             let second = try await Command.run(CLITests.binary, ["watch", stack.directory.path], environment: environment)

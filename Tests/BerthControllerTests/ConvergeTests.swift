@@ -212,13 +212,18 @@ import Testing
                 "services.yaml",
                 TestManifests.services.replacingOccurrences(
                     of: "volumes: [\"data:/data\"]",
-                    with: "volumes: [\"data:/data\"]\nhooks: [{name: init, command: [sh, -c, \"echo run >> /data/hook-runs\"]}]"))
+                    with:
+                        "volumes: [\"data:/data\"]\nhooks: [{name: init, command: [sh, -c, \"echo run >> /data/hook-runs; echo password=$$DB_PASSWORD\"]}]"
+                ))
             try await stack.apply()
             try await stack.apply()
             #expect(try await Command.docker("exec", "\(stack.name)-db", "cat", "/data/hook-runs") == "run")
             let runs = try stack.store().hookRuns(stack: stack.name)
             #expect(runs.map(\.hook) == ["init"])
             #expect(runs.first?.exitCode == 0)
+            // The hook printed the password; the log keeps only a placeholder.
+            #expect(runs.first?.output.contains("password=<secret>") == true, "\(runs.first?.output ?? "")")
+            #expect(runs.first?.output.contains(TestManifests.secret) == false)
         }
     }
 }

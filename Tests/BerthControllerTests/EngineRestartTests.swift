@@ -19,7 +19,7 @@ struct EngineRestartTests {
                 let containers = (try? await stack.containers()) ?? []
                 return containers.count == 2 && containers.allSatisfy { $0.state == "running" }
             }
-            for _ in 0..<200 where !(await bothRunning()) { try await Task.sleep(for: .milliseconds(100)) }
+            for _ in 0..<900 where !(await bothRunning()) { try await Task.sleep(for: .milliseconds(100)) }
             #expect(await bothRunning())
             let before = try stack.store().history(stack: stack.name).count
 
@@ -28,7 +28,7 @@ struct EngineRestartTests {
             // Containers with restart policy "no" stay down after a daemon restart: the loop must
             // notice the Engine is back and start them.
             var recovered = false
-            for _ in 0..<600 where !recovered {
+            for _ in 0..<1200 where !recovered {
                 try await Task.sleep(for: .milliseconds(100))
                 recovered = await bothRunning()
             }

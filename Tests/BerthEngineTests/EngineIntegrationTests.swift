@@ -87,7 +87,7 @@ func freePort() -> Int {
 
             // Reachable on the published loopback port and, by alias, from its network.
             var body = ""
-            for _ in 0..<50 {
+            for _ in 0..<300 {
                 let result = try await Command.run("busybox", ["wget", "-q", "-O", "-", "http://127.0.0.1:\(port)/"])
                 if result.status == 0 { body = result.stdout; break }
                 try await Task.sleep(for: .milliseconds(100))
@@ -132,15 +132,16 @@ func freePort() -> Int {
             request.labels = ["berth.test": tag]
             let id = try await client.createContainer(name: "\(tag)-doomed", request)
             try await client.startContainer(id)
-            let events = client.events(filters: ["label": ["berth.test=\(tag)"], "type": ["container"]])
+            // `since` makes the Engine replay from before the removal: no race with subscribing.
+            let since = String(Int(Date().timeIntervalSince1970) - 1)
+            let events = client.events(filters: ["label": ["berth.test=\(tag)"], "type": ["container"]], since: since)
             let watcher = Task { () -> EngineEvent? in
                 for try await event in events where event.action == "destroy" { return event }
                 return nil
             }
-            try await Task.sleep(for: .milliseconds(300))
             try await Command.docker("rm", "-f", id)
             let timeout = Task {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: .seconds(60))
                 watcher.cancel()
             }
             let event = try await watcher.value

@@ -110,7 +110,10 @@ public final class ControlLoop: Service, Sendable {
         var attempt = 0
         while !Task.isCancelled {
             do {
-                for try await event in engine.events(filters: ["type": ["container", "network"]], since: nil) {
+                // Filtered by action at the Engine: every healthcheck run on the host emits exec_*
+                // events, and receiving them all would keep an idle loop busy.
+                let filters = ["type": ["container", "network"], "event": Self.relevantActions]
+                for try await event in engine.events(filters: filters, since: nil) {
                     attempt = 0
                     if let detail = await relevance(of: event, stack: stack) { await queue.push(Trigger(.event, detail)) }
                 }
@@ -125,6 +128,8 @@ public final class ControlLoop: Service, Sendable {
             await queue.push(Trigger(.retry, "event stream reconnect"))
         }
     }
+
+    static let relevantActions = ["die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"]
 
     /// Which events mean the stack may have drifted: its containers dying, stopping, going away,
     /// being renamed or turning unhealthy; its networks losing a container or going away.
@@ -165,8 +170,9 @@ public final class ControlLoop: Service, Sendable {
 
     private func reconcile(_ batch: [Trigger]) async {
         let primary = batch.min { $0.kind < $1.kind }!
-        let details = batch.filter { $0.kind == primary.kind }.map(\.detail)
-        let detail = Array(NSOrderedSet(array: details)).compactMap { $0 as? String }.prefix(5).joined(separator: ", ")
+        var details: [String] = []
+        for trigger in batch where trigger.kind == primary.kind && !details.contains(trigger.detail) { details.append(trigger.detail) }
+        let detail = details.prefix(5).joined(separator: ", ")
         let trigger = Trigger(primary.kind, detail)
         let started = ContinuousClock.now
         var options = configuration.options
@@ -177,10 +183,8 @@ public final class ControlLoop: Service, Sendable {
         do {
             stack = try await state.stack(directory: configuration.directory, reload: batch.contains { $0.kind == .manifest })
         } catch {
-            let message = "manifests invalid, host left as it is:\n\(error)"
-            logger.error("\(message)")
-            recordFailure(stack: URL(fileURLWithPath: configuration.directory).lastPathComponent, options: options, error: message)
-            onRound(WatchRound(trigger: trigger, report: nil, error: message, held: [:]))
+            let name = await state.lastStackName ?? URL(fileURLWithPath: configuration.directory).lastPathComponent
+            manifestsInvalid(error, stack: name, options: options, trigger: trigger)
             return
         }
 
@@ -197,12 +201,7 @@ public final class ControlLoop: Service, Sendable {
             await record(report, trigger: trigger, seconds: (ContinuousClock.now - started).seconds)
             let backoff = await state.backoff(at: ContinuousClock.now)
             let heldNow = backoff.mapValues(\.notBefore)
-            try? store.saveBackoff(
-                backoff.map { service, entry in
-                    ServiceBackoffRecord(
-                        service: service, failures: entry.failures,
-                        notBefore: Date().addingTimeInterval((entry.notBefore - ContinuousClock.now).seconds))
-                }, stack: stack.name)
+            persist(backoff, stack: stack.name)
             // A service held back this round gets its repair when its backoff ends.
             if !options.hold.isEmpty, let earliest = heldNow.values.min() {
                 await wake(after: earliest - ContinuousClock.now, Trigger(.backoff, heldNow.keys.sorted().joined(separator: ", ")))
@@ -210,10 +209,7 @@ public final class ControlLoop: Service, Sendable {
             let crashLooping = backoff.filter { $0.value.failures >= 2 }
             onRound(WatchRound(trigger: trigger, report: report, error: nil, held: crashLooping.mapValues { $0.notBefore - ContinuousClock.now }))
         } catch let errors as ManifestErrors {
-            let message = "manifests invalid, host left as it is:\n\(errors)"
-            logger.error("\(message)")
-            recordFailure(stack: stack.name, options: options, error: message)
-            onRound(WatchRound(trigger: trigger, report: nil, error: message, held: [:]))
+            manifestsInvalid(errors, stack: stack.name, options: options, trigger: trigger)
         } catch {
             let attempt = await state.engineFailed()
             let delay = configuration.engineRetry.delay(attempt: attempt)
@@ -250,6 +246,23 @@ public final class ControlLoop: Service, Sendable {
         logger.info("reconcile (\(trigger.kind.rawValue): \(trigger.detail)) → \(report.outcome.rawValue), \(report.plan.changeCount) change(s)")
     }
 
+    /// Invalid manifests leave the host as it is; the round is logged as failed with the errors.
+    private func manifestsInvalid(_ error: any Error, stack: String, options: ReconcileOptions, trigger: Trigger) {
+        let message = "manifests invalid, host left as it is:\n\(error)"
+        logger.error("\(message)")
+        recordFailure(stack: stack, options: options, error: message)
+        onRound(WatchRound(trigger: trigger, report: nil, error: message, held: [:]))
+    }
+
+    /// Saves the crash-loop backoff for `berth status`, which runs in another process.
+    private func persist(_ backoff: [String: CrashLoopTracker.Entry], stack: String) {
+        let now = ContinuousClock.now
+        let records = backoff.map { service, entry in
+            ServiceBackoffRecord(service: service, failures: entry.failures, notBefore: Date().addingTimeInterval((entry.notBefore - now).seconds))
+        }
+        try? store.saveBackoff(records, stack: stack)
+    }
+
     private func recordFailure(stack: String, options: ReconcileOptions, error: String) {
         var record = ReconcileRecord(
             stack: stack, trigger: options.trigger, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
@@ -269,6 +282,9 @@ actor LoopState {
     private(set) var networks = Set<String>()
 
     init(tracker: CrashLoopTracker) { self.tracker = tracker }
+
+    /// The name of the last stack that loaded, for logging a round whose manifests do not.
+    var lastStackName: String? { loaded?.name }
 
     func stack(directory: String, reload: Bool) throws -> LoadedStack {
         if reload || loaded == nil { loaded = try StackLoader.load(directory: directory) }

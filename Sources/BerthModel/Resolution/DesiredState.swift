@@ -29,6 +29,13 @@ public struct DesiredState: Sendable, Codable, Equatable {
 
     public func container(_ service: String) -> ContainerSpec? { containers.first { $0.service == service } }
 
+    /// Replaces every secret value of this state found in `text` (a hook's output, an Engine
+    /// error) with `<secret>`, so it can be printed, logged and stored.
+    public func redactingSecrets(in text: String) -> String {
+        let secrets = Set(containers.flatMap { $0.environment.filter { $0.isSecret && $0.value.count >= 3 }.map(\.value) })
+        return secrets.sorted { $0.count > $1.count }.reduce(text) { $0.replacingOccurrences(of: $1, with: "<secret>") }
+    }
+
     /// The same state with secret values replaced by their hashes: safe to print, log and store.
     public var redacted: DesiredState {
         var copy = self
