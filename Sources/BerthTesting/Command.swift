@@ -9,38 +9,50 @@ public struct CommandResult: Sendable {
 
 /// Runs programs (the docker CLI as "another client", the berth binary) without blocking the
 /// cooperative thread pool: completion arrives through the termination handler.
+///
+/// Output goes to temporary files, read after the program exits. Pipes with
+/// `FileHandle.readabilityHandler` register libdispatch sources whose teardown races the closing
+/// descriptor on Linux, and crashed a test process that ran many short commands in a row.
 public enum Command {
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) async throws
         -> CommandResult
     {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-command-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("stdout")
+        let errURL = directory.appendingPathComponent("stderr")
+        let inURL = directory.appendingPathComponent("stdin")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: inURL.path, contents: stdin ?? Data())
+
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
         process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
         if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        let input = try FileHandle(forReadingFrom: inURL)
+        defer {
+            try? out.close()
+            try? err.close()
+            try? input.close()
+        }
         process.standardOutput = out
         process.standardError = err
-        let input = Pipe()
         process.standardInput = input
-        let collected = OutputCollector()
-        out.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, to: \.stdout) }
-        err.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, to: \.stderr) }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
             do {
                 try process.run()
-                if let stdin { input.fileHandleForWriting.write(stdin) }
-                try? input.fileHandleForWriting.close()
             } catch {
                 continuation.resume(throwing: error)
             }
         }
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        collected.append(out.fileHandleForReading.readDataToEndOfFile(), to: \.stdout)
-        collected.append(err.fileHandleForReading.readDataToEndOfFile(), to: \.stderr)
-        return CommandResult(status: status, stdout: collected.text(\.stdout), stderr: collected.text(\.stderr))
+        let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        return CommandResult(status: status, stdout: stdout, stderr: stderr)
     }
 
     /// `docker ARGS…`, expecting success.
@@ -56,22 +68,4 @@ public struct CommandFailure: Error, CustomStringConvertible {
     public let command: String
     public let result: CommandResult
     public var description: String { "\(command) exited \(result.status): \(result.stderr)" }
-}
-
-/// Output gathered from pipe handlers on other threads.
-final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var buffers = Buffers()
-    struct Buffers { var stdout = Data(); var stderr = Data() }
-
-    func append(_ data: Data, to path: WritableKeyPath<Buffers, Data>) {
-        lock.lock()
-        buffers[keyPath: path].append(data)
-        lock.unlock()
-    }
-    func text(_ path: KeyPath<Buffers, Data>) -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: buffers[keyPath: path], as: UTF8.self)
-    }
 }
