@@ -28,6 +28,16 @@ func withEngine(_ body: (DockerClient, String) async throws -> Void) async throw
     }
 }
 
+/// Creates and starts a labelled container that just sleeps; returns its id.
+func startSleeper(_ client: DockerClient, tag: String, name: String) async throws -> String {
+    var request = ContainerCreateRequest(image: TestStack.baseImage)
+    request.cmd = ["sleep", "60"]
+    request.labels = ["berth.test": tag]
+    let id = try await client.createContainer(name: name, request)
+    try await client.startContainer(id)
+    return id
+}
+
 /// A loopback port nothing listens on right now.
 func freePort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -102,6 +112,8 @@ func freePort() -> Int {
             let fetched = try await client.exec(["timeout", "5", "wget", "-q", "-O", "-", "http://web-alias/"], in: probeID)
             #expect(fetched.exitCode == 0)
             #expect(fetched.stdout == "hello from berth\n")
+            try await client.killContainer(probeID)
+            #expect(try await client.waitContainer(probeID).statusCode == 137)
 
             try await client.stopContainer(id, timeout: 5)
             #expect(try await client.inspectContainer(id).state.running == false)
@@ -127,11 +139,7 @@ func freePort() -> Int {
 
     @Test func eventStreamDeliversDestroyByAnotherClient() async throws {
         try await withEngine { client, tag in
-            var request = ContainerCreateRequest(image: TestStack.baseImage)
-            request.cmd = ["sleep", "60"]
-            request.labels = ["berth.test": tag]
-            let id = try await client.createContainer(name: "\(tag)-doomed", request)
-            try await client.startContainer(id)
+            let id = try await startSleeper(client, tag: tag, name: "\(tag)-doomed")
             // `since` makes the Engine replay from before the removal: no race with subscribing.
             let since = String(Int(Date().timeIntervalSince1970) - 1)
             let events = client.events(filters: ["label": ["berth.test=\(tag)"], "type": ["container"]], since: since)
@@ -214,11 +222,7 @@ func freePort() -> Int {
 
     @Test func execReportsExitCodeAndOutput() async throws {
         try await withEngine { client, tag in
-            var request = ContainerCreateRequest(image: TestStack.baseImage)
-            request.cmd = ["sleep", "30"]
-            request.labels = ["berth.test": tag]
-            let id = try await client.createContainer(name: "\(tag)-exec", request)
-            try await client.startContainer(id)
+            let id = try await startSleeper(client, tag: tag, name: "\(tag)-exec")
             let result = try await client.exec(["sh", "-c", "echo out; echo err >&2; exit 3"], in: id)
             #expect(result == ExecResult(exitCode: 3, stdout: "out\n", stderr: "err\n"))
         }
