@@ -101,24 +101,8 @@ private struct DocumentParser {
                 "'\(name)' is not a valid name: use letters, digits, '-', '_' and '.', starting with a letter or digit")
         }
         var locations = FieldLocations(document: reader.location(document))
-        record(map, prefix: name, into: &locations)
+        reader.record(map, prefix: name, into: &locations)
         return (map, name, locations)
-    }
-
-    /// Records the location of every field below `map`, as `name.field.sub[0]`.
-    private func record(_ map: [String: Node], prefix: String, into locations: inout FieldLocations) {
-        for (key, node) in map { recordNode(node, path: "\(prefix).\(key)", into: &locations) }
-    }
-
-    private func recordNode(_ node: Node, path: String, into locations: inout FieldLocations) {
-        locations.record(path, reader.location(node))
-        switch node {
-        case .mapping(let mapping):
-            for (key, value) in mapping { if let key = key.string { recordNode(value, path: "\(path).\(key)", into: &locations) } }
-        case .sequence(let sequence):
-            for (index, value) in sequence.enumerated() { recordNode(value, path: "\(path)[\(index)]", into: &locations) }
-        default: break
-        }
     }
 
     func parseStack(_ document: Node, into stack: inout StackManifest) {
@@ -356,9 +340,7 @@ private struct DocumentParser {
                     reader.fail(.invalidValue, value, path, "a target names either 'service:' (internal) or 'host:' (external), not both or neither")
                     continue
                 }
-                guard let portNode = reader.required(target, "port", path, in: value), let port = reader.scalar(portNode, "\(path).port") else {
-                    continue
-                }
+                let port = target["port"].flatMap { reader.scalar($0, "\(path).port") }
                 targets[profile] = ConnectionTargetManifest(service: service, host: host, port: port)
             }
         }

@@ -5,13 +5,15 @@ import Yams
 ///
 /// `Yams.compose` keeps a mark on every node; decoding through `Codable` would lose it.
 final class NodeReader {
-    let file: String
+    let sourceMap: SourceMap
     private(set) var errors: [ManifestError] = []
 
-    init(file: String) { self.file = file }
+    init(file: String) { self.sourceMap = SourceMap(file: file) }
+
+    init(sourceMap: SourceMap) { self.sourceMap = sourceMap }
 
     func location(_ node: Node) -> SourceLocation {
-        SourceLocation(file: file, line: (node.mark?.line ?? 0), column: (node.mark?.column ?? 0))
+        sourceMap.location(line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
     }
 
     func fail(_ code: ManifestError.Code, _ node: Node?, _ field: String?, _ message: String) {
@@ -87,26 +89,27 @@ final class NodeReader {
 
     func string(_ node: Node, _ field: String) -> String? { scalar(node, field) }
 
-    func int(_ node: Node, _ field: String, range: ClosedRange<Int>? = nil) -> Int? {
+    /// `at`: where to report a problem, when `node` was made from an interpolated value.
+    func int(_ node: Node, _ field: String, range: ClosedRange<Int>? = nil, at: Node? = nil) -> Int? {
         guard let text = scalar(node, field) else { return nil }
         guard let value = Int(text) else {
-            fail(.wrongType, node, field, "expected a whole number, found '\(text)'")
+            fail(.wrongType, at ?? node, field, "expected a whole number, found '\(text)'")
             return nil
         }
         if let range, !range.contains(value) {
-            fail(.outOfRange, node, field, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
+            fail(.outOfRange, at ?? node, field, "\(value) is out of range \(range.lowerBound)...\(range.upperBound)")
             return nil
         }
         return value
     }
 
-    func bool(_ node: Node, _ field: String) -> Bool? {
+    func bool(_ node: Node, _ field: String, at: Node? = nil) -> Bool? {
         guard let text = scalar(node, field) else { return nil }
         switch text.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
         default:
-            fail(.wrongType, node, field, "expected true or false, found '\(text)'")
+            fail(.wrongType, at ?? node, field, "expected true or false, found '\(text)'")
             return nil
         }
     }
@@ -125,10 +128,10 @@ final class NodeReader {
     }
 
     /// A duration like `1m30s`, `2s`, `500ms` or a plain number of seconds.
-    func duration(_ node: Node, _ field: String) -> Duration? {
+    func duration(_ node: Node, _ field: String, at: Node? = nil) -> Duration? {
         guard let text = scalar(node, field) else { return nil }
         guard let value = DurationText.parse(text) else {
-            fail(.wrongType, node, field, "expected a duration such as 10s, 1m30s or 500ms, found '\(text)'")
+            fail(.wrongType, at ?? node, field, "expected a duration such as 10s, 1m30s or 500ms, found '\(text)'")
             return nil
         }
         return value
@@ -140,6 +143,22 @@ final class NodeReader {
             return nil
         }
         return value
+    }
+
+    /// Records the location of every field below `map`, as `name.field.sub[0]`.
+    func record(_ map: [String: Node], prefix: String, into locations: inout FieldLocations) {
+        for (key, node) in map { record(node, path: "\(prefix).\(key)", into: &locations) }
+    }
+
+    func record(_ node: Node, path: String, into locations: inout FieldLocations) {
+        locations.record(path, location(node))
+        switch node {
+        case .mapping(let mapping):
+            for (key, value) in mapping { if let key = key.string { record(value, path: "\(path).\(key)", into: &locations) } }
+        case .sequence(let sequence):
+            for (index, value) in sequence.enumerated() { record(value, path: "\(path)[\(index)]", into: &locations) }
+        default: break
+        }
     }
 
     func kind(_ node: Node) -> String {
@@ -172,4 +191,35 @@ func editDistance(_ a: String, _ b: String) -> Int {
         previous = current
     }
     return previous[b.count]
+}
+
+/// Turns a node's line back into file:line.
+///
+/// Compose projects merge nodes from several files, and a Yams mark holds only a line and a column.
+/// So each file is parsed with its lines shifted past those of the files before it (blank lines
+/// prepended: YAML ignores them), every line is unique across the project, and this map takes a
+/// line back to its file.
+struct SourceMap: Sendable {
+    /// First global line of each file, ascending.
+    private var files: [(path: String, firstLine: Int)]
+    private(set) var nextLine = 1
+
+    init(file: String) { files = [(file, 1)] }
+
+    init() { files = [] }
+
+    /// Registers a file and returns the text to parse: `text` shifted to its global lines.
+    mutating func add(_ path: String, text: String) -> String {
+        let padding = nextLine - 1
+        files.append((path, nextLine))
+        nextLine += text.reduce(into: 1) { count, character in if character.isNewline { count += 1 } }
+        return String(repeating: "\n", count: padding) + text
+    }
+
+    func location(line: Int, column: Int) -> SourceLocation {
+        guard let file = files.last(where: { $0.firstLine <= line }) ?? files.first else {
+            return SourceLocation(file: "", line: line, column: column)
+        }
+        return SourceLocation(file: file.path, line: max(line - file.firstLine + 1, 0), column: column)
+    }
 }

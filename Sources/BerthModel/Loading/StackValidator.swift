@@ -92,11 +92,11 @@ public enum StackValidator {
                 if let service = target.service, !services.contains(service) {
                     fail(.unknownReference, at.of("\(field).service"), "\(field).service", unknown("service", service, among: services))
                 }
-                if !target.port.contains("${") {
-                    if let port = Int(target.port), !(1...65535).contains(port) {
+                if let text = target.port, !text.contains("${") {
+                    if let port = Int(text), !(1...65535).contains(port) {
                         fail(.outOfRange, at.of("\(field).port"), "\(field).port", "port \(port) is out of range 1...65535")
-                    } else if Int(target.port) == nil {
-                        fail(.wrongType, at.of("\(field).port"), "\(field).port", "expected a port number, found '\(target.port)'")
+                    } else if Int(text) == nil {
+                        fail(.wrongType, at.of("\(field).port"), "\(field).port", "expected a port number, found '\(text)'")
                     }
                 }
             }

@@ -17,6 +17,8 @@ public struct StackManifest: Sendable {
     public var volumes: [VolumeManifest] = []
     /// Every file read for this stack, with its text, for the manifest digest.
     public var sources: [String: String] = [:]
+    /// Compose semantics: an unset `${VAR}` is an empty string (the loader warns) instead of an error.
+    public var undefinedVariablesAreBlank = false
 
     public init(name: String, directory: String) {
         self.name = name
@@ -121,6 +123,14 @@ public enum DependencyCondition: String, Sendable, Codable, CaseIterable {
 public struct DependencyManifest: Sendable, Equatable {
     public var service: String
     public var condition: DependencyCondition
+    /// When false (Compose's `required: false`), a dependency that is not active is skipped.
+    public var required = true
+
+    public init(service: String, condition: DependencyCondition, required: Bool = true) {
+        self.service = service
+        self.condition = condition
+        self.required = required
+    }
 }
 
 /// A command run once per container lifetime, after the container is first healthy (or started,
@@ -169,7 +179,8 @@ public struct ConnectionTargetManifest: Sendable, Equatable {
     public var service: String?
     /// … or an outside host (external target).
     public var host: String?
-    public var port: String
+    /// Exported as `${port}` when given.
+    public var port: String?
 }
 
 public struct NetworkManifest: Sendable {

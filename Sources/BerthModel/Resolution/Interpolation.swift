@@ -35,12 +35,32 @@ public enum InterpolationFailure: Error, Equatable, Sendable {
 /// replacement, and `$$` for a literal `$`. Names in braces may contain `.` (Berth's namespaces
 /// such as `${network.app.gateway}`).
 public struct Interpolator: Sendable {
+    /// What a plain `$VAR` / `${VAR}` of an unset variable becomes.
+    public enum Undefined: Sendable {
+        /// An error: Berth manifests say what they need.
+        case fail
+        /// An empty string, as Compose does (it warns); the closure hears each such name.
+        case blank(@Sendable (String) -> Void)
+    }
+
     public let lookup: @Sendable (String) -> InterpolatedValue?
+    public var undefined: Undefined
 
-    public init(lookup: @escaping @Sendable (String) -> InterpolatedValue?) { self.lookup = lookup }
+    public init(undefined: Undefined = .fail, lookup: @escaping @Sendable (String) -> InterpolatedValue?) {
+        self.lookup = lookup
+        self.undefined = undefined
+    }
 
-    public init(_ variables: [String: String]) {
+    public init(_ variables: [String: String], undefined: Undefined = .fail) {
         self.lookup = { variables[$0].map { InterpolatedValue($0) } }
+        self.undefined = undefined
+    }
+
+    private func value(of name: String) throws(InterpolationFailure) -> InterpolatedValue {
+        if let value = lookup(name) { return value }
+        guard case .blank(let heard) = undefined else { throw .undefined(name) }
+        heard(name)
+        return InterpolatedValue("")
     }
 
     public func interpolate(_ text: String) throws(InterpolationFailure) -> InterpolatedValue {
@@ -94,7 +114,7 @@ public struct Interpolator: Sendable {
                     name.unicodeScalars.append(c)
                     input = input.dropFirst()
                 }
-                guard let value = lookup(name) else { throw .undefined(name) }
+                let value = try value(of: name)
                 output.append(contentsOf: value.text.unicodeScalars)
                 secret = secret || value.isSecret
             } else {
@@ -116,10 +136,7 @@ public struct Interpolator: Sendable {
         guard !name.isEmpty else { throw .syntax("'${' must be followed by a variable name") }
         guard let c = input.first else { throw .syntax("unterminated '${\(name)'") }
         input = input.dropFirst()
-        if c == "}" {
-            guard let value = lookup(name) else { throw .undefined(name) }
-            return value
-        }
+        if c == "}" { return try value(of: name) }
         var colon = false
         var op = c
         if c == ":" {
@@ -151,25 +168,63 @@ public struct Interpolator: Sendable {
 /// Parses `KEY=VALUE` files (`.env`, `env_file`): comments, blank lines, optional `export`,
 /// single or double quotes.
 public enum EnvFile {
-    public static func parse(_ text: String) -> [(key: String, value: String, line: Int)] {
-        var result: [(String, String, Int)] = []
+    public struct Entry: Sendable, Equatable {
+        public var key: String
+        public var value: String
+        public var line: Int
+        /// Single-quoted: taken as written, never interpolated.
+        public var isLiteral: Bool
+    }
+
+    public static func parse(_ text: String) -> [Entry] {
+        var result: [Entry] = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             if line.hasPrefix("export ") { line = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
             guard let equals = line.firstIndex(of: "=") else {
-                result.append((line, "", index + 1))
+                result.append(Entry(key: line, value: "", line: index + 1, isLiteral: true))
                 continue
             }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces)
             var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            var isLiteral = false
             if let quote = value.first, quote == "\"" || quote == "'", value.count >= 2, value.last == quote {
                 value = String(value.dropFirst().dropLast())
+                isLiteral = quote == "'"
             } else if let hash = value.range(of: " #") {
                 value = value[..<hash.lowerBound].trimmingCharacters(in: .whitespaces)
             }
-            result.append((key, value, index + 1))
+            result.append(Entry(key: key, value: value, line: index + 1, isLiteral: isLiteral))
         }
         return result
+    }
+
+    /// Parses and interpolates as Compose does for `.env` and `env_file`: `${VAR}` in an unquoted
+    /// or double-quoted value sees the entries above it, then `lookup`; unset names become empty.
+    /// - Returns: the values, and per failing line the reason (e.g. a `${VAR:?message}`).
+    public static func expand(_ text: String, lookup: @escaping @Sendable (String) -> String?) -> (
+        values: [(key: String, value: String)], failures: [(line: Int, message: String)]
+    ) {
+        var values: [(key: String, value: String)] = []
+        var failures: [(line: Int, message: String)] = []
+        var known: [String: String] = [:]
+        for entry in parse(text) {
+            var value = entry.value
+            if !entry.isLiteral {
+                let above = known
+                let interpolator = Interpolator(undefined: .blank({ _ in })) { name in
+                    (above[name] ?? lookup(name)).map { InterpolatedValue($0) }
+                }
+                do {
+                    value = try interpolator.interpolate(entry.value).text
+                } catch {
+                    failures.append((entry.line, error.message))
+                }
+            }
+            known[entry.key] = value
+            values.append((entry.key, value))
+        }
+        return (values, failures)
     }
 }

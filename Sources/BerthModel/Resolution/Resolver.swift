@@ -127,7 +127,7 @@ private struct Resolution {
             var spec = container(
                 for: service, environment: environment, lookup: lookup, exports: exports[service.name] ?? [:],
                 networkEngineName: networkEngineName, volumeEngineName: volumeEngineName)
-            for dependency in service.dependsOn where !activeNames.contains(dependency.service) {
+            for dependency in service.dependsOn where dependency.required && !activeNames.contains(dependency.service) {
                 fail(
                     .unknownReference, service.locations.of("\(service.name).depends_on"), "\(service.name).depends_on",
                     "depends on '\(dependency.service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
@@ -249,7 +249,7 @@ private struct Resolution {
             }
             let field = "\(connection.name).targets.\(key)"
             let lookup = Resolution.lookup(scope, factScope)
-            var host: InterpolatedValue
+            let host: InterpolatedValue
             if let service = target.service {
                 guard active.contains(service) else {
                     fail(
@@ -261,12 +261,14 @@ private struct Resolution {
             } else {
                 host = interpolate(target.host ?? "", lookup, connection.locations, "\(field).host")
             }
-            let port = interpolate(target.port, lookup, connection.locations, "\(field).port")
-            if let number = Int(port.text), !(1...65535).contains(number) {
-                fail(.outOfRange, connection.locations.of("\(field).port"), "\(field).port", "port \(number) is out of range 1...65535")
+            var targetScope = ["host": host]
+            if let template = target.port {
+                let port = interpolate(template, lookup, connection.locations, "\(field).port")
+                if let number = Int(port.text), !(1...65535).contains(number) {
+                    fail(.outOfRange, connection.locations.of("\(field).port"), "\(field).port", "port \(number) is out of range 1...65535")
+                }
+                targetScope["port"] = port
             }
-            if host.text.isEmpty { host = InterpolatedValue("") }
-            let targetScope = ["host": host, "port": port]
             let exportLookup = Resolution.lookup(scope, factScope.merging(targetScope) { a, _ in a })
             for (name, template) in connection.environment.sorted(by: { $0.key < $1.key }) {
                 let value = interpolate(template, exportLookup, connection.locations, "\(connection.name).env.\(name)")
@@ -280,7 +282,8 @@ private struct Resolution {
         _ text: String, _ lookup: @escaping @Sendable (String) -> InterpolatedValue?, _ locations: FieldLocations, _ field: String
     ) -> InterpolatedValue {
         do {
-            let value = try Interpolator(lookup: lookup).interpolate(text)
+            let undefined: Interpolator.Undefined = stack.undefinedVariablesAreBlank ? .blank({ _ in }) : .fail
+            let value = try Interpolator(undefined: undefined, lookup: lookup).interpolate(text)
             for fact in Self.pendingFacts(in: value.text) { pendingFacts.insert(fact) }
             return value
         } catch {
@@ -310,9 +313,11 @@ private struct Resolution {
         var env: [String: EnvironmentVariable] = [:]
         for (key, value) in service.environment {
             let resolved = interpolate(value, lookup, at, "\(name).environment.\(key)")
-            env[key] = EnvironmentVariable(name: key, value: resolved.text, isSecret: resolved.isSecret)
+            env[key] = EnvironmentVariable(name: key, value: resolved.text, isSecret: resolved.isSecret || SecretNames.looksSecret(key))
         }
-        for (key, export) in exports { env[key] = EnvironmentVariable(name: key, value: export.value.text, isSecret: export.value.isSecret) }
+        for (key, export) in exports {
+            env[key] = EnvironmentVariable(name: key, value: export.value.text, isSecret: export.value.isSecret || SecretNames.looksSecret(key))
+        }
         if let tz = environment?.timezone, env["TZ"] == nil { env["TZ"] = EnvironmentVariable(name: "TZ", value: tz) }
 
         var ports: [PortSpec] = []
@@ -325,7 +330,7 @@ private struct Resolution {
                     ports.append(
                         try PortParser.long(
                             target: text(target, "ports[\(index)].target"), published: published.map { text($0, "ports[\(index)].published") },
-                            hostIP: hostIP, protocol: proto))
+                            hostIP: hostIP.map { text($0, "ports[\(index)].host_ip") }, protocol: proto.map { text($0, "ports[\(index)].protocol") }))
                 }
             } catch {
                 switch error {
@@ -348,6 +353,7 @@ private struct Resolution {
                 }
             case .long(let type, let source, let target, let readOnly):
                 let source = source.map { text($0, "volumes[\(index)].source") }
+                let target = text(target, "volumes[\(index)].target")
                 switch type {
                 case "tmpfs": mounts.append(MountSpec(kind: .tmpfs, source: nil, target: target, readOnly: readOnly))
                 case "bind":
@@ -389,13 +395,14 @@ private struct Resolution {
             build: service.build.map { build in
                 BuildSpec(
                     context: MountParser.absolute(text(build.context, "build.context"), directory: stack.directory),
-                    dockerfile: build.dockerfile,
+                    dockerfile: text(build.dockerfile, "build.dockerfile"),
                     args: build.args.reduce(into: [:]) { $0[$1.key] = text($1.value, "build.args.\($1.key)") })
             },
             pullPolicy: service.pullPolicy, command: list(service.command, "command"), entrypoint: list(service.entrypoint, "entrypoint"),
             environment: env.values.sorted { $0.name < $1.name }, ports: ports.sorted(), mounts: mounts.sorted(),
             networks: attachments.sorted(), healthcheck: healthcheck, restart: service.restart,
-            hostname: service.hostname.map { text($0, "hostname") }, user: service.user, workingDir: service.workingDir,
+            hostname: service.hostname.map { text($0, "hostname") }, user: service.user.map { text($0, "user") },
+            workingDir: service.workingDir.map { text($0, "working_dir") },
             initProcess: service.initProcess,
             stopGraceSeconds: Int(service.stopGracePeriod.map(DurationText.milliseconds).map { ($0 + 999) / 1000 } ?? 10),
             labels: service.labels.reduce(into: [:]) { $0[$1.key] = text($1.value, "labels.\($1.key)") },
@@ -411,7 +418,9 @@ private struct Resolution {
         _ service: ServiceManifest, exports: [String: (value: InterpolatedValue, connection: String, target: String?)],
         active: [ServiceManifest]
     ) -> [Dependency] {
-        var result = Dictionary(service.dependsOn.map { ($0.service, $0.condition) }, uniquingKeysWith: { _, b in b })
+        let activeNames = Set(active.map(\.name))
+        var result = Dictionary(
+            service.dependsOn.filter { activeNames.contains($0.service) }.map { ($0.service, $0.condition) }, uniquingKeysWith: { _, b in b })
         for target in Set(exports.values.compactMap(\.target)) where result[target] == nil {
             let hasHealthcheck = active.first { $0.name == target }?.healthcheck.map { !$0.disabled } ?? false
             result[target] = hasHealthcheck ? .healthy : .started
@@ -435,5 +444,16 @@ enum ImageName {
         let lastSlash = repository.lastIndex(of: "/") ?? repository.startIndex
         if let colon = repository[lastSlash...].lastIndex(of: ":") { repository = String(repository[..<colon]) }
         return tag.hasPrefix("sha256:") ? "\(repository)@\(tag)" : "\(repository):\(tag)"
+    }
+}
+
+/// Variable names whose values are treated as secrets wherever they come from (a Compose
+/// `env_file`, a plain variable): shown hashed, never printed, logged or stored.
+public enum SecretNames {
+    static let markers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"]
+
+    public static func looksSecret(_ name: String) -> Bool {
+        let upper = name.uppercased()
+        return markers.contains { upper.contains($0) }
     }
 }

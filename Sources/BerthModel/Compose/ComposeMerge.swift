@@ -1,0 +1,170 @@
+import Yams
+
+/// Merges Compose YAML trees the way the Compose Specification's merge rules say, for `-f` files
+/// and `extends`: mappings merge key by key, a later single value wins, `command`, `entrypoint`,
+/// `healthcheck.test` and `profiles` are replaced whole, `volumes` are keyed by their target path,
+/// `ports` drop exact repeats, other lists append. `!reset` removes a value, `!override` replaces it.
+///
+/// Nodes keep their marks, so a merged value still points at the file and line it came from.
+enum ComposeMerge {
+    /// Lists that an override replaces instead of extending.
+    static let replacedLists: Set<String> = ["command", "entrypoint", "healthcheck.test", "profiles", "dns", "dns_search"]
+
+    /// Merges two nodes at `path` (dotted keys below a service, e.g. `build.args`).
+    static func merge(_ base: Node, _ override: Node, path: String) -> Node {
+        if override.tag.description == "!override" { return override }
+        switch (base, override) {
+        case (.mapping(let base), .mapping(let override)):
+            var pairs: [(Node, Node)] = []
+            var seen = Set<String>()
+            for (key, value) in base {
+                let name = key.string ?? ""
+                seen.insert(name)
+                guard let replacement = override[name] else {
+                    pairs.append((key, value))
+                    continue
+                }
+                if isReset(replacement) { continue }
+                pairs.append((key, merge(value, replacement, path: path.isEmpty ? name : "\(path).\(name)")))
+            }
+            for (key, value) in override where !seen.contains(key.string ?? "") && !isReset(value) {
+                pairs.append((key, value))
+            }
+            return .mapping(Node.Mapping(pairs, base.tag, base.style, base.mark))
+        case (.sequence(let base), .sequence(let override)):
+            if replacedLists.contains(path) { return .sequence(override) }
+            var nodes = Array(base)
+            switch path {
+            case "volumes":
+                for node in override {
+                    let target = volumeTarget(node)
+                    if let index = nodes.firstIndex(where: { target != nil && volumeTarget($0) == target }) {
+                        nodes[index] = node
+                    } else {
+                        nodes.append(node)
+                    }
+                }
+            case "ports", "env_file", "tmpfs":
+                for node in override where !nodes.contains(where: { $0.string != nil && $0.string == node.string }) { nodes.append(node) }
+            default:
+                nodes += override
+            }
+            return .sequence(Node.Sequence(nodes, base.tag, base.style, base.mark))
+        default:
+            return override
+        }
+    }
+
+    static func isReset(_ node: Node) -> Bool { node.tag.description == "!reset" }
+
+    /// The container path a volume entry mounts at, the key by which overrides replace entries.
+    static func volumeTarget(_ node: Node) -> String? {
+        if let text = node.scalar?.string {
+            let parts = text.split(separator: ":").map(String.init)
+            return parts.count == 1 ? parts[0] : parts[1]
+        }
+        return node.mapping?["target"]?.string
+    }
+
+    // MARK: Normal forms
+
+    /// A service with its alternative syntaxes rewritten to one form, so files written in different
+    /// styles merge entry by entry: `KEY=VALUE` lists become mappings, `depends_on` and `networks`
+    /// lists become mappings, `build: DIR` becomes `build: {context: DIR}`, `env_file: F` a list.
+    static func normalizedService(_ node: Node) -> Node {
+        guard case .mapping(let mapping) = flattened(node) else { return node }
+        var pairs: [(Node, Node)] = []
+        for (key, value) in mapping {
+            let name = key.string ?? ""
+            switch name {
+            case "environment", "labels", "extra_hosts", "sysctls":
+                pairs.append((key, keyValueMapping(value)))
+            case "depends_on":
+                pairs.append((key, listToMapping(value) { item in startedCondition(item.mark) }))
+            case "networks":
+                pairs.append((key, listToMapping(value) { item in nullNode(item.mark) }))
+            case "build":
+                if let context = value.scalar {
+                    pairs.append((key, .mapping(Node.Mapping([(Node("context"), .scalar(context))], .implicit, .any, context.mark))))
+                } else if case .mapping(var build) = value, let args = build["args"] {
+                    build["args"] = keyValueMapping(args)
+                    pairs.append((key, .mapping(build)))
+                } else {
+                    pairs.append((key, value))
+                }
+            case "env_file", "tmpfs":
+                if case .scalar = value {
+                    pairs.append((key, .sequence(Node.Sequence([value], .implicit, .any, value.mark))))
+                } else {
+                    pairs.append((key, value))
+                }
+            default:
+                pairs.append((key, value))
+            }
+        }
+        return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+    }
+
+    /// Applies YAML merge keys (`<<: *defaults`): the merged mapping's keys are defaults that the
+    /// mapping's own keys override. Recursive, since anchors are often used below services.
+    static func flattened(_ node: Node) -> Node {
+        switch node {
+        case .mapping(let mapping):
+            var own: [(Node, Node)] = []
+            var defaults: [(Node, Node)] = []
+            for (key, value) in mapping {
+                guard key.string == "<<" else {
+                    own.append((key, flattened(value)))
+                    continue
+                }
+                let sources: [Node] = if case .sequence(let list) = value { Array(list) } else { [value] }
+                for case .mapping(let source) in sources.map(flattened) {
+                    for (k, v) in source where !defaults.contains(where: { $0.0.string == k.string }) { defaults.append((k, v)) }
+                }
+            }
+            let ownKeys = Set(own.compactMap { $0.0.string })
+            let merged = defaults.filter { !ownKeys.contains($0.0.string ?? "") } + own
+            return .mapping(Node.Mapping(merged, mapping.tag, mapping.style, mapping.mark))
+        case .sequence(let sequence):
+            return .sequence(Node.Sequence(sequence.map(flattened), sequence.tag, sequence.style, sequence.mark))
+        default:
+            return node
+        }
+    }
+
+    /// `["A=1", "B"]` → `{A: "1", B: null}`; a mapping is returned as it is.
+    static func keyValueMapping(_ node: Node) -> Node {
+        guard case .sequence(let sequence) = node else { return node }
+        var pairs: [(Node, Node)] = []
+        for item in sequence {
+            guard let text = item.scalar?.string else {
+                pairs.append((item, nullNode(item.mark)))
+                continue
+            }
+            let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = Node.scalar(Node.Scalar(String(parts[0]), .implicit, .plain, item.mark))
+            let value =
+                parts.count == 2 ? Node.scalar(Node.Scalar(String(parts[1]), Tag(.str), .doubleQuoted, item.mark)) : nullNode(item.mark)
+            pairs.append((key, value))
+        }
+        return .mapping(Node.Mapping(pairs, .implicit, .any, sequence.mark))
+    }
+
+    /// `[a, b]` → `{a: value, b: value}`; a mapping is returned as it is.
+    static func listToMapping(_ node: Node, value: (Node) -> Node) -> Node {
+        guard case .sequence(let sequence) = node else { return node }
+        let pairs = sequence.map { item in (item, value(item)) }
+        return .mapping(Node.Mapping(pairs, .implicit, .any, sequence.mark))
+    }
+
+    static func nullNode(_ mark: Mark?) -> Node { .scalar(Node.Scalar("null", .implicit, .plain, mark)) }
+
+    static func startedCondition(_ mark: Mark?) -> Node {
+        .mapping(Node.Mapping([(Node("condition"), .scalar(Node.Scalar("service_started", .implicit, .plain, mark)))], .implicit, .any, mark))
+    }
+
+    static func isNull(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return false }
+        return ["", "~", "null", "Null", "NULL"].contains(scalar.string)
+    }
+}

@@ -1,0 +1,482 @@
+import Foundation
+import Yams
+
+/// Reads a merged Compose tree into services, networks and volumes.
+///
+/// Every key is either read, or reported: as an error when ignoring it would change what runs
+/// (`privileged`, `cap_add`, `deploy`, …), as a warning when it would not (`expose`, `logging`).
+final class ComposeReader {
+    let reader: NodeReader
+    let project: String
+    let directory: String
+    let scope: [String: String]
+    let read: (String) -> String?
+    private(set) var warnings: [ManifestError] = []
+    private(set) var filesRead: [String: String] = [:]
+    private var warnedVariables = Set<String>()
+
+    init(reader: NodeReader, project: String, directory: String, scope: [String: String], read: @escaping (String) -> String?) {
+        self.reader = reader
+        self.project = project
+        self.directory = directory
+        self.scope = scope
+        self.read = read
+    }
+
+    func read(_ root: Node, into stack: inout StackManifest) {
+        guard let map = root.mapping else { return }
+        if let services = map["services"], let entries = reader.entries(services, "services") {
+            for (name, node) in entries { if let service = service(name, node) { stack.services.append(service) } }
+        } else {
+            reader.fail(.missingField, root, "services", "a Compose file needs 'services:'")
+        }
+        if let networks = map["networks"], let entries = reader.entries(networks, "networks") {
+            stack.networks = entries.compactMap { network($0, $1) }
+        }
+        if let volumes = map["volumes"], let entries = reader.entries(volumes, "volumes") {
+            stack.volumes = entries.compactMap { volume($0, $1) }
+        }
+        for key in ["secrets", "configs", "include", "models"] {
+            if let node = map[key] {
+                warn(node, key, "top-level '\(key)' is not supported by Berth; services that use it are rejected")
+            }
+        }
+    }
+
+    // MARK: Values
+
+    func warn(_ node: Node?, _ field: String, _ message: String) {
+        warnings.append(ManifestError(.unknownKey, at: node.map(reader.location), field: field, message))
+    }
+
+    /// A string kept with its `${…}` for `Resolver`, checked now so a failure points here.
+    func deferred(_ node: Node, _ field: String) -> String? {
+        guard let text = reader.scalar(node, field) else { return nil }
+        check(text, node, field)
+        return text
+    }
+
+    /// A value interpolated now: numbers, booleans, durations, names Berth reads while loading.
+    func eager(_ node: Node, _ field: String) -> String? {
+        guard let text = reader.scalar(node, field) else { return nil }
+        check(text, node, field)
+        return Interpolate.eager(text, scope: scope, reader: reader, node: node, field: field)
+    }
+
+    private func check(_ text: String, _ node: Node, _ field: String) {
+        guard text.contains("$") else { return }
+        do {
+            _ = try Interpolator(scope, undefined: .blank({ _ in })).interpolate(text)
+        } catch {
+            reader.fail(.undefinedVariable, node, field, error.message)
+            return
+        }
+        for name in Interpolate.blanked(text, scope: scope) where warnedVariables.insert(name).inserted {
+            warnings.append(
+                ManifestError(.undefinedVariable, at: reader.location(node), field: field, "variable '\(name)' is not set; using an empty string"))
+        }
+    }
+
+    func eagerBool(_ node: Node, _ field: String) -> Bool? {
+        guard let text = eager(node, field) else { return nil }
+        return reader.bool(Node(text), field, at: node)
+    }
+
+    /// A value as Compose's `KEY` / `KEY:` without a value means it: taken from the shell or `.env`
+    /// when set there, otherwise left out.
+    func fromScope(_ key: String) -> String? { scope[key] == nil ? nil : "${\(key)}" }
+
+    /// Escapes `$` so `Resolver` takes a value that is already final as written.
+    static func literal(_ text: String) -> String { text.replacingOccurrences(of: "$", with: "$$") }
+
+    // MARK: Services
+
+    static let supportedServiceKeys = [
+        "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "tmpfs", "networks", "healthcheck",
+        "restart", "depends_on", "profiles", "container_name", "hostname", "labels", "init", "stop_grace_period", "user", "working_dir",
+        "pull_policy", "extends",
+    ]
+    /// Keys that do not change what runs; reported, then ignored.
+    static let ignoredServiceKeys: [String: String] = [
+        "expose": "'expose' only documents ports; containers on a network reach each other on every port",
+        "logging": "'logging' is not applied: containers use the Engine's default log driver",
+        "develop": "'develop' (compose watch) is for development loops",
+        "platform": "'platform' is not checked; the image's platform is used",
+    ]
+    /// Compose keys Berth does not support and that change what runs when ignored.
+    static let unsupportedServiceKeys = [
+        "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent", "configs", "cpu_count", "cpu_percent",
+        "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "deploy",
+        "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "external_links", "extra_hosts", "gpus", "group_add",
+        "ipc", "isolation", "label_file", "links", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness", "memswap_limit",
+        "network_mode", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "post_start", "pre_stop", "privileged", "read_only",
+        "runtime", "scale", "secrets", "security_opt", "shm_size", "stdin_open", "stop_signal", "storage_opt", "sysctls", "tty", "ulimits",
+        "use_api_socket", "userns_mode", "uts", "volumes_from", "models", "provider",
+    ]
+
+    /// Reports keys outside `supported`: unknown keys (with a suggestion) and unsupported ones are
+    /// errors, `ignored` ones warnings.
+    func checkKeys(_ node: Node, _ field: String, supported: [String], ignored: [String: String] = [:], unsupported: [String] = [])
+        -> [String: Node]?
+    {
+        guard case .mapping(let mapping) = node else {
+            reader.fail(.wrongType, node, field, "expected a mapping, found \(reader.kind(node))")
+            return nil
+        }
+        var result: [String: Node] = [:]
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { continue }
+            let path = reader.join(field, key)
+            if supported.contains(key) {
+                result[key] = value
+            } else if key.hasPrefix("x-") {
+                continue
+            } else if let reason = ignored[key] {
+                warn(keyNode, path, "\(reason.isEmpty ? "'\(key)' is not supported" : reason); ignored")
+            } else if unsupported.contains(key) {
+                reader.fail(.unknownKey, keyNode, path, "'\(key)' is not supported by Berth; ignoring it would change what runs")
+            } else {
+                let hint = nearest(key, in: supported + unsupported).map { " (did you mean '\($0)'?)" } ?? ""
+                reader.fail(.unknownKey, keyNode, path, "unknown key '\(key)'\(hint)")
+            }
+        }
+        return result
+    }
+
+    func service(_ name: String, _ node: Node) -> ServiceManifest? {
+        guard
+            let map = checkKeys(
+                node, name, supported: Self.supportedServiceKeys, ignored: Self.ignoredServiceKeys, unsupported: Self.unsupportedServiceKeys)
+        else { return nil }
+        var locations = FieldLocations(document: reader.location(node))
+        reader.record(map, prefix: name, into: &locations)
+        let f = { (key: String) in "\(name).\(key)" }
+
+        var image = map["image"].flatMap { deferred($0, f("image")) }
+        if map["build"] != nil {
+            if image == nil { image = "\(project)-\(name)" }  // as Compose names built images
+        } else if image == nil {
+            reader.fail(.missingField, node, f("image"), "a service needs 'image' or 'build'")
+        }
+        var service = ServiceManifest(name: name, image: image ?? "", locations: locations)
+        service.containerName = map["container_name"].flatMap { deferred($0, f("container_name")) } ?? "\(project)-\(name)-1"
+        if let node = map["build"] { service.build = build(node, f("build")) }
+        if let node = map["hostname"] { service.hostname = deferred(node, f("hostname")) }
+        if let node = map["command"] { service.command = command(node, f("command")) }
+        if let node = map["entrypoint"] { service.entrypoint = command(node, f("entrypoint")) }
+        if let node = map["env_file"] { service.environment = envFiles(node, f("env_file")) }
+        if let node = map["environment"], let entries = reader.entries(node, f("environment")) {
+            for (key, value) in entries {
+                if ComposeMerge.isNull(value) {
+                    service.environment[key] = fromScope(key)
+                } else if let text = deferred(value, "\(f("environment")).\(key)") {
+                    service.environment[key] = text
+                }
+            }
+        }
+        if let node = map["ports"], let items = reader.sequence(node, f("ports")) {
+            service.ports = items.enumerated().compactMap { port($1, "\(f("ports"))[\($0)]") }
+        }
+        if let node = map["volumes"], let items = reader.sequence(node, f("volumes")) {
+            service.volumes = items.enumerated().compactMap { mount($1, "\(f("volumes"))[\($0)]") }
+        }
+        if let node = map["tmpfs"], let items = reader.sequence(node, f("tmpfs")) {
+            for (index, item) in items.enumerated() {
+                guard let path = eager(item, "\(f("tmpfs"))[\(index)]") else { continue }
+                if path.contains(":") {
+                    reader.fail(.invalidValue, item, "\(f("tmpfs"))[\(index)]", "tmpfs options ('\(path)') are not supported; give the path only")
+                }
+                service.volumes.append(.long(type: "tmpfs", source: nil, target: path, readOnly: false))
+            }
+        }
+        if let node = map["networks"] { service.networks = attachments(node, f("networks")) }
+        if let node = map["healthcheck"] { service.healthcheck = healthcheck(node, f("healthcheck")) }
+        if let node = map["restart"], let value = eager(node, f("restart")) {
+            if RestartPolicyText.isValid(value) {
+                service.restart = value
+            } else {
+                reader.fail(.invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
+            }
+        }
+        if let node = map["depends_on"] { service.dependsOn = dependencies(node, f("depends_on")) }
+        if let node = map["profiles"], let items = reader.sequence(node, f("profiles")) {
+            service.profiles = items.enumerated().compactMap { eager($1, "\(f("profiles"))[\($0)]") }
+        }
+        if let node = map["labels"], let entries = reader.entries(node, f("labels")) {
+            for (key, value) in entries {
+                service.labels[key] = ComposeMerge.isNull(value) ? "" : deferred(value, "\(f("labels")).\(key)")
+            }
+        }
+        if let node = map["init"] { service.initProcess = eagerBool(node, f("init")) ?? false }
+        if let node = map["stop_grace_period"], let text = eager(node, f("stop_grace_period")) {
+            service.stopGracePeriod = reader.duration(Node(text), f("stop_grace_period"), at: node)
+        }
+        if let node = map["user"] { service.user = deferred(node, f("user")) }
+        if let node = map["working_dir"] { service.workingDir = deferred(node, f("working_dir")) }
+        if let node = map["pull_policy"], let value = eager(node, f("pull_policy")) {
+            switch value {
+            case "always", "never", "missing": service.pullPolicy = PullPolicy(rawValue: value)!
+            case "if_not_present": service.pullPolicy = .missing
+            case "build": warn(node, f("pull_policy"), "'pull_policy: build' is read as 'missing': Berth builds when the build context changes")
+            default:
+                reader.fail(.invalidValue, node, f("pull_policy"), "unsupported pull policy '\(value)'; expected always, never, missing or if_not_present")
+            }
+        }
+        return service
+    }
+
+    func command(_ node: Node, _ field: String) -> [String]? {
+        if case .scalar = node, let text = deferred(node, field) { return ShellWords.split(text) }
+        guard let items = reader.sequence(node, field) else { return nil }
+        return items.enumerated().compactMap { deferred($1, "\(field)[\($0)]") }
+    }
+
+    func build(_ node: Node, _ field: String) -> BuildManifest? {
+        guard
+            let map = checkKeys(
+                node, field, supported: ["context", "dockerfile", "args"],
+                ignored: ["cache_from": "", "cache_to": "", "labels": "image labels are not set", "tags": "", "pull": "", "no_cache": ""],
+                unsupported: [
+                    "target", "network", "secrets", "ssh", "shm_size", "extra_hosts", "isolation", "privileged", "dockerfile_inline",
+                    "additional_contexts", "entitlements", "ulimits", "platforms",
+                ])
+        else { return nil }
+        var build = BuildManifest(context: map["context"].flatMap { deferred($0, "\(field).context") } ?? ".")
+        if let node = map["dockerfile"] { build.dockerfile = deferred(node, "\(field).dockerfile") ?? "Dockerfile" }
+        if let node = map["args"], let entries = reader.entries(node, "\(field).args") {
+            for (key, value) in entries {
+                build.args[key] = ComposeMerge.isNull(value) ? fromScope(key) : deferred(value, "\(field).args.\(key)")
+            }
+        }
+        return build
+    }
+
+    /// `env_file` entries, read now: later files win, and `environment` overrides them all.
+    func envFiles(_ node: Node, _ field: String) -> [String: String] {
+        guard let items = reader.sequence(node, field) else { return [:] }
+        var result: [String: String] = [:]
+        var loaded: [String: String] = [:]
+        for (index, item) in items.enumerated() {
+            let path = "\(field)[\(index)]"
+            var fileNode = item
+            var required = true
+            if case .mapping = item {
+                guard let map = reader.mapping(item, path, allowed: ["path", "required", "format"]) else { continue }
+                guard let node = reader.required(map, "path", path, in: item) else { continue }
+                fileNode = node
+                if let node = map["required"] { required = eagerBool(node, "\(path).required") ?? true }
+            }
+            guard let file = eager(fileNode, path) else { continue }
+            let absolute = MountParser.absolute(file, directory: directory)
+            guard let text = read(absolute) else {
+                if required { reader.fail(.unreadableFile, fileNode, path, "cannot read env file '\(file)' (\(absolute))") }
+                continue
+            }
+            filesRead[absolute] = text
+            // As Compose: the project's variables first, then the files read before this one.
+            let scope = self.scope
+            let earlier = loaded
+            let (values, failures) = EnvFile.expand(text) { scope[$0] ?? earlier[$0] }
+            for (key, value) in values { loaded[key] = value }
+            for (key, value) in values { result[key] = Self.literal(value) }
+            for failure in failures {
+                reader.report(
+                    ManifestError(.undefinedVariable, at: SourceLocation(file: absolute, line: failure.line, column: 1), field: nil, failure.message))
+            }
+        }
+        return result
+    }
+
+    func port(_ node: Node, _ field: String) -> PortManifest? {
+        if case .scalar = node { return deferred(node, field).map { .short($0) } }
+        guard
+            let map = checkKeys(
+                node, field, supported: ["target", "published", "host_ip", "protocol"],
+                ignored: ["mode": "'mode' applies to Swarm", "name": "", "app_protocol": ""])
+        else { return nil }
+        guard let targetNode = reader.required(map, "target", field, in: node), let target = deferred(targetNode, "\(field).target") else {
+            return nil
+        }
+        return .long(
+            target: target, published: map["published"].flatMap { deferred($0, "\(field).published") },
+            hostIP: map["host_ip"].flatMap { deferred($0, "\(field).host_ip") }, protocol: map["protocol"].flatMap { deferred($0, "\(field).protocol") })
+    }
+
+    func mount(_ node: Node, _ field: String) -> MountManifest? {
+        if case .scalar = node { return deferred(node, field).map { .short($0) } }
+        guard
+            let map = checkKeys(
+                node, field, supported: ["type", "source", "target", "read_only", "bind", "volume"],
+                ignored: ["consistency": "'consistency' applies to Docker Desktop only"], unsupported: ["tmpfs", "image"])
+        else { return nil }
+        let type = map["type"].flatMap { eager($0, "\(field).type") } ?? "volume"
+        guard ["volume", "bind", "tmpfs"].contains(type) else {
+            reader.fail(.invalidValue, map["type"], "\(field).type", "mount type '\(type)' is not supported; expected volume, bind or tmpfs")
+            return nil
+        }
+        if let bind = map["bind"] {
+            _ = checkKeys(bind, "\(field).bind", supported: [], ignored: ["create_host_path": ""], unsupported: ["propagation", "selinux", "recursive"])
+        }
+        if let volume = map["volume"], let options = checkKeys(volume, "\(field).volume", supported: ["nocopy"], unsupported: ["subpath"]),
+            let nocopy = options["nocopy"], eagerBool(nocopy, "\(field).volume.nocopy") == true
+        {
+            reader.fail(.unknownKey, nocopy, "\(field).volume.nocopy", "'nocopy: true' is not supported; ignoring it would copy the image's files into the volume")
+        }
+        guard let targetNode = reader.required(map, "target", field, in: node), let target = deferred(targetNode, "\(field).target") else {
+            return nil
+        }
+        return .long(
+            type: type, source: map["source"].flatMap { deferred($0, "\(field).source") }, target: target,
+            readOnly: map["read_only"].flatMap { eagerBool($0, "\(field).read_only") } ?? false)
+    }
+
+    func attachments(_ node: Node, _ field: String) -> [NetworkAttachmentManifest] {
+        guard let entries = reader.entries(node, field) else { return [] }
+        return entries.compactMap { name, value in
+            var attachment = NetworkAttachmentManifest(network: name)
+            if ComposeMerge.isNull(value) { return attachment }
+            guard
+                let map = checkKeys(
+                    value, "\(field).\(name)", supported: ["aliases", "ipv4_address"], ignored: ["priority": "", "gw_priority": ""],
+                    unsupported: ["ipv6_address", "link_local_ips", "mac_address", "driver_opts"])
+            else { return nil }
+            if let node = map["aliases"], let items = reader.sequence(node, "\(field).\(name).aliases") {
+                attachment.aliases = items.enumerated().compactMap { deferred($1, "\(field).\(name).aliases[\($0)]") }
+            }
+            if let node = map["ipv4_address"] { attachment.ipv4Address = deferred(node, "\(field).\(name).ipv4_address") }
+            return attachment
+        }
+    }
+
+    func healthcheck(_ node: Node, _ field: String) -> HealthcheckManifest? {
+        guard
+            let map = checkKeys(
+                node, field, supported: ["test", "interval", "timeout", "start_period", "retries", "disable"],
+                ignored: ["start_interval": "'start_interval' needs Engine API 1.44; 'interval' applies throughout"])
+        else { return nil }
+        if let node = map["disable"], eagerBool(node, "\(field).disable") == true { return HealthcheckManifest(test: ["NONE"], disabled: true) }
+        guard let testNode = reader.required(map, "test", field, in: node) else { return nil }
+        var test: [String]
+        if case .scalar = testNode {
+            test = ["CMD-SHELL", deferred(testNode, "\(field).test") ?? ""]
+        } else {
+            test = reader.sequence(testNode, "\(field).test")?.enumerated().compactMap { deferred($1, "\(field).test[\($0)]") } ?? []
+            if test == ["NONE"] { return HealthcheckManifest(test: ["NONE"], disabled: true) }
+            if let first = test.first, !["CMD", "CMD-SHELL", "NONE"].contains(first) { test.insert("CMD", at: 0) }
+        }
+        var check = HealthcheckManifest(test: test)
+        func duration(_ key: String) -> Duration? {
+            guard let node = map[key], let text = eager(node, "\(field).\(key)") else { return nil }
+            return reader.duration(Node(text), "\(field).\(key)", at: node)
+        }
+        check.interval = duration("interval")
+        check.timeout = duration("timeout")
+        check.startPeriod = duration("start_period")
+        if let node = map["retries"], let text = eager(node, "\(field).retries") {
+            check.retries = reader.int(Node(text), "\(field).retries", range: 0...1000, at: node)
+        }
+        return check
+    }
+
+    func dependencies(_ node: Node, _ field: String) -> [DependencyManifest] {
+        guard let entries = reader.entries(node, field) else { return [] }
+        return entries.compactMap { name, value in
+            let path = "\(field).\(name)"
+            guard
+                let map = checkKeys(
+                    value, path, supported: ["condition", "required", "restart"])
+            else { return nil }
+            var dependency = DependencyManifest(service: name, condition: .started)
+            if let node = map["condition"], let text = eager(node, "\(path).condition") {
+                switch text {
+                case "service_started": dependency.condition = .started
+                case "service_healthy": dependency.condition = .healthy
+                case "service_completed_successfully": dependency.condition = .completed
+                default:
+                    reader.fail(
+                        .invalidValue, node, "\(path).condition",
+                        "unknown condition '\(text)'; expected service_started, service_healthy or service_completed_successfully")
+                }
+            }
+            if let node = map["required"] { dependency.required = eagerBool(node, "\(path).required") ?? true }
+            if let node = map["restart"], eagerBool(node, "\(path).restart") == true {
+                warn(node, "\(path).restart", "'restart: true' is not applied: Berth recreates a dependent only when its own spec changes")
+            }
+            return dependency
+        }
+    }
+
+    // MARK: Networks and volumes
+
+    func network(_ name: String, _ node: Node) -> NetworkManifest? {
+        var network = NetworkManifest(name: name, locations: FieldLocations(document: reader.location(node)))
+        if ComposeMerge.isNull(node) { return network }
+        guard
+            let map = checkKeys(
+                node, "networks.\(name)", supported: ["name", "driver", "internal", "external", "ipam"],
+                ignored: ["attachable": "'attachable' applies to Swarm overlays", "labels": "network labels are Berth's own"],
+                unsupported: ["driver_opts", "enable_ipv6", "enable_ipv4"])
+        else { return nil }
+        let f = { (key: String) in "networks.\(name).\(key)" }
+        if let node = map["name"] { network.engineName = eager(node, f("name")) }
+        if let node = map["driver"] { network.driver = eager(node, f("driver")) ?? "bridge" }
+        if let node = map["internal"] { network.internal = eagerBool(node, f("internal")) ?? false }
+        if let node = map["external"] {
+            network.external = external(node, f("external"), engineName: &network.engineName)
+            if network.external && network.engineName == nil { network.engineName = name }
+        }
+        if let node = map["ipam"], let ipam = checkKeys(node, f("ipam"), supported: ["config", "driver"], unsupported: ["options"]) {
+            if let driver = ipam["driver"], let text = eager(driver, f("ipam.driver")), text != "default" {
+                reader.fail(.invalidValue, driver, f("ipam.driver"), "IPAM driver '\(text)' is not supported; only 'default'")
+            }
+            if let config = ipam["config"], let items = reader.sequence(config, f("ipam.config")) {
+                if items.count > 1 { reader.fail(.invalidValue, config, f("ipam.config"), "Berth supports one IPAM config (one subnet) per network") }
+                if let first = items.first,
+                    let entry = checkKeys(first, f("ipam.config[0]"), supported: ["subnet", "gateway"], unsupported: ["ip_range", "aux_addresses"])
+                {
+                    if let node = entry["subnet"], let subnet = eager(node, f("ipam.config[0].subnet")) {
+                        if IPv4.parseCIDR(subnet) == nil {
+                            reader.fail(.invalidValue, node, f("ipam.config[0].subnet"), "'\(subnet)' is not an IPv4 subnet such as 10.255.254.0/24")
+                        }
+                        network.subnet = subnet
+                    }
+                    if let node = entry["gateway"], let gateway = eager(node, f("ipam.config[0].gateway")) {
+                        if IPv4.parse(gateway) == nil {
+                            reader.fail(.invalidValue, node, f("ipam.config[0].gateway"), "'\(gateway)' is not an IPv4 address")
+                        }
+                        network.gateway = gateway
+                    }
+                }
+            }
+        }
+        return network
+    }
+
+    func volume(_ name: String, _ node: Node) -> VolumeManifest? {
+        var volume = VolumeManifest(name: name, locations: FieldLocations(document: reader.location(node)))
+        if ComposeMerge.isNull(node) { return volume }
+        guard
+            let map = checkKeys(
+                node, "volumes.\(name)", supported: ["name", "driver", "external"], ignored: ["labels": "volume labels are Berth's own"],
+                unsupported: ["driver_opts"])
+        else { return nil }
+        if let node = map["name"] { volume.engineName = eager(node, "volumes.\(name).name") }
+        if let node = map["driver"] { volume.driver = eager(node, "volumes.\(name).driver") ?? "local" }
+        if let node = map["external"] {
+            volume.external = external(node, "volumes.\(name).external", engineName: &volume.engineName)
+            if volume.external && volume.engineName == nil { volume.engineName = name }
+        }
+        return volume
+    }
+
+    /// `external: true`, or the legacy `external: {name: …}`.
+    func external(_ node: Node, _ field: String, engineName: inout String?) -> Bool {
+        if case .mapping = node {
+            if let map = reader.mapping(node, field, allowed: ["name"]), let nameNode = map["name"] {
+                engineName = eager(nameNode, "\(field).name")
+            }
+            return true
+        }
+        return eagerBool(node, field) ?? false
+    }
+}
