@@ -75,11 +75,13 @@ public struct Reconciler: Sendable {
     public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> (
         desired: DesiredState, observed: ObservedState, plan: Plan
     ) {
-        // Without --profile / --environment, a stack keeps what it was last applied with.
+        // Without --profile / --environment, a stack keeps what it was last applied with, as long
+        // as its manifests still know them (a Compose project imported as manifests may not).
         var options = options
         let remembered = try store.selection(stack: stack.name)
-        options.profiles = options.profiles ?? remembered?.profiles
-        options.environment = options.environment ?? remembered?.environment
+        let manifest = stack.manifest
+        options.profiles = options.profiles ?? remembered.map(\.profiles).flatMap { $0.allSatisfy(manifest.profiles.contains) ? $0 : nil }
+        options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         let observer = Observer(engine: engine)
         var observed = try await observer.observe()
         let desired = try resolve(stack, options, facts: observed.facts)

@@ -8,12 +8,70 @@ public struct LoadedStack: Sendable {
     public var files: [String: String]
     /// Digest of every manifest file, recorded with each reconcile.
     public var digest: String
+    /// What was read but is not applied (Compose keys Berth ignores, unset variables).
+    public var warnings: [ManifestError] = []
+    /// Which file changes can change the desired state, for `watch`.
+    public var watched: WatchedFiles
 
     public var name: String { manifest.name }
 }
 
-/// Reads a stack directory: every `*.yaml` / `*.yml` at its top level, then validates.
+/// The files whose edits matter to a stack: what `watch` reloads on.
+public struct WatchedFiles: Sendable {
+    /// Directories to watch (inotify watches directories, so new and replaced files are seen).
+    public var directories: [String]
+    /// File names that matter wherever they appear in those directories.
+    public var names: Set<String>
+    /// Whether any new `*.yaml` / `*.yml` matters too (a directory of Berth manifests).
+    public var anyManifest: Bool
+
+    /// Whether a change to the file named `name` can change what runs.
+    public func matters(_ name: String) -> Bool {
+        if names.contains(name) { return true }
+        // Editors' swap and backup files are not manifests.
+        if name.hasPrefix(".") || name.hasSuffix("~") || name.hasSuffix(".swp") { return false }
+        return anyManifest && (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
+    }
+}
+
+/// Where a stack's desired state is read from: a directory of Berth manifests, or a Compose
+/// project (`-f` files), which resolves to the same kind of stack.
+public enum StackSource: Sendable, Equatable {
+    case directory(String)
+    case compose(ComposeOptions)
+
+    /// - Throws: `ManifestErrors` with every problem found (syntax, unknown keys, references, …).
+    public func load() throws(ManifestErrors) -> LoadedStack { try load(environment: ProcessInfo.processInfo.environment) }
+
+    /// - Parameter environment: the variables Compose files see besides `.env` (the "shell").
+    public func load(environment: [String: String]) throws(ManifestErrors) -> LoadedStack {
+        switch self {
+        case .directory(let directory): try StackLoader.load(directory: directory)
+        case .compose(let options): try StackLoader.load(compose: options, environment: environment)
+        }
+    }
+
+    /// A name to log under when the manifests cannot be loaded.
+    public var fallbackName: String {
+        switch self {
+        case .directory(let directory): URL(fileURLWithPath: directory).lastPathComponent
+        case .compose(let options):
+            ComposeProject.normalizedName(options.projectName ?? URL(fileURLWithPath: options.projectDirectory).lastPathComponent)
+        }
+    }
+
+    /// Where it lives, for messages.
+    public var description: String {
+        switch self {
+        case .directory(let directory): directory
+        case .compose(let options): options.files.map(StackLoader.displayPath).joined(separator: ", ")
+        }
+    }
+}
+
+/// Reads stacks from disk, then validates them.
 public enum StackLoader {
+    /// Reads a stack directory: every `*.yaml` / `*.yml` at its top level.
     /// - Throws: `ManifestErrors` with every problem found (syntax, unknown keys, references, …).
     public static func load(directory: String) throws(ManifestErrors) -> LoadedStack {
         let url = URL(fileURLWithPath: directory).standardizedFileURL
@@ -43,10 +101,28 @@ public enum StackLoader {
         errors += StackValidator.validate(manifest)
         if !errors.isEmpty { throw ManifestErrors(errors) }
         var files: [String: String] = [:]
-        for path in Resolver.referencedFiles(manifest) {
+        let referenced = Resolver.referencedFiles(manifest)
+        for path in referenced {
             if let text = try? String(contentsOfFile: path, encoding: .utf8) { files[path] = text }
         }
-        return LoadedStack(manifest: manifest, files: files, digest: Digest.files(texts))
+        let watched = WatchedFiles(
+            directories: [url.path] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path },
+            names: Set(referenced.map { URL(fileURLWithPath: $0).lastPathComponent }), anyManifest: true)
+        return LoadedStack(manifest: manifest, files: files, digest: Digest.files(texts), watched: watched)
+    }
+
+    /// Reads a Compose project: its files, `.env` and `env_file`s.
+    /// - Throws: `ManifestErrors` with every problem found, each naming its file and line.
+    public static func load(compose options: ComposeOptions, environment: [String: String]) throws(ManifestErrors) -> LoadedStack {
+        let project = try ComposeLoader.load(options, environment: environment) { path in
+            try? String(contentsOfFile: path, encoding: .utf8)
+        }
+        let paths = Array(project.files.keys) + options.files + [options.projectDirectory + "/.env"]
+        let watched = WatchedFiles(
+            directories: Array(Set(paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })).sorted(),
+            names: Set(paths.map { URL(fileURLWithPath: $0).lastPathComponent }), anyManifest: false)
+        return LoadedStack(
+            manifest: project.stack, files: project.files, digest: Digest.files(project.files), warnings: project.warnings, watched: watched)
     }
 
     /// Paths relative to the working directory when below it, as people typed them.

@@ -9,19 +9,21 @@ extension Berth {
         static let configuration = CommandConfiguration(
             abstract: "Remove a stack's containers and networks; named volumes only with --volumes.",
             discussion:
-                "Only what carries the stack's berth.stack label is touched. DIR may be a stack directory or, when the directory is gone, the stack's name."
+                "Only what carries the stack's berth.stack label is touched. DIR may be a stack directory or, when the directory is gone, the stack's name; a Compose project is named by -f files or -p."
         )
 
-        @Argument(help: "The stack directory (or the stack name).", completion: .directory)
-        var directory: String
+        @OptionGroup var source: SourceOptions
         @OptionGroup var common: CommonOptions
         @Flag(help: "Also remove the stack's named volumes and the data in them.")
         var volumes = false
 
         func run() async throws {
-            let name =
-                FileManager.default.fileExists(atPath: directory)
-                ? (try? StackLoader.load(directory: directory).name) ?? URL(fileURLWithPath: directory).lastPathComponent : directory
+            let name: String
+            if let directory = source.directory, !FileManager.default.fileExists(atPath: directory) {
+                name = directory  // the stack's name, its directory gone
+            } else {
+                name = (try? source.source.load().name) ?? source.source.fallbackName
+            }
             let store = try common.openStore()
             let lock = try await StackLock.reconcile(stateFile: store.path, stack: name, timeout: .seconds(120)) { message in
                 FileHandle.standardError.write(Data("\(message)\n".utf8))

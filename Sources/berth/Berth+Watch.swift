@@ -55,7 +55,7 @@ extension Berth {
             try await withEngine { engine in
                 let metrics = Metrics()
                 let loop = ControlLoop(
-                    configuration: WatchConfiguration(directory: stack.directory, options: stack.reconcileOptions, resync: .seconds(resync)),
+                    configuration: WatchConfiguration(source: stack.source.source, options: stack.reconcileOptions, resync: .seconds(resync)),
                     engine: engine, store: store, metrics: metrics, logger: logger, onRound: Output.watchPrinter(json: json))
                 var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
                 if let listen, let (host, port) = Self.split(listen) {
@@ -65,7 +65,7 @@ extension Berth {
                             successTerminationBehavior: .ignore))
                 }
                 logger.info(
-                    "watching \(loaded.name) (\(stack.directory)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
+                    "watching \(loaded.name) (\(stack.source.source.description)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
                 )
                 let group = ServiceGroup(
                     configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -5,10 +5,51 @@ import BerthModel
 import BerthStore
 import Foundation
 
+/// Where a stack is read from: a directory of Berth manifests, or Compose files.
+struct SourceOptions: ParsableArguments {
+    @Argument(help: "The stack directory (its *.yaml files). Omit it when giving Compose files with -f.", completion: .directory)
+    var directory: String?
+
+    @Option(
+        name: [.customShort("f"), .customLong("file")],
+        help: "A Compose file instead of a stack directory (repeatable; later files override earlier ones, as in Compose).")
+    var files: [String] = []
+
+    @Option(name: .customLong("env-file"), help: "Compose: variables for interpolation (repeatable). Default: .env next to the first -f file.")
+    var envFiles: [String] = []
+
+    @Option(name: [.customShort("p"), .customLong("project-name")], help: "Compose: the project name (default as Compose: COMPOSE_PROJECT_NAME, name:, the directory).")
+    var projectName: String?
+
+    func validate() throws {
+        if directory != nil && !files.isEmpty { throw ValidationError("give a stack directory or -f Compose files, not both") }
+        if directory == nil && files.isEmpty { throw ValidationError("give a stack directory, or Compose files with -f") }
+        if files.isEmpty && (!envFiles.isEmpty || projectName != nil) { throw ValidationError("--env-file and -p apply to Compose files (-f)") }
+    }
+
+    var source: StackSource {
+        guard files.isEmpty else {
+            let absolute = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
+            return .compose(ComposeOptions(files: files.map(absolute), envFiles: envFiles.map(absolute), projectName: projectName))
+        }
+        return .directory(directory ?? ".")
+    }
+
+    /// Loads and validates; warnings (ignored Compose keys, unset variables) go to stderr.
+    func load() throws -> LoadedStack {
+        do {
+            let stack = try source.load()
+            for warning in stack.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+            return stack
+        } catch {
+            throw ManifestFailure(errors: error)
+        }
+    }
+}
+
 /// The stack a command acts on and how to resolve it.
 struct StackOptions: ParsableArguments {
-    @Argument(help: "The stack directory (its *.yaml files).", completion: .directory)
-    var directory: String
+    @OptionGroup var source: SourceOptions
 
     @Option(name: .customLong("profile"), help: "Activate a profile (repeatable). Default: the Stack's default_profiles.")
     var profiles: [String] = []
@@ -20,13 +61,7 @@ struct StackOptions: ParsableArguments {
         ReconcileOptions(profiles: profiles.isEmpty ? nil : profiles, environment: environment)
     }
 
-    func load() throws -> LoadedStack {
-        do {
-            return try StackLoader.load(directory: directory)
-        } catch {
-            throw ManifestFailure(errors: error)
-        }
-    }
+    func load() throws -> LoadedStack { try source.load() }
 }
 
 /// Where the reconcile log lives and how to print.

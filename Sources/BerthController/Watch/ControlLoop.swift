@@ -7,7 +7,7 @@ public import ServiceLifecycle
 
 /// How `berth watch` runs.
 public struct WatchConfiguration: Sendable {
-    public var directory: String
+    public var source: StackSource
     public var options: ReconcileOptions
     /// A full reconcile at least this often, whatever the events say.
     public var resync: Duration
@@ -19,11 +19,11 @@ public struct WatchConfiguration: Sendable {
     public var engineRetry: Backoff
 
     public init(
-        directory: String, options: ReconcileOptions, resync: Duration = .seconds(30), debounce: Duration = .milliseconds(25),
+        source: StackSource, options: ReconcileOptions, resync: Duration = .seconds(30), debounce: Duration = .milliseconds(25),
         crashLoop: CrashLoopTracker = CrashLoopTracker(backoff: Backoff(base: .milliseconds(250), cap: .seconds(300)), stableAfter: .seconds(10)),
         engineRetry: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
     ) {
-        self.directory = directory
+        self.source = source
         self.options = options
         self.resync = resync
         self.debounce = debounce
@@ -70,15 +70,13 @@ public final class ControlLoop: Service, Sendable {
     }
 
     public func run() async throws {
-        let stackName =
-            (try? StackLoader.load(directory: configuration.directory).name) ?? URL(fileURLWithPath: configuration.directory).lastPathComponent
+        let loaded = try? configuration.source.load()
+        let stackName = loaded?.name ?? configuration.source.fallbackName
         let queue = self.queue
-        let referenced = referencedFiles()
-        let watcher = try? ManifestWatcher(
-            directories: [configuration.directory] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
-        ) { name in
-            // Only files that can change the desired state: not the state file, locks or editors' temporaries.
-            guard name.hasSuffix(".yaml") || name.hasSuffix(".yml") || referenced.contains(where: { $0.hasSuffix("/" + name) }) else { return }
+        // Only files that can change the desired state: not the state file, locks or editors' temporaries.
+        let watched = loaded?.watched ?? WatchedFiles(directories: [], names: [], anyManifest: false)
+        let watcher = try? ManifestWatcher(directories: watched.directories) { name in
+            guard watched.matters(name) else { return }
             Task { await queue.push(Trigger(.manifest, name)) }
         }
         defer { watcher?.stop() }
@@ -95,12 +93,6 @@ public final class ControlLoop: Service, Sendable {
             group.cancelAll()
         }
         logger.info("watch stopped")
-    }
-
-    /// Env files and secret files, which also change what runs.
-    private func referencedFiles() -> [String] {
-        guard let stack = try? StackLoader.load(directory: configuration.directory) else { return [] }
-        return Resolver.referencedFiles(stack.manifest)
     }
 
     // MARK: Triggers
@@ -181,9 +173,9 @@ public final class ControlLoop: Service, Sendable {
 
         let stack: LoadedStack
         do {
-            stack = try await state.stack(directory: configuration.directory, reload: batch.contains { $0.kind == .manifest })
+            stack = try await state.stack(configuration.source, reload: batch.contains { $0.kind == .manifest })
         } catch {
-            let name = await state.lastStackName ?? URL(fileURLWithPath: configuration.directory).lastPathComponent
+            let name = await state.lastStackName ?? configuration.source.fallbackName
             manifestsInvalid(error, stack: name, options: options, trigger: trigger)
             return
         }
@@ -286,8 +278,8 @@ actor LoopState {
     /// The name of the last stack that loaded, for logging a round whose manifests do not.
     var lastStackName: String? { loaded?.name }
 
-    func stack(directory: String, reload: Bool) throws -> LoadedStack {
-        if reload || loaded == nil { loaded = try StackLoader.load(directory: directory) }
+    func stack(_ source: StackSource, reload: Bool) throws -> LoadedStack {
+        if reload || loaded == nil { loaded = try source.load() }
         return loaded!
     }
 

@@ -27,8 +27,6 @@ final class ManifestWatcher: @unchecked Sendable {
                     let nameBytes = buffer[(offset + 16)..<min(offset + 16 + length, count)].prefix { $0 != 0 }
                     let name = String(decoding: nameBytes, as: UTF8.self)
                     offset += 16 + length
-                    // Editors' swap and backup files are not manifests.
-                    if name.hasPrefix(".") || name.hasSuffix("~") || name.hasSuffix(".swp") { continue }
                     onChange(name)
                 }
             }

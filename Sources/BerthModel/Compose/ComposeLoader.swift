@@ -33,6 +33,7 @@ private struct Loader {
     var errors: [ManifestError] = []
     var warnings: [ManifestError] = []
     var filesRead: [String: String] = [:]
+    var envFileValues: [String: [String: String]] = [:]
     /// Parsed Compose files by absolute path (a file named by `extends` is parsed once).
     var parsed: [String: Node] = [:]
     /// `.env` values, for interpolation, below the shell's.
@@ -73,13 +74,17 @@ private struct Loader {
             errors += reader.reader.errors
             warnings += reader.warnings
             for (path, text) in reader.filesRead { filesRead[path] = text }
+            envFileValues = reader.envFileValues
         }
         let profiles = scope["COMPOSE_PROFILES"]?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
         stack.profiles = Array(Set(stack.services.flatMap(\.profiles) + profiles.filter { !$0.isEmpty })).sorted()
         stack.defaultProfiles = profiles.filter { !$0.isEmpty }
         stack.sources = filesRead
         if errors.isEmpty { errors += StackValidator.validate(stack) }
-        return ComposeProject(stack: stack, warnings: Self.unique(warnings), files: filesRead)
+        var project = ComposeProject(stack: stack, warnings: Self.unique(warnings), files: filesRead)
+        project.envFileValues = envFileValues
+        project.scope = scope
+        return project
     }
 
     static func unique(_ warnings: [ManifestError]) -> [ManifestError] {

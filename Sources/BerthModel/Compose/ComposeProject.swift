@@ -30,6 +30,11 @@ public struct ComposeProject: Sendable {
     public var warnings: [ManifestError]
     /// Every file read (Compose files, env files), by path, with its text.
     public var files: [String: String]
+    /// Per service, the variables that came from its `env_file`s, as read: `berth import` moves
+    /// them into an Environment.
+    public var envFileValues: [String: [String: String]] = [:]
+    /// The variables the project was interpolated with: `.env` under the shell.
+    public var scope: [String: String] = [:]
 
     /// The name of the environment holding the project's `.env` values.
     public static let environmentName = "compose"

@@ -13,6 +13,8 @@ final class ComposeReader {
     let read: (String) -> String?
     private(set) var warnings: [ManifestError] = []
     private(set) var filesRead: [String: String] = [:]
+    /// Per service, the variables that came from its `env_file`s (and not `environment:`), as read.
+    private(set) var envFileValues: [String: [String: String]] = [:]
     private var warnedVariables = Set<String>()
 
     init(reader: NodeReader, project: String, directory: String, scope: [String: String], read: @escaping (String) -> String?) {
@@ -164,9 +166,14 @@ final class ComposeReader {
         if let node = map["hostname"] { service.hostname = deferred(node, f("hostname")) }
         if let node = map["command"] { service.command = command(node, f("command")) }
         if let node = map["entrypoint"] { service.entrypoint = command(node, f("entrypoint")) }
-        if let node = map["env_file"] { service.environment = envFiles(node, f("env_file")) }
+        if let node = map["env_file"] {
+            let values = envFiles(node, f("env_file"))
+            service.environment = values.mapValues(Self.literal)
+            envFileValues[name] = values
+        }
         if let node = map["environment"], let entries = reader.entries(node, f("environment")) {
             for (key, value) in entries {
+                envFileValues[name]?[key] = nil
                 if ComposeMerge.isNull(value) {
                     service.environment[key] = fromScope(key)
                 } else if let text = deferred(value, "\(f("environment")).\(key)") {
@@ -251,7 +258,8 @@ final class ComposeReader {
         return build
     }
 
-    /// `env_file` entries, read now: later files win, and `environment` overrides them all.
+    /// `env_file` entries, read now and final (not interpolated again): later files win, and
+    /// `environment` overrides them all.
     func envFiles(_ node: Node, _ field: String) -> [String: String] {
         guard let items = reader.sequence(node, field) else { return [:] }
         var result: [String: String] = [:]
@@ -278,7 +286,7 @@ final class ComposeReader {
             let earlier = loaded
             let (values, failures) = EnvFile.expand(text) { scope[$0] ?? earlier[$0] }
             for (key, value) in values { loaded[key] = value }
-            for (key, value) in values { result[key] = Self.literal(value) }
+            for (key, value) in values { result[key] = value }
             for failure in failures {
                 reader.report(
                     ManifestError(.undefinedVariable, at: SourceLocation(file: absolute, line: failure.line, column: 1), field: nil, failure.message))

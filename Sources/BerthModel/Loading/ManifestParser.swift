@@ -336,8 +336,10 @@ private struct DocumentParser {
                 guard let target = reader.mapping(value, path, allowed: ["service", "host", "port"]) else { continue }
                 let service = target["service"].flatMap { reader.string($0, "\(path).service") }
                 let host = target["host"].flatMap { reader.string($0, "\(path).host") }
-                if (service == nil) == (host == nil) {
-                    reader.fail(.invalidValue, value, path, "a target names either 'service:' (internal) or 'host:' (external), not both or neither")
+                if service == nil && host == nil {
+                    reader.fail(
+                        .invalidValue, value, path,
+                        "a target names 'service:' (internal; 'host:' may add the name consumers use, e.g. its container name) or 'host:' (external)")
                     continue
                 }
                 let port = target["port"].flatMap { reader.scalar($0, "\(path).port") }

@@ -177,7 +177,8 @@ public struct ConnectionManifest: Sendable {
 public struct ConnectionTargetManifest: Sendable, Equatable {
     /// A service of this stack (internal target) …
     public var service: String?
-    /// … or an outside host (external target).
+    /// … or an outside host (external target). With `service`, the name consumers reach it by
+    /// (e.g. its container name) instead of the service name.
     public var host: String?
     /// Exported as `${port}` when given.
     public var port: String?

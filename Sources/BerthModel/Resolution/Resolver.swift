@@ -257,7 +257,7 @@ private struct Resolution {
                         "targets service '\(service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
                     continue
                 }
-                host = InterpolatedValue(service)
+                host = target.host.map { interpolate($0, lookup, connection.locations, "\(field).host") } ?? InterpolatedValue(service)
             } else {
                 host = interpolate(target.host ?? "", lookup, connection.locations, "\(field).host")
             }
