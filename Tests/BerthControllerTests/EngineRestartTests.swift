@@ -11,7 +11,7 @@ struct EngineRestartTests {
         try await TestStack.with("r") { stack in
             try TestManifests.write(stack)
             let loop = ControlLoop(
-                configuration: WatchConfiguration(directory: stack.directory.path, options: ReconcileOptions(), resync: .seconds(30)),
+                configuration: WatchConfiguration(source: .directory(stack.directory.path), options: ReconcileOptions(), resync: .seconds(30)),
                 engine: stack.engine, store: try stack.store())
             let task = Task { try await loop.run() }
             defer { task.cancel() }

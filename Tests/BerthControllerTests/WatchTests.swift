@@ -15,7 +15,7 @@ import Testing
     ) async throws -> T {
         let loop = ControlLoop(
             configuration: WatchConfiguration(
-                directory: stack.directory.path, options: ReconcileOptions(), resync: resync,
+                source: .directory(stack.directory.path), options: ReconcileOptions(), resync: resync,
                 crashLoop: CrashLoopTracker(backoff: backoff, stableAfter: .seconds(30))),
             engine: stack.engine, store: try stack.store())
         let task = Task { try await loop.run() }

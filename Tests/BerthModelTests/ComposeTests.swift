@@ -298,4 +298,102 @@ import Testing
         ]
         #expect(try Self.resolve(try Self.load(files)).container("app")?.dependsOn == [])
     }
+
+    // MARK: Import round trips: Compose → native manifests → the same container specs
+
+    @Test func seedImportsWithConnectionEnvironmentAndProfiles() throws {
+        let directory = Fixtures.repository.appendingPathComponent("manifests/compose-shop").path
+        let load = { (file: String) throws -> ComposeProject in
+            try ComposeLoader.load(ComposeOptions(files: [directory + "/" + file]), environment: [:]) { try? String(contentsOfFile: $0, encoding: .utf8) }
+        }
+        let variants = [
+            ComposeImport.Variant(name: "internal-db", project: try load("docker-compose.yml")),
+            ComposeImport.Variant(name: "external-db", project: try load("docker-compose.external-db.yml")),
+        ]
+        let result = try ComposeImport.convert(variants, outputDirectory: directory + "/native")
+        let (files, problems) = ComposeImport.check(result, variants: variants, environment: [:])
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(files.keys.sorted() == ["connections.yaml", "environments.yaml", "services.yaml", "stack.yaml"])
+
+        let stack = result.stack
+        #expect(stack.profiles == ["external-db", "internal-db"])
+        #expect(stack.defaultProfiles == ["internal-db"])
+        #expect(stack.service("database")?.profiles == ["internal-db"])
+        #expect(stack.service("frontend")?.profiles == [])
+        let connection = try #require(stack.connections.first)
+        #expect(connection.name == "database")
+        #expect(connection.consumers == ["SERVICE_B", "SERVICE_D"])
+        #expect(connection.targets["internal-db"].map { [$0.service, $0.host] } == ["database", "db_instance"])
+        #expect(connection.targets["external-db"].map { [$0.service, $0.host] } == [nil, "${DB_HOST}"])
+        #expect(stack.service("SERVICE_B")?.environment["DB_HOST"] == nil)
+        #expect(stack.service("SERVICE_B")?.build?.context == "../app")
+        let environment = try #require(stack.environments.first)
+        #expect(environment.versions == ["SERVICE_B": "${SERVICE_B_VERSION}", "SERVICE_D": "${SERVICE_D_VERSION}", "database": "${DB_VERSION}"])
+        #expect(environment.secrets["DB_PASSWORD"] == .file("secrets/DB_PASSWORD"))
+        #expect(result.secretFiles["secrets/DB_PASSWORD"] == "0000\n")
+        #expect(environment.variables["DB_NAME"] == "sf1_db")
+        #expect(!files["services.yaml"]!.contains("0000"))
+    }
+
+    @Test func everyFieldSurvivesTheRoundTrip() throws {
+        let files = [
+            "compose.yaml": """
+            name: shop
+            services:
+              api:
+                build: {context: ./api, dockerfile: Containerfile, args: {VERSION: "${API_VERSION:-1}"}}
+                command: ["serve", "--port=${PORT:-80}"]
+                entrypoint: /bin/entry
+                environment: [MODE=production, "PRICE=$$5"]
+                env_file: api.env
+                ports: ["127.0.0.1:8080:80", {target: 9090, published: "19090", protocol: udp}]
+                volumes: ["data:/data", "./conf:/etc/api:ro", {type: tmpfs, target: /cache}]
+                tmpfs: /run
+                networks:
+                  backend: {aliases: [api.internal], ipv4_address: 10.77.0.10}
+                  default:
+                healthcheck: {test: "wget -q -O- localhost", interval: 1500ms, timeout: 2s, start_period: 1m, retries: 4}
+                restart: on-failure:3
+                depends_on: {migrate: {condition: service_completed_successfully, required: false}}
+                hostname: api-host
+                labels: {tier: api}
+                init: true
+                stop_grace_period: 1m30s
+                user: "1000:1000"
+                working_dir: /srv
+                pull_policy: never
+              migrate:
+                image: migrate:${API_VERSION:-1}
+                healthcheck: {disable: true}
+                profiles: [tools]
+            networks:
+              backend:
+                ipam: {config: [{subnet: 10.77.0.0/24, gateway: 10.77.0.1}]}
+              outside: {external: true, name: corp-net}
+            volumes:
+              data: {name: shop-data}
+            """,
+            "api.env": "LOG_LEVEL=info\nAPI_TOKEN=t0ken\n",
+        ]
+        let project = try Self.load(files)
+        let variants = [ComposeImport.Variant(name: "base", project: project)]
+        let result = try ComposeImport.convert(variants, outputDirectory: "/p/native")
+        let (_, problems) = ComposeImport.check(result, variants: variants, environment: [:])
+        #expect(problems.isEmpty, "\(problems)")
+        // Profiles from the project are kept: with `tools` active, `migrate` round-trips too.
+        let tools = [ComposeImport.Variant(name: "base", project: try Self.load(files, env: ["COMPOSE_PROFILES": "tools"]))]
+        let toolsResult = try ComposeImport.convert(tools, outputDirectory: "/p/native")
+        #expect(toolsResult.stack.defaultProfiles == ["tools"])
+        #expect(ComposeImport.check(toolsResult, variants: tools, environment: [:]).problems.isEmpty)
+        #expect(result.secretFiles["secrets/API_TOKEN"] == "t0ken\n")
+        #expect(result.stack.service("api")?.volumes.contains(.short("../conf:/etc/api:ro")) == true)
+    }
+
+    @Test func importRefusesVariantsThatDisagree() throws {
+        let a = try Self.load(["compose.yaml": "services:\n  web:\n    image: web:1\n"])
+        let b = try Self.load(["compose.yaml": "services:\n  web:\n    image: web:2\n"])
+        #expect(throws: ComposeImport.Failure.self) {
+            try ComposeImport.convert([.init(name: "one", project: a), .init(name: "two", project: b)], outputDirectory: "/p/native")
+        }
+    }
 }

@@ -269,19 +269,22 @@ private struct DocumentParser {
         return entries.compactMap { name, value in
             let path = "\(field).\(name)"
             let conditionNode: Node?
+            var required = true
             if case .scalar = value {
                 conditionNode = value
             } else {
-                conditionNode = reader.mapping(value, path, allowed: ["condition"])?["condition"]
+                let map = reader.mapping(value, path, allowed: ["condition", "required"])
+                conditionNode = map?["condition"]
+                required = map?["required"].flatMap { reader.bool($0, "\(path).required") } ?? true
             }
-            guard let conditionNode else { return DependencyManifest(service: name, condition: .started) }
+            guard let conditionNode else { return DependencyManifest(service: name, condition: .started, required: required) }
             guard let text = reader.string(conditionNode, "\(path).condition") else { return nil }
             let normalized = text.replacingOccurrences(of: "service_", with: "").replacingOccurrences(of: "_successfully", with: "")
             guard let condition = DependencyCondition(rawValue: normalized) else {
                 reader.fail(.invalidValue, conditionNode, "\(path).condition", "unknown condition '\(text)'; expected started, healthy or completed")
                 return nil
             }
-            return DependencyManifest(service: name, condition: condition)
+            return DependencyManifest(service: name, condition: condition, required: required)
         }
     }
 

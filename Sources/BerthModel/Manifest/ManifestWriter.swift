@@ -60,7 +60,7 @@ public enum ManifestWriter {
                 ("stop_grace_period", service.stopGracePeriod.map { plain(duration($0)) }),
                 ("user", service.user.map(string)),
                 ("working_dir", service.workingDir.map(string)),
-                ("depends_on", service.dependsOn.isEmpty ? nil : mapping(service.dependsOn.map { ($0.service, plain($0.condition.rawValue)) })),
+                ("depends_on", service.dependsOn.isEmpty ? nil : mapping(service.dependsOn.map(dependency))),
                 ("profiles", service.profiles.isEmpty ? nil : list(service.profiles)),
                 ("hooks", service.hooks.isEmpty ? nil : .sequence(Node.Sequence(service.hooks.map { mapping([("name", string($0.name)), ("command", list($0.command))]) }))),
                 ("labels", service.labels.isEmpty ? nil : stringMap(service.labels)),
@@ -136,6 +136,11 @@ public enum ManifestWriter {
     }
 
     // MARK: Fields
+
+    static func dependency(_ dependency: DependencyManifest) -> (String, Node?) {
+        let condition = plain(dependency.condition.rawValue)
+        return (dependency.service, dependency.required ? condition : mapping([("condition", condition), ("required", plain("false"))]))
+    }
 
     static func build(_ build: BuildManifest) -> Node {
         mapping([
