@@ -74,7 +74,9 @@ extension Berth {
             }
             let (texts, problems) = ComposeImport.check(result, variants: inputs, environment: environment)
             guard problems.isEmpty else {
-                throw fail("berth import: the imported stack would not run the same containers; nothing was written:\n  " + problems.joined(separator: "\n  "))
+                throw fail(
+                    "berth import: the imported stack would not run the same containers; nothing was written:\n  "
+                        + problems.joined(separator: "\n  "))
             }
 
             let existing = (try? FileManager.default.contentsOfDirectory(atPath: outputDirectory)) ?? []
@@ -99,7 +101,8 @@ extension Berth {
                 }
                 try printJSON(
                     Summary(
-                        stack: result.stack.name, directory: outputDirectory, files: texts.keys.sorted(), secretFiles: result.secretFiles.keys.sorted(),
+                        stack: result.stack.name, directory: outputDirectory, files: texts.keys.sorted(),
+                        secretFiles: result.secretFiles.keys.sorted(),
                         notes: result.notes, variants: inputs.map(\.name), verifiedServices: containers))
                 return
             }

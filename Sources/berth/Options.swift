@@ -18,7 +18,9 @@ struct SourceOptions: ParsableArguments {
     @Option(name: .customLong("env-file"), help: "Compose: variables for interpolation (repeatable). Default: .env next to the first -f file.")
     var envFiles: [String] = []
 
-    @Option(name: [.customShort("p"), .customLong("project-name")], help: "Compose: the project name (default as Compose: COMPOSE_PROJECT_NAME, name:, the directory).")
+    @Option(
+        name: [.customShort("p"), .customLong("project-name")],
+        help: "Compose: the project name (default as Compose: COMPOSE_PROJECT_NAME, name:, the directory).")
     var projectName: String?
 
     func validate() throws {

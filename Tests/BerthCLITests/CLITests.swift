@@ -17,7 +17,7 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    @Test(arguments: ["validate", "render", "plan", "apply", "down", "status", "history", "engine"])
+    @Test(arguments: ["validate", "render", "plan", "apply", "down", "status", "history", "import", "engine"])
     func everyCommandHasHelp(_ command: String) async throws {
         let result = try await berth(command, "--help")
         #expect(result.status == 0)
@@ -38,6 +38,46 @@ import Testing
             let machine = try json(try await berth("validate", stack.directory.path, "--json").stdout)
             #expect(machine["valid"] as? Bool == false)
             #expect((machine["errors"] as? [[String: Any]])?.count == 3)
+        }
+    }
+
+    @Test func composeProjectsValidateAndImport() async throws {
+        let project = Self.repository.appendingPathComponent("manifests/compose-shop")
+        let valid = try await berth("validate", "-f", project.appendingPathComponent("docker-compose.yml").path)
+        #expect(valid.status == 0, "\(valid.stderr)")
+        #expect(valid.stdout.contains("compose-shop: valid"))
+
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("berth-import-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let imported = try await Command.run(
+            Self.binary,
+            [
+                "import", "-f", project.appendingPathComponent("docker-compose.yml").path, "--variant",
+                "external-db=\(project.appendingPathComponent("docker-compose.external-db.yml").path)", "--base-variant", "internal-db",
+                "-o", output.path, "--json",
+            ])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let summary = try json(imported.stdout)
+        #expect(summary["files"] as? [String] == ["connections.yaml", "environments.yaml", "services.yaml", "stack.yaml"])
+        #expect(summary["verifiedServices"] as? Int == 7)
+        let mode = try FileManager.default.attributesOfItem(atPath: output.appendingPathComponent("secrets/DB_PASSWORD").path)[.posixPermissions]
+        #expect(mode as? Int == 0o600)
+        let check = try await berth("validate", output.path)
+        #expect(check.status == 0, "\(check.stderr)")
+        // A second import does not overwrite without --force.
+        let again = try await berth("import", "-f", project.appendingPathComponent("docker-compose.yml").path, "-o", output.path)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("pass --force"))
+    }
+
+    @Test func badComposeFilesNameFileLineAndField() async throws {
+        try await TestStack.with("cli") { stack in
+            try stack.write("compose.yaml", "services:\n  web:\n    image: app\n    cap_add: [NET_ADMIN]\n    expose: [\"80\"]\n")
+            let result = try await berth("apply", "-f", stack.directory.appendingPathComponent("compose.yaml").path, state: stack.statePath)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("compose.yaml:4:5: web.cap_add: 'cap_add' is not supported by Berth; ignoring it would change what runs"))
+            #expect(result.stderr.contains("nothing was changed"))
+            #expect(try await stack.containers().isEmpty)
         }
     }
 

@@ -137,7 +137,7 @@ import Testing
                 "run", "-d", "--name", "\(stack.name)-web", "--label", "berth.stack.test-foreign=\(stack.name)", TestStack.baseImage, "sleep", "600")
             defer { Task { _ = try? await Command.docker("rm", "-f", foreign) } }
             let report = try await stack.apply()
-            #expect(report.outcome == .conflict)
+            #expect(report.outcome == .conflict, "\(report.results.values.compactMap(\.error))")
             #expect(report.plan.conflicts.map(\.resource) == ["container \(stack.name)-web"])
             #expect(try await stack.engine.inspectContainer(foreign).state.running)
             try await Command.docker("rm", "-f", foreign)

@@ -10,12 +10,12 @@ import Testing
 @Suite struct WatchTests {
     /// Runs a control loop over `stack` while `body` runs, then stops it.
     func watching<T: Sendable>(
-        _ stack: TestStack, backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(8)), resync: Duration = .seconds(30),
-        _ body: () async throws -> T
+        _ stack: TestStack, source: StackSource? = nil, backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(8)),
+        resync: Duration = .seconds(30), _ body: () async throws -> T
     ) async throws -> T {
         let loop = ControlLoop(
             configuration: WatchConfiguration(
-                source: .directory(stack.directory.path), options: ReconcileOptions(), resync: resync,
+                source: source ?? .directory(stack.directory.path), options: ReconcileOptions(), resync: resync,
                 crashLoop: CrashLoopTracker(backoff: backoff, stableAfter: .seconds(30))),
             engine: stack.engine, store: try stack.store())
         let task = Task { try await loop.run() }
@@ -54,6 +54,32 @@ import Testing
                 return actions.isEmpty
                     ? nil : (entry.reconcile.trigger, entry.reconcile.triggerDetail ?? "", actions.map { "\($0.kind) \($0.reason)" })
             }.first
+    }
+
+    /// A Compose project: an edit of `.env` (a hidden file) is a manifest change too.
+    @Test func composeProjectFollowsDotEnvEdits() async throws {
+        try await TestStack.with("w") { stack in
+            try stack.write(".env", "GREETING=hello\n")
+            try stack.write(
+                "compose.yaml",
+                "services:\n  web:\n    image: \(TestStack.baseImage)\n    init: true\n    command: [sleep, \"600\"]\n    environment: {GREETING: \"${GREETING}\"}\n"
+            )
+            let source = StackSource.compose(
+                ComposeOptions(files: [stack.directory.appendingPathComponent("compose.yaml").path], projectName: stack.name))
+            try await watching(stack, source: source) {
+                let web = "\(stack.name)-web-1"
+                try await eventually("web up") { try await running(stack, web) != nil }
+                try stack.write(".env", "GREETING=bonjour\n")
+                try await eventually("web recreated with the new value, and logged") {
+                    guard let container = try await running(stack, web) else { return false }
+                    let updated = try await stack.engine.inspectContainer(container.id).config.env?.contains("GREETING=bonjour") ?? false
+                    return try updated && repair(stack, of: "container \(web)")?.0 == "manifest"
+                }
+                let change = try #require(try repair(stack, of: "container \(web)"))
+                #expect(change.0 == "manifest")
+                #expect(change.1.contains(".env"))
+            }
+        }
     }
 
     @Test func repairsRemovalStopDisconnectAndNetworkRemoval() async throws {

@@ -304,7 +304,9 @@ import Testing
     @Test func seedImportsWithConnectionEnvironmentAndProfiles() throws {
         let directory = Fixtures.repository.appendingPathComponent("manifests/compose-shop").path
         let load = { (file: String) throws -> ComposeProject in
-            try ComposeLoader.load(ComposeOptions(files: [directory + "/" + file]), environment: [:]) { try? String(contentsOfFile: $0, encoding: .utf8) }
+            try ComposeLoader.load(ComposeOptions(files: [directory + "/" + file]), environment: [:]) {
+                try? String(contentsOfFile: $0, encoding: .utf8)
+            }
         }
         let variants = [
             ComposeImport.Variant(name: "internal-db", project: try load("docker-compose.yml")),

@@ -58,7 +58,8 @@ public enum ComposeImport {
         for connection in connections {
             notes.append(
                 "connection '\(connection.name)': \(connection.consumers.joined(separator: ", ")) → "
-                    + connection.targets.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.service ?? $0.value.host ?? "")" }.joined(separator: ", "))
+                    + connection.targets.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.service ?? $0.value.host ?? "")" }.joined(
+                        separator: ", "))
             // The connection orders each consumer after its target; a depends_on on a target that
             // some variants lack would not resolve in them.
             let partialTargets = Set(connection.targets.values.compactMap(\.service).filter { definitions[$0]?.count != variants.count })
@@ -73,7 +74,8 @@ public enum ComposeImport {
         }
 
         // Environment: `.env`, then env_file values all services agree on.
-        var environment = EnvironmentManifest(name: environmentName, locations: FieldLocations(document: SourceLocation(file: "", line: 0, column: 0)))
+        var environment = EnvironmentManifest(
+            name: environmentName, locations: FieldLocations(document: SourceLocation(file: "", line: 0, column: 0)))
         var secretFiles: [String: String] = [:]
         func put(_ key: String, _ value: String) {
             if SecretNames.looksSecret(key) {
@@ -96,7 +98,10 @@ public enum ComposeImport {
             moved.insert(key)
         }
         if !moved.isEmpty { notes.append("environment '\(environmentName)': \(moved.count) variable(s) from env_file moved out of the services") }
-        if !secretFiles.isEmpty { notes.append("secrets written to secrets/ (mode 0600): \(secretFiles.keys.sorted().map { String($0.dropFirst(8)) }.joined(separator: ", "))") }
+        if !secretFiles.isEmpty {
+            notes.append(
+                "secrets written to secrets/ (mode 0600): \(secretFiles.keys.sorted().map { String($0.dropFirst(8)) }.joined(separator: ", "))")
+        }
 
         // Services: one definition each, with profiles where it runs in only some variants.
         var services: [ServiceManifest] = []
@@ -113,7 +118,8 @@ public enum ComposeImport {
             guard signatures.count == 1 else {
                 throw Failure(
                     description:
-                        "service '\(name)' differs between variants \(entries.map(\.variant).joined(separator: " and ")) in more than its connections; import them as separate projects, or make them agree")
+                        "service '\(name)' differs between variants \(entries.map(\.variant).joined(separator: " and ")) in more than its connections; import them as separate projects, or make them agree"
+                )
             }
             var service = entries[0].service
             if multiple && entries.count < variants.count { service.profiles = Array(Set(service.profiles + entries.map(\.variant))).sorted() }
@@ -190,7 +196,8 @@ public enum ComposeImport {
                         continue
                     }
                     if old.specHash != new.specHash {
-                        problems.append("\(variant.name): service \(name) differs: \(SpecHash.differences(from: old, to: new).joined(separator: ", "))")
+                        problems.append(
+                            "\(variant.name): service \(name) differs: \(SpecHash.differences(from: old, to: new).joined(separator: ", "))")
                     }
                 }
             } catch {

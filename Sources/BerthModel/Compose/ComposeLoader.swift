@@ -109,7 +109,8 @@ private struct Loader {
             let (values, failures) = EnvFile.expand(text) { known[$0] ?? shell[$0] }
             for (key, value) in values { dotenv[key] = value }
             for failure in failures {
-                errors.append(ManifestError(.undefinedVariable, at: SourceLocation(file: path, line: failure.line, column: 1), field: nil, failure.message))
+                errors.append(
+                    ManifestError(.undefinedVariable, at: SourceLocation(file: path, line: failure.line, column: 1), field: nil, failure.message))
             }
         }
     }

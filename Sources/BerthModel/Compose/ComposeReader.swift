@@ -202,7 +202,8 @@ final class ComposeReader {
             if RestartPolicyText.isValid(value) {
                 service.restart = value
             } else {
-                reader.fail(.invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
+                reader.fail(
+                    .invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
             }
         }
         if let node = map["depends_on"] { service.dependsOn = dependencies(node, f("depends_on")) }
@@ -226,7 +227,8 @@ final class ComposeReader {
             case "if_not_present": service.pullPolicy = .missing
             case "build": warn(node, f("pull_policy"), "'pull_policy: build' is read as 'missing': Berth builds when the build context changes")
             default:
-                reader.fail(.invalidValue, node, f("pull_policy"), "unsupported pull policy '\(value)'; expected always, never, missing or if_not_present")
+                reader.fail(
+                    .invalidValue, node, f("pull_policy"), "unsupported pull policy '\(value)'; expected always, never, missing or if_not_present")
             }
         }
         return service
@@ -307,7 +309,8 @@ final class ComposeReader {
         }
         return .long(
             target: target, published: map["published"].flatMap { deferred($0, "\(field).published") },
-            hostIP: map["host_ip"].flatMap { deferred($0, "\(field).host_ip") }, protocol: map["protocol"].flatMap { deferred($0, "\(field).protocol") })
+            hostIP: map["host_ip"].flatMap { deferred($0, "\(field).host_ip") },
+            protocol: map["protocol"].flatMap { deferred($0, "\(field).protocol") })
     }
 
     func mount(_ node: Node, _ field: String) -> MountManifest? {
@@ -323,12 +326,15 @@ final class ComposeReader {
             return nil
         }
         if let bind = map["bind"] {
-            _ = checkKeys(bind, "\(field).bind", supported: [], ignored: ["create_host_path": ""], unsupported: ["propagation", "selinux", "recursive"])
+            _ = checkKeys(
+                bind, "\(field).bind", supported: [], ignored: ["create_host_path": ""], unsupported: ["propagation", "selinux", "recursive"])
         }
         if let volume = map["volume"], let options = checkKeys(volume, "\(field).volume", supported: ["nocopy"], unsupported: ["subpath"]),
             let nocopy = options["nocopy"], eagerBool(nocopy, "\(field).volume.nocopy") == true
         {
-            reader.fail(.unknownKey, nocopy, "\(field).volume.nocopy", "'nocopy: true' is not supported; ignoring it would copy the image's files into the volume")
+            reader.fail(
+                .unknownKey, nocopy, "\(field).volume.nocopy",
+                "'nocopy: true' is not supported; ignoring it would copy the image's files into the volume")
         }
         guard let targetNode = reader.required(map, "target", field, in: node), let target = deferred(targetNode, "\(field).target") else {
             return nil

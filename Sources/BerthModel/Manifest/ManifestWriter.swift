@@ -62,7 +62,11 @@ public enum ManifestWriter {
                 ("working_dir", service.workingDir.map(string)),
                 ("depends_on", service.dependsOn.isEmpty ? nil : mapping(service.dependsOn.map(dependency))),
                 ("profiles", service.profiles.isEmpty ? nil : list(service.profiles)),
-                ("hooks", service.hooks.isEmpty ? nil : .sequence(Node.Sequence(service.hooks.map { mapping([("name", string($0.name)), ("command", list($0.command))]) }))),
+                (
+                    "hooks",
+                    service.hooks.isEmpty
+                        ? nil : .sequence(Node.Sequence(service.hooks.map { mapping([("name", string($0.name)), ("command", list($0.command))]) }))
+                ),
                 ("labels", service.labels.isEmpty ? nil : stringMap(service.labels)),
                 ("pull_policy", service.pullPolicy == .missing ? nil : plain(service.pullPolicy.rawValue)),
             ])
@@ -113,7 +117,9 @@ public enum ManifestWriter {
     }
 
     static func network(_ network: NetworkManifest) -> Node {
-        let ipam = network.subnet == nil && network.gateway == nil ? nil : mapping([("subnet", network.subnet.map(string)), ("gateway", network.gateway.map(string))])
+        let ipam =
+            network.subnet == nil && network.gateway == nil
+            ? nil : mapping([("subnet", network.subnet.map(string)), ("gateway", network.gateway.map(string))])
         return document(
             "Network", network.name,
             [
@@ -154,7 +160,9 @@ public enum ManifestWriter {
         switch port {
         case .short(let text): string(text)
         case .long(let target, let published, let hostIP, let proto):
-            mapping([("target", string(target)), ("published", published.map(string)), ("host_ip", hostIP.map(string)), ("protocol", proto.map(string))])
+            mapping([
+                ("target", string(target)), ("published", published.map(string)), ("host_ip", hostIP.map(string)), ("protocol", proto.map(string)),
+            ])
         }
     }
 
@@ -162,7 +170,9 @@ public enum ManifestWriter {
         switch mount {
         case .short(let text): string(text)
         case .long(let type, let source, let target, let readOnly):
-            mapping([("type", plain(type)), ("source", source.map(string)), ("target", string(target)), ("read_only", readOnly ? plain("true") : nil)])
+            mapping([
+                ("type", plain(type)), ("source", source.map(string)), ("target", string(target)), ("read_only", readOnly ? plain("true") : nil),
+            ])
         }
     }
 
@@ -173,7 +183,8 @@ public enum ManifestWriter {
                 (
                     attachment.network,
                     mapping([
-                        ("aliases", attachment.aliases.isEmpty ? nil : list(attachment.aliases)), ("ipv4_address", attachment.ipv4Address.map(string)),
+                        ("aliases", attachment.aliases.isEmpty ? nil : list(attachment.aliases)),
+                        ("ipv4_address", attachment.ipv4Address.map(string)),
                     ])
                 )
             })
