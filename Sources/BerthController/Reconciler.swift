@@ -89,8 +89,11 @@ public struct Reconciler: Sendable {
         observed.buildContexts = Observer.buildContexts(desired)
         observed.hooksRun = try store.hooksRun(stack: stack.name)
         observed.failedStarts = try store.failedStarts(stack: stack.name)
+        // Only services whose spec changed need their previous spec, to say what changed.
+        let applied = try store.appliedHashes(stack: stack.name)
+        let changed = Set(desired.containers.filter { applied[$0.service] != $0.specHash }.map(\.service))
         let plan = Planner.plan(
-            desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name),
+            desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed),
             options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: options.hold))
         return (desired, observed, plan)
     }
@@ -133,7 +136,10 @@ public struct Reconciler: Sendable {
         results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)) { _, b in b }
 
         let failedServices = Set(plan.steps.filter { results[$0.id]?.succeeded == false }.compactMap(\.service))
-        try store.saveApplied(desired.containers.filter { !failedServices.contains($0.service) }, stack: stack.name, reconcileID: reconcileID)
+        let applied = try store.appliedHashes(stack: stack.name)
+        try store.saveApplied(
+            desired.containers.filter { !failedServices.contains($0.service) && applied[$0.service] != $0.specHash }, stack: stack.name,
+            reconcileID: reconcileID)
         return try finish(reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
     }
 

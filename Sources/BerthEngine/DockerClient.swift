@@ -3,6 +3,7 @@ import Foundation
 public import Logging
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
 import Synchronization
 
 /// A typed client for the Docker Engine API.
@@ -99,8 +100,23 @@ public final class DockerClient: Sendable {
         return min(serverMax, maximumAPIVersion)
     }
 
+    /// The Engine's version from `/_ping` (its `Api-Version` and `Server` headers), falling back to
+    /// `/version`: the ping answers in under a millisecond, `/version` takes ~10 ms on Docker 20.10
+    /// (it asks containerd), which every short CLI run would pay.
     private static func fetchVersion(http: HTTPClient, baseURL: String) async throws -> EngineVersion {
-        var request = HTTPClientRequest(url: baseURL + "/version")
+        let ping = try await get(http: http, baseURL + "/_ping")
+        if let api = ping.headers.first(name: "Api-Version"), let server = ping.headers.first(name: "Server"),
+            let slash = server.firstIndex(of: "/")
+        {
+            let version = server[server.index(after: slash)...].split(separator: " ").first.map(String.init) ?? server
+            return EngineVersion(version: version, apiVersion: api, minAPIVersion: nil)
+        }
+        let response = try await get(http: http, baseURL + "/version")
+        return try JSONDecoder().decode(EngineVersion.self, from: response.body)
+    }
+
+    private static func get(http: HTTPClient, _ url: String) async throws -> (headers: HTTPHeaders, body: ByteBuffer) {
+        var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Host", value: hostHeader)
         let response: HTTPClientResponse
         do {
@@ -112,7 +128,7 @@ public final class DockerClient: Sendable {
         guard response.status.code == 200 else {
             throw EngineError.http(Int(response.status.code), String(buffer: body))
         }
-        return try JSONDecoder().decode(EngineVersion.self, from: body)
+        return (response.headers, body)
     }
 }
 

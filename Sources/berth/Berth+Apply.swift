@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthController
+import BerthEngine
 import BerthModel
 import Foundation
 
@@ -7,6 +8,7 @@ extension Berth {
     /// Converges the host once.
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "apply",
             abstract: "Converge the host to a stack once, printing each action with its reason.",
             discussion:
                 "Exits 0 when the host matches the manifests afterwards, 1 when it does not (a failed step or a conflict). The reconcile and its actions are logged in the state file."
@@ -20,7 +22,16 @@ extension Berth {
         var lockTimeout = 120
 
         func run() async throws {
-            let loaded = try stack.load()
+            // Connecting (version negotiation) overlaps reading the manifests and the state file.
+            let connecting = Task { try await DockerClient.connect() }
+            let loaded: LoadedStack
+            do {
+                loaded = try stack.load()
+            } catch {
+                connecting.cancel()
+                try? await connecting.value.shutdown()
+                throw error
+            }
             let store = try common.openStore()
             var options = stack.reconcileOptions
             options.replaceConflicts = replace
@@ -28,7 +39,7 @@ extension Berth {
                 FileHandle.standardError.write(Data("\(message)\n".utf8))
             }
             defer { withExtendedLifetime(lock) {} }
-            let report = try await withEngine { engine in
+            let report = try await withEngine(connecting) { engine in
                 do {
                     return try await Reconciler(engine: engine, store: store).apply(
                         loaded, options, onEvent: Output.progressPrinter(json: common.json))

@@ -7,6 +7,7 @@ extension Berth {
     /// Removes a stack from the host.
     struct Down: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "down",
             abstract: "Remove a stack's containers and networks; named volumes only with --volumes.",
             discussion:
                 "Only what carries the stack's berth.stack label is touched. DIR may be a stack directory or, when the directory is gone, the stack's name; a Compose project is named by -f files or -p."

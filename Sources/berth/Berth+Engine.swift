@@ -6,6 +6,7 @@ extension Berth {
     /// Which Engine Berth talks to.
     struct Engine: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "engine",
             abstract: "Show the Docker Engine Berth talks to and the negotiated API version.")
 
         @Flag(help: "Print one JSON document instead of human output.")

@@ -6,6 +6,7 @@ extension Berth {
     /// The reconcile log.
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "List past reconciles and their actions from the SQLite log, newest first.")
 
         @Option(help: "Only this stack.")

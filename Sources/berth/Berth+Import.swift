@@ -7,6 +7,7 @@ extension Berth {
     /// Converts a Compose project into native manifests.
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Write native manifests from a Compose project: services, an environment, connections.",
             discussion: """
                 Services keep what runs; .env and env_file values move into an Environment (secret-looking \

@@ -6,6 +6,7 @@ extension Berth {
     /// What `apply` would do, and why, touching nothing.
     struct Plan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "plan",
             abstract: "Show what apply would change and why, without touching the host.",
             discussion: "Each line is one step: #id [steps it waits for] action target (reason).")
 

@@ -7,6 +7,7 @@ extension Berth {
     /// Shows the resolved desired state, secrets redacted.
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "render",
             abstract: "Print the resolved desired state of a stack (secrets redacted).",
             discussion:
                 "Resolves without contacting the Engine: values that need a network's observed facts show as <pending:…> unless the manifest pins them."

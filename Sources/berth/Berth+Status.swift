@@ -8,6 +8,7 @@ extension Berth {
     /// Desired vs actual, per service.
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show each service: desired vs actual container, health, and the last reconcile.")
 
         @OptionGroup var stack: StackOptions

@@ -7,6 +7,7 @@ extension Berth {
     /// Checks manifests for every environment and profile without touching the host.
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check a stack's manifests and print every error with file:line:column.",
             discussion:
                 "Resolves the stack for each Environment under its default profiles and under each profile alone, so a variable missing from one environment is caught too. Touches nothing on the host."

@@ -10,6 +10,7 @@ extension Berth {
     /// Keeps a stack converged until stopped.
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "watch",
             abstract: "Keep a stack converged: reconcile on Engine events, manifest edits and a periodic resync.",
             discussion: """
                 Runs until SIGTERM or SIGINT, which let the reconcile in flight finish, then exit 0. Each \

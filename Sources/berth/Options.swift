@@ -96,8 +96,9 @@ struct ManifestFailure: Error, CustomStringConvertible {
 }
 
 /// Runs `body` with a connected Engine client, shutting it down afterwards.
-func withEngine<T>(_ body: (DockerClient) async throws -> T) async throws -> T {
-    let client = try await DockerClient.connect()
+/// - Parameter connecting: a connection started earlier (e.g. while manifests load), else one is opened now.
+func withEngine<T>(_ connecting: Task<DockerClient, any Error>? = nil, _ body: (DockerClient) async throws -> T) async throws -> T {
+    let client = try await (connecting ?? Task { try await DockerClient.connect() }).value
     do {
         let result = try await body(client)
         try await client.shutdown()

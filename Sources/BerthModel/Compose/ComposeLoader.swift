@@ -130,7 +130,9 @@ private struct Loader {
         let shifted = sourceMap.add(path, text: text)
         let node: Node
         do {
-            node = try Yams.compose(yaml: shifted) ?? Node.mapping(Node.Mapping([]))
+            // No implicit typing (bool, int, timestamp…): every scalar is read as text anyway, and
+            // regex-based tag resolution is most of the cost of parsing a large file.
+            node = try Yams.compose(yaml: shifted, Yams.Resolver.basic) ?? Node.mapping(Node.Mapping([], ComposeMerge.plainTag))
         } catch let error as YamlError {
             var located = ManifestParser.syntaxError(error, file: path)
             if let location = located.location {
@@ -209,10 +211,12 @@ private struct Loader {
     /// Replaces each service that `extends` another (in this file or another) by the merge of the
     /// two, the extending service's own values winning.
     mutating func applyExtends(_ root: Node, file: String) -> Node {
-        guard case .mapping(var mapping) = root, case .mapping(var services) = mapping["services"] ?? Node.mapping(Node.Mapping([])) else {
+        guard case .mapping(var mapping) = root,
+            case .mapping(var services) = mapping["services"] ?? Node.mapping(Node.Mapping([], ComposeMerge.plainTag))
+        else {
             return root
         }
-        for (key, _) in services {
+        for (key, service) in services where service.mapping?["extends"] != nil {
             guard let name = key.string else { continue }
             var visiting: [String] = []
             if let resolved = resolvedService(name, file: file, visiting: &visiting) { services[name] = resolved }

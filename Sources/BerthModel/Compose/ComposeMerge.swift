@@ -85,7 +85,7 @@ enum ComposeMerge {
                 pairs.append((key, listToMapping(value) { item in nullNode(item.mark) }))
             case "build":
                 if let context = value.scalar {
-                    pairs.append((key, .mapping(Node.Mapping([(Node("context"), .scalar(context))], .implicit, .any, context.mark))))
+                    pairs.append((key, .mapping(Node.Mapping([(text("context", nil), .scalar(context))], plainTag, .any, context.mark))))
                 } else if case .mapping(var build) = value, let args = build["args"] {
                     build["args"] = keyValueMapping(args)
                     pairs.append((key, .mapping(build)))
@@ -94,7 +94,7 @@ enum ComposeMerge {
                 }
             case "env_file", "tmpfs":
                 if case .scalar = value {
-                    pairs.append((key, .sequence(Node.Sequence([value], .implicit, .any, value.mark))))
+                    pairs.append((key, .sequence(Node.Sequence([value], plainTag, .any, value.mark))))
                 } else {
                     pairs.append((key, value))
                 }
@@ -142,26 +142,33 @@ enum ComposeMerge {
                 continue
             }
             let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = Node.scalar(Node.Scalar(String(parts[0]), .implicit, .plain, item.mark))
+            let key = Node.scalar(Node.Scalar(String(parts[0]), plainTag, .plain, item.mark))
             let value =
-                parts.count == 2 ? Node.scalar(Node.Scalar(String(parts[1]), Tag(.str), .doubleQuoted, item.mark)) : nullNode(item.mark)
+                parts.count == 2 ? Node.scalar(Node.Scalar(String(parts[1]), plainTag, .doubleQuoted, item.mark)) : nullNode(item.mark)
             pairs.append((key, value))
         }
-        return .mapping(Node.Mapping(pairs, .implicit, .any, sequence.mark))
+        return .mapping(Node.Mapping(pairs, plainTag, .any, sequence.mark))
     }
 
     /// `[a, b]` → `{a: value, b: value}`; a mapping is returned as it is.
     static func listToMapping(_ node: Node, value: (Node) -> Node) -> Node {
         guard case .sequence(let sequence) = node else { return node }
         let pairs = sequence.map { item in (item, value(item)) }
-        return .mapping(Node.Mapping(pairs, .implicit, .any, sequence.mark))
+        return .mapping(Node.Mapping(pairs, plainTag, .any, sequence.mark))
     }
 
-    static func nullNode(_ mark: Mark?) -> Node { .scalar(Node.Scalar("null", .implicit, .plain, mark)) }
+    static func nullNode(_ mark: Mark?) -> Node { .scalar(Node.Scalar("null", plainTag, .plain, mark)) }
 
     static func startedCondition(_ mark: Mark?) -> Node {
-        .mapping(Node.Mapping([(Node("condition"), .scalar(Node.Scalar("service_started", .implicit, .plain, mark)))], .implicit, .any, mark))
+        .mapping(Node.Mapping([(text("condition", nil), .scalar(Node.Scalar("service_started", plainTag, .plain, mark)))], plainTag, .any, mark))
     }
+
+    /// The tag of nodes made here. `Tag.implicit` would bind Yams' default resolver, whose
+    /// first use compiles its regular expressions: milliseconds of every run, for nothing, since
+    /// Berth reads every scalar as text.
+    static var plainTag: Tag { Tag(.implicit, Yams.Resolver.basic, Constructor.default) }
+
+    static func text(_ string: String, _ mark: Mark?) -> Node { .scalar(Node.Scalar(string, plainTag, .plain, mark)) }
 
     static func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node, scalar.style == .plain || scalar.style == .any else { return false }

@@ -81,7 +81,7 @@ final class ComposeReader {
 
     func eagerBool(_ node: Node, _ field: String) -> Bool? {
         guard let text = eager(node, field) else { return nil }
-        return reader.bool(Node(text), field, at: node)
+        return reader.bool(ComposeMerge.text(text, nil), field, at: node)
     }
 
     /// A value as Compose's `KEY` / `KEY:` without a value means it: taken from the shell or `.env`
@@ -217,7 +217,7 @@ final class ComposeReader {
         }
         if let node = map["init"] { service.initProcess = eagerBool(node, f("init")) ?? false }
         if let node = map["stop_grace_period"], let text = eager(node, f("stop_grace_period")) {
-            service.stopGracePeriod = reader.duration(Node(text), f("stop_grace_period"), at: node)
+            service.stopGracePeriod = reader.duration(ComposeMerge.text(text, nil), f("stop_grace_period"), at: node)
         }
         if let node = map["user"] { service.user = deferred(node, f("user")) }
         if let node = map["working_dir"] { service.workingDir = deferred(node, f("working_dir")) }
@@ -381,13 +381,13 @@ final class ComposeReader {
         var check = HealthcheckManifest(test: test)
         func duration(_ key: String) -> Duration? {
             guard let node = map[key], let text = eager(node, "\(field).\(key)") else { return nil }
-            return reader.duration(Node(text), "\(field).\(key)", at: node)
+            return reader.duration(ComposeMerge.text(text, nil), "\(field).\(key)", at: node)
         }
         check.interval = duration("interval")
         check.timeout = duration("timeout")
         check.startPeriod = duration("start_period")
         if let node = map["retries"], let text = eager(node, "\(field).retries") {
-            check.retries = reader.int(Node(text), "\(field).retries", range: 0...1000, at: node)
+            check.retries = reader.int(ComposeMerge.text(text, nil), "\(field).retries", range: 0...1000, at: node)
         }
         return check
     }

@@ -6,7 +6,20 @@ public enum Digest {
     public static func sha256Hex(_ text: String) -> String { sha256Hex(Data(text.utf8)) }
 
     public static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        hex(SHA256.hash(data: data))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Lower-case hex by table: `String(format:)` per byte costs more than the hash itself.
+    static func hex<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(64)
+        for byte in bytes {
+            utf8.append(hexDigits[Int(byte >> 4)])
+            utf8.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// A digest of a set of files that does not depend on the order they were read in.

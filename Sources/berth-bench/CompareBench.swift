@@ -1,0 +1,362 @@
+import BerthEngine
+import BerthTesting
+import Foundation
+
+/// `berth-bench compare`: the same work done by Berth (release CLI), by docker-compose, and by the
+/// Engine itself (raw API, in parallel: the floor), for N services, in one run.
+///
+/// Usage: berth-bench compare [--sizes 20,50,100] [--berth PATH] [--compose PATH] [--repetitions R]
+///                            [--watch-repetitions W] [--idle-seconds S] [--json PATH]
+struct CompareOptions {
+    var sizes = [20, 50, 100]
+    var berth = ".build/release/berth"
+    var compose = "/usr/bin/docker-compose"
+    /// Samples of each heavy operation (cold apply, recreate all, restore one); no-op takes 3× as many.
+    var repetitions = 3
+    var watchRepetitions = 20
+    var idleSeconds = 60
+    var json: String?
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.makeIterator()
+        while let argument = iterator.next() {
+            switch argument {
+            case "--sizes": sizes = (iterator.next() ?? "").split(separator: ",").compactMap { Int($0) }
+            case "--berth": berth = iterator.next() ?? berth
+            case "--compose": compose = iterator.next() ?? compose
+            case "--repetitions": repetitions = Int(iterator.next() ?? "") ?? repetitions
+            case "--watch-repetitions": watchRepetitions = Int(iterator.next() ?? "") ?? watchRepetitions
+            case "--idle-seconds": idleSeconds = Int(iterator.next() ?? "") ?? idleSeconds
+            case "--json": json = iterator.next()
+            default:
+                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
+                exit(2)
+            }
+        }
+    }
+}
+
+/// Medians of one tool's samples for one size, plus what Berth reports about its Engine calls.
+struct ToolResult: Codable {
+    var cold: [Double] = []
+    var noop: [Double] = []
+    var recreate: [Double] = []
+    var restore: [Double] = []
+    /// Engine calls per operation as `berth apply --json` reports them: "reads/writes".
+    var calls: [String: String] = [:]
+}
+
+struct SizeResult: Codable {
+    var services: Int
+    var berth = ToolResult()
+    var compose = ToolResult()
+    var floor = ToolResult()
+    var floorList: [Double] = []
+    var repair: [Double] = []
+    var repairFromRemoveCall: [Double] = []
+    var floorRepair: [Double] = []
+    var idleCPUPercent: Double?
+    var idleRSSKB: Int?
+}
+
+enum CompareBench {
+    static func run(_ options: CompareOptions) async throws {
+        guard FileManager.default.isExecutableFile(atPath: options.compose) else {
+            throw BenchError(description: "\(options.compose) not found: install Debian's docker-compose (bench/compare does)")
+        }
+        let engine = try await DockerClient.connect()
+        let composeVersion = try await timed(options.compose, ["version", "--short"], environment: ProcessInfo.processInfo.environment).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        print(
+            "berth-bench compare: sizes \(options.sizes), \(options.repetitions) samples per operation, Docker Engine \(engine.engineVersion), docker-compose \(composeVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+        )
+        var results: [SizeResult] = []
+        for size in options.sizes {
+            let bench = try Workload(size: size, options: options, engine: engine)
+            defer { bench.removeDirectory() }
+            var result = SizeResult(services: size)
+            progress("N=\(size): Engine floor")
+            result.floor = try await bench.floor(list: &result.floorList, repair: &result.floorRepair)
+            progress("N=\(size): docker-compose")
+            result.compose = try await bench.compose()
+            progress("N=\(size): berth")
+            result.berth = try await bench.berth()
+            progress("N=\(size): berth watch")
+            let idleSeconds = size == options.sizes.max() ? options.idleSeconds : 0
+            (result.repair, result.repairFromRemoveCall, result.idleCPUPercent, result.idleRSSKB) = try await bench.watch(idleSeconds: idleSeconds)
+            await bench.teardown()
+            results.append(result)
+            print(Report.table(result))
+        }
+        print(Report.targets(results))
+        if let path = options.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            struct Document: Encodable {
+                let engine: String; let compose: String; let cores: Int; let date: Date; let results: [SizeResult]
+            }
+            try encoder.encode(
+                Document(
+                    engine: engine.engineVersion, compose: composeVersion, cores: ProcessInfo.processInfo.activeProcessorCount, date: Date(),
+                    results: results)
+            ).write(to: URL(fileURLWithPath: path))
+            print("written: \(path)")
+        }
+        try await engine.shutdown()
+    }
+
+    static func progress(_ text: String) { FileHandle.standardError.write(Data("… \(text)\n".utf8)) }
+}
+
+/// N idle busybox services (`init: true`) in one Compose file, run by each tool under its own project name.
+struct Workload {
+    let size: Int
+    let options: CompareOptions
+    let engine: DockerClient
+    let directory: URL
+    let file: String
+    let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+
+    init(size: Int, options: CompareOptions, engine: DockerClient) throws {
+        self.size = size
+        self.options = options
+        self.engine = engine
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-bench-compare-\(size)-\(tag)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        file = directory.appendingPathComponent("docker-compose.yml").path
+        var text = "services:\n"
+        for index in 0..<size {
+            text += "  s\(index):\n    image: \(TestStack.baseImage)\n    init: true\n    command: [\"sleep\", \"86400\"]\n"
+            text += "    environment:\n      GENERATION: \"${GENERATION:-1}\"\n"
+        }
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+    }
+
+    var berthProject: String { "bb\(tag)" }
+    var composeProject: String { "bc\(tag)" }
+    var floorProject: String { "bf\(tag)" }
+    var state: String { directory.appendingPathComponent("state.db").path }
+
+    func environment(generation: Int) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["GENERATION"] = String(generation)
+        environment["BERTH_STATE"] = state
+        return environment
+    }
+
+    func removeDirectory() { try? FileManager.default.removeItem(at: directory) }
+
+    /// Removes every container and network the workload made, through the API (not timed).
+    func teardown() async {
+        let labels = ["berth.stack=\(berthProject)", "com.docker.compose.project=\(composeProject)", "berth.bench=\(floorProject)"]
+        for label in labels {
+            let containers = (try? await engine.listContainers(labels: [label])) ?? []
+            await withTaskGroup(of: Void.self) { group in
+                for container in containers { group.addTask { try? await engine.removeContainer(container.id, force: true) } }
+            }
+            for network in (try? await engine.listNetworks(labels: [label])) ?? [] { try? await engine.removeNetwork(network.id) }
+        }
+    }
+
+    // MARK: Floor: the Engine doing the same work, every container at once
+
+    func floorRequest(generation: Int) -> ContainerCreateRequest {
+        var request = ContainerCreateRequest(image: TestStack.baseImage)
+        request.cmd = ["sleep", "86400"]
+        request.env = ["GENERATION=\(generation)"]
+        request.labels = ["berth.bench": floorProject]
+        request.hostConfig.initProcess = true
+        request.hostConfig.networkMode = "\(floorProject)_default"
+        return request
+    }
+
+    func floor(list: inout [Double], repair: inout [Double]) async throws -> ToolResult {
+        var result = ToolResult()
+        let engine = self.engine
+        for _ in 0..<options.repetitions {
+            await teardown()
+            let started = ContinuousClock.now
+            _ = try await engine.createNetwork(
+                NetworkCreateRequest(name: "\(floorProject)_default", driver: "bridge", internal: false, labels: ["berth.bench": floorProject], ipam: nil))
+            let request = floorRequest(generation: 1)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<size {
+                    group.addTask {
+                        let id = try await engine.createContainer(name: "\(floorProject)-s\(index)", request)
+                        try await engine.startContainer(id)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            result.cold.append(seconds(ContinuousClock.now - started))
+        }
+        for _ in 0..<(options.repetitions * 3) {
+            let started = ContinuousClock.now
+            _ = try await engine.listContainers(labels: ["berth.bench=\(floorProject)"])
+            list.append(seconds(ContinuousClock.now - started))
+        }
+        for generation in 2..<(2 + options.repetitions) {
+            let containers = try await engine.listContainers(labels: ["berth.bench=\(floorProject)"])
+            let request = floorRequest(generation: generation)
+            let started = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for container in containers {
+                    group.addTask {
+                        try await engine.stopContainer(container.id, timeout: 10)
+                        try await engine.removeContainer(container.id)
+                        let id = try await engine.createContainer(name: container.name, request)
+                        try await engine.startContainer(id)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            result.recreate.append(seconds(ContinuousClock.now - started))
+        }
+        for index in 0..<options.repetitions {
+            let name = "\(floorProject)-s\(index % size)"
+            let victim = try await engine.listContainers(labels: ["berth.bench=\(floorProject)"]).first { $0.name == name }!
+            try await engine.removeContainer(victim.id, force: true)
+            let started = ContinuousClock.now
+            let id = try await engine.createContainer(name: name, floorRequest(generation: 1 + options.repetitions))
+            try await engine.startContainer(id)
+            let elapsed = seconds(ContinuousClock.now - started)
+            result.restore.append(elapsed)
+            repair.append(elapsed)
+        }
+        await teardown()
+        return result
+    }
+
+    // MARK: The tools
+
+    func compose() async throws -> ToolResult {
+        try await tool { generation in
+            // Bounded: docker-compose 1.29 was seen to hang once with 100 services.
+            try await timed(
+                "/usr/bin/timeout", ["600", options.compose, "-p", composeProject, "-f", file, "up", "-d"],
+                environment: environment(generation: generation))
+        } victim: {
+            "\(composeProject)_s0_1"
+        } label: {
+            "com.docker.compose.project=\(composeProject)"
+        }
+    }
+
+    func berth() async throws -> ToolResult {
+        try await tool { generation in
+            try await timed(options.berth, ["apply", "-f", file, "-p", berthProject, "--json"], environment: environment(generation: generation))
+        } victim: {
+            "\(berthProject)-s0-1"
+        } label: {
+            "berth.stack=\(berthProject)"
+        }
+    }
+
+    /// Cold apply (from nothing), no-op (converged), recreate all (an env value changed), restore one (removed by hand).
+    func tool(_ apply: (Int) async throws -> TimedRun, victim: () -> String, label: () -> String) async throws -> ToolResult {
+        var result = ToolResult()
+        var lastCalls = ""
+        func run(_ generation: Int) async throws -> TimedRun {
+            let run = try await apply(generation)
+            guard run.status == 0 else { throw BenchError(description: "apply failed (\(run.status)): \(run.stderr.suffix(2000))") }
+            if let data = run.stdout.data(using: .utf8), let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                let calls = json["engineCalls"] as? [String: Int]
+            {
+                lastCalls = "\(calls["reads"] ?? 0)/\(calls["writes"] ?? 0)"
+            }
+            return run
+        }
+        for _ in 0..<options.repetitions {
+            await teardown()
+            try? FileManager.default.removeItem(atPath: state)
+            result.cold.append(try await run(1).seconds)
+        }
+        result.calls["cold"] = lastCalls
+        for _ in 0..<(options.repetitions * 3) { result.noop.append(try await run(1).seconds) }
+        result.calls["noop"] = lastCalls
+        for generation in 2..<(2 + options.repetitions) { result.recreate.append(try await run(generation).seconds) }
+        result.calls["recreate"] = lastCalls
+        let generation = 1 + options.repetitions
+        for _ in 0..<options.repetitions {
+            let target = try await engine.listContainers(labels: [label()]).first { $0.name == victim() }
+            if let target { try await engine.removeContainer(target.id, force: true) }
+            result.restore.append(try await run(generation).seconds)
+        }
+        result.calls["restore"] = lastCalls
+        if result.calls.values.allSatisfy(\.isEmpty) { result.calls = [:] }
+        await teardown()
+        return result
+    }
+
+    /// `berth watch` on the same workload: drift-repair latency, then the idle cost.
+    func watch(idleSeconds: Int) async throws -> ([Double], [Double], Double?, Int?) {
+        try? FileManager.default.removeItem(atPath: state)
+        let probe = try await WatchProbe.start(
+            berth: options.berth, ["watch", "-f", file, "-p", berthProject, "--resync", "300"], state: state, engine: engine,
+            stack: berthProject, expected: size)
+        let names = (0..<min(size, 10)).map { "\(berthProject)-s\($0)-1" }
+        let (repair, fromRemoveCall) = try await probe.repairs(of: names, repetitions: options.watchRepetitions)
+        var idle: (cpuPercent: Double, rssKB: Int)?
+        if idleSeconds > 0 { idle = try await probe.idle(for: idleSeconds) }
+        await probe.stop()
+        return (repair, fromRemoveCall, idle?.cpuPercent, idle?.rssKB)
+    }
+}
+
+/// The printed tables.
+enum Report {
+    static func ratio(_ a: Double, _ b: Double) -> String {
+        guard !a.isNaN, !b.isNaN, b > 0 else { return "—" }
+        return String(format: "%.2f×", a / b)
+    }
+
+    static func table(_ result: SizeResult) -> String {
+        let rows: [(String, [Double], [Double], [Double], String)] = [
+            ("cold apply", result.berth.cold, result.compose.cold, result.floor.cold, result.berth.calls["cold"] ?? ""),
+            ("no-op apply", result.berth.noop, result.compose.noop, result.floorList, result.berth.calls["noop"] ?? ""),
+            ("recreate all (env changed)", result.berth.recreate, result.compose.recreate, result.floor.recreate, result.berth.calls["recreate"] ?? ""),
+            ("restore one removed", result.berth.restore, result.compose.restore, result.floor.restore, result.berth.calls["restore"] ?? ""),
+        ]
+        var lines = [
+            "",
+            "N = \(result.services)                     berth     compose     floor   berth/compose  berth/floor  berth Engine calls (reads/writes)",
+        ]
+        for (name, berth, compose, floor, calls) in rows {
+            let b = median(berth), c = median(compose), f = median(floor)
+            lines.append(
+                name.padding(toLength: 27, withPad: " ", startingAt: 0) + short(b).leftPad(9) + short(c).leftPad(12) + short(f).leftPad(10)
+                    + ratio(b, c).leftPad(15) + ratio(b, f).leftPad(13) + "  " + calls)
+        }
+        let p50 = percentile(result.repair, 50), p95 = percentile(result.repair, 95)
+        lines.append(
+            "watch drift repair p50/p95   \(short(p50)) / \(short(p95))  (floor create+start \(short(median(result.floorRepair))); from the start of rm -f: p95 \(short(percentile(result.repairFromRemoveCall, 95))))"
+        )
+        if let cpu = result.idleCPUPercent, let rss = result.idleRSSKB {
+            lines.append(String(format: "idle berth watch: CPU %.3f %% of one core, RSS %.1f MiB", cpu, Double(rss) / 1024))
+        }
+        lines.append("(medians; floor = the raw Engine API doing the same work in parallel; no-op floor = one label-filtered list)")
+        return lines.joined(separator: "\n")
+    }
+
+    /// The issue's targets at the largest size, each met or not.
+    static func targets(_ results: [SizeResult]) -> String {
+        guard let result = results.max(by: { $0.services < $1.services }) else { return "" }
+        let noop = median(result.berth.noop), composeNoop = median(result.compose.noop)
+        let checks: [(String, Bool)] = [
+            ("no-op apply ≤ 50 ms (\(short(noop)))", noop <= 0.05),
+            ("no-op ≥ 20× faster than docker-compose (\(String(format: "%.0f×", composeNoop / noop)))", composeNoop / noop >= 20),
+            ("cold apply ≤ 1.1× floor (\(ratio(median(result.berth.cold), median(result.floor.cold))))", median(result.berth.cold) <= 1.1 * median(result.floor.cold)),
+            (
+                "recreate all ≤ 1.1× floor (\(ratio(median(result.berth.recreate), median(result.floor.recreate))))",
+                median(result.berth.recreate) <= 1.1 * median(result.floor.recreate)
+            ),
+            ("watch drift repair p95 ≤ 0.5 s (\(short(percentile(result.repair, 95))))", percentile(result.repair, 95) <= 0.5),
+            ("idle RSS ≤ 30 MB (\(result.idleRSSKB.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "—"))", (result.idleRSSKB ?? .max) <= 30 * 1000),
+        ]
+        return "\ntargets at N = \(result.services):\n" + checks.map { "  \($0.1 ? "met    " : "NOT met") \($0.0)" }.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? " " + self : String(repeating: " ", count: width - count) + self }
+}
