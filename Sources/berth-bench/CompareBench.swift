@@ -67,7 +67,7 @@ enum CompareBench {
         let engine = try await DockerClient.connect()
         let composeVersion = try await timed(options.compose, ["version", "--short"], environment: ProcessInfo.processInfo.environment).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        print(
+        say(
             "berth-bench compare: sizes \(options.sizes), \(options.repetitions) samples per operation, Docker Engine \(engine.engineVersion), docker-compose \(composeVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores"
         )
         var results: [SizeResult] = []
@@ -86,9 +86,9 @@ enum CompareBench {
             (result.repair, result.repairFromRemoveCall, result.idleCPUPercent, result.idleRSSKB) = try await bench.watch(idleSeconds: idleSeconds)
             await bench.teardown()
             results.append(result)
-            print(Report.table(result))
+            say(Report.table(result))
         }
-        print(Report.targets(results))
+        say(Report.targets(results))
         if let path = options.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -100,7 +100,7 @@ enum CompareBench {
                     engine: engine.engineVersion, compose: composeVersion, cores: ProcessInfo.processInfo.activeProcessorCount, date: Date(),
                     results: results)
             ).write(to: URL(fileURLWithPath: path))
-            print("written: \(path)")
+            say("written: \(path)")
         }
         try await engine.shutdown()
     }
@@ -149,16 +149,36 @@ struct Workload {
     /// Removes every container and network the workload made, through the API (not timed).
     func teardown() async {
         let labels = ["berth.stack=\(berthProject)", "com.docker.compose.project=\(composeProject)", "berth.bench=\(floorProject)"]
+        let engine = self.engine
         for label in labels {
-            let containers = (try? await engine.listContainers(labels: [label])) ?? []
-            await withTaskGroup(of: Void.self) { group in
-                for container in containers { group.addTask { try? await engine.removeContainer(container.id, force: true) } }
+            for _ in 0..<5 {
+                let containers = (try? await engine.listContainers(labels: [label])) ?? []
+                if containers.isEmpty { break }
+                try? await concurrently(containers) { container in try? await engine.removeContainer(container.id, force: true) }
             }
-            for network in (try? await engine.listNetworks(labels: [label])) ?? [] { try? await engine.removeNetwork(network.id) }
+            // A network is removable once its containers are gone; removals finish asynchronously.
+            for network in (try? await engine.listNetworks(labels: [label])) ?? [] {
+                for _ in 0..<50 {
+                    if (try? await engine.removeNetwork(network.id)) != nil { break }
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
         }
     }
 
-    // MARK: Floor: the Engine doing the same work, every container at once
+    // MARK: Floor: the Engine doing the same work, as parallel as Berth's executor
+
+    /// Runs `body` for every item, 16 at a time: the width of Berth's executor and of the client's
+    /// connection pool, so the floor is the Engine's speed at the parallelism Berth can use.
+    func concurrently<T: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = items.makeIterator()
+            for _ in 0..<16 { if let item = next.next() { group.addTask { try await body(item) } } }
+            while try await group.next() != nil {
+                if let item = next.next() { group.addTask { try await body(item) } }
+            }
+        }
+    }
 
     func floorRequest(generation: Int) -> ContainerCreateRequest {
         var request = ContainerCreateRequest(image: TestStack.baseImage)
@@ -179,14 +199,10 @@ struct Workload {
             _ = try await engine.createNetwork(
                 NetworkCreateRequest(name: "\(floorProject)_default", driver: "bridge", internal: false, labels: ["berth.bench": floorProject], ipam: nil))
             let request = floorRequest(generation: 1)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<size {
-                    group.addTask {
-                        let id = try await engine.createContainer(name: "\(floorProject)-s\(index)", request)
-                        try await engine.startContainer(id)
-                    }
-                }
-                try await group.waitForAll()
+            let project = floorProject
+            try await concurrently(Array(0..<size)) { index in
+                let id = try await engine.createContainer(name: "\(project)-s\(index)", request)
+                try await engine.startContainer(id)
             }
             result.cold.append(seconds(ContinuousClock.now - started))
         }
@@ -199,16 +215,11 @@ struct Workload {
             let containers = try await engine.listContainers(labels: ["berth.bench=\(floorProject)"])
             let request = floorRequest(generation: generation)
             let started = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for container in containers {
-                    group.addTask {
-                        try await engine.stopContainer(container.id, timeout: 10)
-                        try await engine.removeContainer(container.id)
-                        let id = try await engine.createContainer(name: container.name, request)
-                        try await engine.startContainer(id)
-                    }
-                }
-                try await group.waitForAll()
+            try await concurrently(containers) { container in
+                try await engine.stopContainer(container.id, timeout: 10)
+                try await engine.removeContainer(container.id)
+                let id = try await engine.createContainer(name: container.name, request)
+                try await engine.startContainer(id)
             }
             result.recreate.append(seconds(ContinuousClock.now - started))
         }
@@ -360,3 +371,6 @@ enum Report {
 extension String {
     func leftPad(_ width: Int) -> String { count >= width ? " " + self : String(repeating: " ", count: width - count) + self }
 }
+
+/// Prints unbuffered, so each table shows as its size finishes, also when redirected to a file.
+func say(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
