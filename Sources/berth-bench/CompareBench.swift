@@ -197,7 +197,8 @@ struct Workload {
             await teardown()
             let started = ContinuousClock.now
             _ = try await engine.createNetwork(
-                NetworkCreateRequest(name: "\(floorProject)_default", driver: "bridge", internal: false, labels: ["berth.bench": floorProject], ipam: nil))
+                NetworkCreateRequest(
+                    name: "\(floorProject)_default", driver: "bridge", internal: false, labels: ["berth.bench": floorProject], ipam: nil))
             let request = floorRequest(generation: 1)
             let project = floorProject
             try await concurrently(Array(0..<size)) { index in
@@ -325,7 +326,10 @@ enum Report {
         let rows: [(String, [Double], [Double], [Double], String)] = [
             ("cold apply", result.berth.cold, result.compose.cold, result.floor.cold, result.berth.calls["cold"] ?? ""),
             ("no-op apply", result.berth.noop, result.compose.noop, result.floorList, result.berth.calls["noop"] ?? ""),
-            ("recreate all (env changed)", result.berth.recreate, result.compose.recreate, result.floor.recreate, result.berth.calls["recreate"] ?? ""),
+            (
+                "recreate all (env changed)", result.berth.recreate, result.compose.recreate, result.floor.recreate,
+                result.berth.calls["recreate"] ?? ""
+            ),
             ("restore one removed", result.berth.restore, result.compose.restore, result.floor.restore, result.berth.calls["restore"] ?? ""),
         ]
         var lines = [
@@ -356,13 +360,19 @@ enum Report {
         let checks: [(String, Bool)] = [
             ("no-op apply ≤ 50 ms (\(short(noop)))", noop <= 0.05),
             ("no-op ≥ 20× faster than docker-compose (\(String(format: "%.0f×", composeNoop / noop)))", composeNoop / noop >= 20),
-            ("cold apply ≤ 1.1× floor (\(ratio(median(result.berth.cold), median(result.floor.cold))))", median(result.berth.cold) <= 1.1 * median(result.floor.cold)),
+            (
+                "cold apply ≤ 1.1× floor (\(ratio(median(result.berth.cold), median(result.floor.cold))))",
+                median(result.berth.cold) <= 1.1 * median(result.floor.cold)
+            ),
             (
                 "recreate all ≤ 1.1× floor (\(ratio(median(result.berth.recreate), median(result.floor.recreate))))",
                 median(result.berth.recreate) <= 1.1 * median(result.floor.recreate)
             ),
             ("watch drift repair p95 ≤ 0.5 s (\(short(percentile(result.repair, 95))))", percentile(result.repair, 95) <= 0.5),
-            ("idle RSS ≤ 30 MB (\(result.idleRSSKB.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "—"))", (result.idleRSSKB ?? .max) <= 30 * 1000),
+            (
+                "idle RSS ≤ 30 MB (\(result.idleRSSKB.map { String(format: "%.1f MiB", Double($0) / 1024) } ?? "—"))",
+                (result.idleRSSKB ?? .max) <= 30 * 1000
+            ),
         ]
         return "\ntargets at N = \(result.services):\n" + checks.map { "  \($0.1 ? "met    " : "NOT met") \($0.0)" }.joined(separator: "\n")
     }

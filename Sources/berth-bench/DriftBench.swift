@@ -152,12 +152,16 @@ enum DriftBench {
         print("")
         print("                                   p50          p95       ratio p95 vs floor")
         print("engine floor (create+start)   \(milliseconds(floorP50))   \(milliseconds(floorP95))")
-        print("berth watch drift repair      \(milliseconds(repairP50))   \(milliseconds(repairP95))     \(String(format: "%.2f×", repairP95 / floorP95))")
+        print(
+            "berth watch drift repair      \(milliseconds(repairP50))   \(milliseconds(repairP95))     \(String(format: "%.2f×", repairP95 / floorP95))"
+        )
         print(
             "  (from the start of rm -f     \(milliseconds(percentile(repairFromRemoveCall, 50)))   \(milliseconds(percentile(repairFromRemoveCall, 95))), Engine removal included)"
         )
         print("")
-        print("idle berth watch over \(options.idleSeconds) s: CPU \(String(format: "%.3f", idle.cpuPercent)) % of one core, RSS \(idle.rssKB / 1024) MiB")
+        print(
+            "idle berth watch over \(options.idleSeconds) s: CPU \(String(format: "%.3f", idle.cpuPercent)) % of one core, RSS \(idle.rssKB / 1024) MiB"
+        )
         print("target: drift repair p95 ≤ 500 ms → \(repairP95 <= 0.5 ? "met" : "NOT met")")
 
         if let path = options.json {
