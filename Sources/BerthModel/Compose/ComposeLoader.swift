@@ -285,11 +285,24 @@ private struct Loader {
 /// Interpolation with Compose's rules while loading: unset variables become empty and are
 /// reported once as warnings by whoever collects them.
 enum Interpolate {
+    /// One interpolation: the value and the unset variables it used as plain `$VAR` / `${VAR}`.
+    static func expand(_ text: String, scope: [String: String]) -> Result<(text: String, blanked: [String]), InterpolationFailure> {
+        /// Filled synchronously by the interpolation below, never shared across tasks.
+        final class Names: @unchecked Sendable { var list: [String] = [] }
+        let names = Names()
+        do {
+            let value = try Interpolator(scope, undefined: .blank({ names.list.append($0) })).interpolate(text)
+            return .success((value.text, names.list))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     /// The interpolated value; a failure is recorded on `reader` at `node`.
     static func eager(_ text: String, scope: [String: String], reader: NodeReader, node: Node, field: String) -> String {
-        do {
-            return try Interpolator(scope, undefined: .blank({ _ in })).interpolate(text).text
-        } catch {
+        switch expand(text, scope: scope) {
+        case .success(let result): return result.text
+        case .failure(let error):
             reader.fail(.undefinedVariable, node, field, error.message)
             return text
         }
@@ -297,9 +310,6 @@ enum Interpolate {
 
     /// Names of the unset variables `text` uses as plain `$VAR` / `${VAR}`.
     static func blanked(_ text: String, scope: [String: String]) -> [String] {
-        final class Names: @unchecked Sendable { var list: [String] = [] }
-        let names = Names()
-        _ = try? Interpolator(scope, undefined: .blank({ names.list.append($0) })).interpolate(text)
-        return names.list
+        (try? expand(text, scope: scope).get().blanked) ?? []
     }
 }

@@ -54,28 +54,30 @@ final class ComposeReader {
     /// A string kept with its `${…}` for `Resolver`, checked now so a failure points here.
     func deferred(_ node: Node, _ field: String) -> String? {
         guard let text = reader.scalar(node, field) else { return nil }
-        check(text, node, field)
+        _ = interpolated(text, node, field)
         return text
     }
 
     /// A value interpolated now: numbers, booleans, durations, names Berth reads while loading.
     func eager(_ node: Node, _ field: String) -> String? {
-        guard let text = reader.scalar(node, field) else { return nil }
-        check(text, node, field)
-        return Interpolate.eager(text, scope: scope, reader: reader, node: node, field: field)
+        reader.scalar(node, field).map { interpolated($0, node, field) }
     }
 
-    private func check(_ text: String, _ node: Node, _ field: String) {
-        guard text.contains("$") else { return }
-        do {
-            _ = try Interpolator(scope, undefined: .blank({ _ in })).interpolate(text)
-        } catch {
+    /// `text` interpolated with Compose's rules: a failure is reported at `node`, each unset
+    /// variable warned about once.
+    private func interpolated(_ text: String, _ node: Node, _ field: String) -> String {
+        guard text.contains("$") else { return text }
+        switch Interpolate.expand(text, scope: scope) {
+        case .failure(let error):
             reader.fail(.undefinedVariable, node, field, error.message)
-            return
-        }
-        for name in Interpolate.blanked(text, scope: scope) where warnedVariables.insert(name).inserted {
-            warnings.append(
-                ManifestError(.undefinedVariable, at: reader.location(node), field: field, "variable '\(name)' is not set; using an empty string"))
+            return text
+        case .success(let result):
+            for name in result.blanked where warnedVariables.insert(name).inserted {
+                warnings.append(
+                    ManifestError(.undefinedVariable, at: reader.location(node), field: field, "variable '\(name)' is not set; using an empty string")
+                )
+            }
+            return result.text
         }
     }
 
