@@ -22,6 +22,7 @@ public protocol EngineClient: Sendable {
     func removeVolume(_ name: String, force: Bool) async throws
     func inspectImage(_ reference: String) async throws -> ImageDetails
     func pullImage(_ reference: String, progress: DockerClient.Progress?) async throws
+    func registryDigest(_ reference: String) async throws -> String
     func buildImage(
         context: Data, tag: String, dockerfile: String, buildArgs: [String: String], labels: [String: String],
         progress: DockerClient.Progress?

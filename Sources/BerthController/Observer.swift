@@ -27,7 +27,10 @@ public struct Observer: Sendable {
                 group.addTask {
                     do {
                         let image = try await engine.inspectImage(reference)
-                        return (reference, ObservedImage(id: image.id, contextDigest: image.labels[Resolver.Label.contextDigest]))
+                        return (
+                            reference,
+                            ObservedImage(image)
+                        )
                     } catch let error as EngineError where error.is(.notFound) {
                         return (reference, nil)
                     }
@@ -35,6 +38,25 @@ public struct Observer: Sendable {
             }
             var result: [String: ObservedImage] = [:]
             for try await (reference, image) in group { if let image { result[reference] = image } }
+            return result
+        }
+    }
+
+    /// What each registry serves now for `references`, asked in parallel; a registry that cannot
+    /// be reached is an answer too (the planner reports it), not a failure of the reconcile.
+    public func registryDigests(_ references: Set<String>) async -> [String: RegistryAnswer] {
+        await withTaskGroup(of: (String, RegistryAnswer).self) { group in
+            for reference in references {
+                group.addTask {
+                    do {
+                        return (reference, .digest(try await engine.registryDigest(reference)))
+                    } catch {
+                        return (reference, .unreachable("\(error)"))
+                    }
+                }
+            }
+            var result: [String: RegistryAnswer] = [:]
+            for await (reference, answer) in group { result[reference] = answer }
             return result
         }
     }

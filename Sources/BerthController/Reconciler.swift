@@ -14,6 +14,13 @@ public struct ReconcileOptions: Sendable {
     public var replaceConflicts: Bool
     /// Services to leave alone this time (crash-loop backoff).
     public var hold: Set<String> = []
+    /// Ask the registries whether tags moved, for every image not `pull_policy: never` (`--pull`).
+    public var pull = false
+    /// Drop rollback holds first, so failed rollouts are tried again (`--retry-failed`).
+    public var retryFailed = false
+    /// Go back to the last healthy revision when a rollout fails its health gate. Off for the
+    /// rollback reconcile itself: a failing rollback is reported, not chased further back.
+    public var rollBackFailures = true
     public var processEnvironment: [String: String]
 
     public init(
@@ -57,6 +64,25 @@ public struct ReconcileReport: Sendable {
     public var engineCalls: EngineCallCounts
     public var startedAt: Date
     public var endedAt: Date
+    /// Containers replaced, with their gate result.
+    public var rollouts: [RolloutRecord] = []
+    /// Services held at an earlier revision this time, instead of what the manifests say.
+    public var holds: [RollbackHold] = []
+    /// The rollback reconcile that followed a failed rollout, if any.
+    public var rollback: [ReconcileReport] = []
+}
+
+/// What a reconcile would do, computed without touching the host.
+public struct Preview: Sendable {
+    /// What the manifests say, resolved.
+    public var wanted: DesiredState
+    /// What will be planned for: `wanted` with held services at their held revision.
+    public var desired: DesiredState
+    public var observed: ObservedState
+    public var plan: Plan
+    public var holds: [RollbackHold]
+    /// Holds the manifests or images have moved past; dropped by the next apply.
+    public var endedHolds: [RollbackHold]
 }
 
 /// observe → resolve → plan → execute → log, once. Level-based: it looks only at the manifests
@@ -72,9 +98,7 @@ public struct Reconciler: Sendable {
 
     /// Resolves and plans without touching the host (reads only).
     /// - Throws: `ManifestErrors` when resolution fails; `EngineError` when the Engine cannot be read.
-    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> (
-        desired: DesiredState, observed: ObservedState, plan: Plan
-    ) {
+    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> Preview {
         // Without --profile / --environment, a stack keeps what it was last applied with, as long
         // as its manifests still know them (a Compose project imported as manifests may not).
         var options = options
@@ -84,18 +108,28 @@ public struct Reconciler: Sendable {
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         let observer = Observer(engine: engine)
         var observed = try await observer.observe()
-        let desired = try resolve(stack, options, facts: observed.facts)
-        observed.images = try await observer.images(Set(desired.containers.map(\.image)))
-        observed.buildContexts = Observer.buildContexts(desired)
+        let wanted = try resolve(stack, options, facts: observed.facts)
+        let holds = options.retryFailed ? [] : try store.holds(stack: stack.name)
+        observed.images = try await observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))
+        // --pull asks only about images that came from a registry: one built or imported here has
+        // none to ask (and asking would send the Engine to Docker Hub).
+        let checked = wanted.containers.filter { spec in
+            guard spec.build == nil, !spec.image.contains("@") else { return false }
+            let fromRegistry = observed.images[spec.image]?.digest(for: spec.image) != nil
+            return spec.pullPolicy == .always || (options.pull && spec.pullPolicy != .never && fromRegistry)
+        }
+        observed.registryDigests = await observer.registryDigests(Set(checked.map(\.image)))
+        observed.buildContexts = Observer.buildContexts(wanted)
         observed.hooksRun = try store.hooksRun(stack: stack.name)
         observed.failedStarts = try store.failedStarts(stack: stack.name)
+        let (desired, applied, ended) = wanted.holding(holds, observed: observed)
         // Only services whose spec changed need their previous spec, to say what changed.
-        let applied = try store.appliedHashes(stack: stack.name)
-        let changed = Set(desired.containers.filter { applied[$0.service] != $0.specHash }.map(\.service))
+        let appliedHashes = try store.appliedHashes(stack: stack.name)
+        let changed = Set(desired.containers.filter { appliedHashes[$0.service] != $0.specHash }.map(\.service))
         let plan = Planner.plan(
             desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed),
             options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: options.hold))
-        return (desired, observed, plan)
+        return Preview(wanted: wanted, desired: desired, observed: observed, plan: plan, holds: applied, endedHolds: ended)
     }
 
     /// Converges the host to the stack and logs the reconcile.
@@ -104,12 +138,15 @@ public struct Reconciler: Sendable {
     {
         let before = engine.callCounts
         let startedAt = Date()
-        var (desired, _, plan) = try await preview(stack, options)
+        if options.retryFailed { try store.deleteHolds(stack: stack.name) }
+        var preview = try await self.preview(stack, options)
+        var (desired, plan) = (preview.desired, preview.plan)
         var record = ReconcileRecord(
             stack: stack.name, trigger: options.trigger, profiles: desired.profiles, environment: desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
         record.triggerDetail = options.triggerDetail
         let reconcileID = try store.begin(record)
+        if !preview.endedHolds.isEmpty { try store.deleteHolds(stack: stack.name, services: preview.endedHolds.map(\.service)) }
         // Remembered before acting, so an interrupted switch continues on the next plain apply.
         try store.saveSelection(StackSelection(profiles: desired.profiles, environment: desired.environment), stack: stack.name)
         var results: [Int: StepResult] = [:]
@@ -121,7 +158,8 @@ public struct Reconciler: Sendable {
             let first = Plan(stack: plan.stack, steps: networkSteps)
             let firstResults = await execute(first, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)
             results.merge(firstResults) { a, _ in a }
-            (desired, _, plan) = try await preview(stack, options)
+            preview = try await self.preview(stack, options)
+            (desired, plan) = (preview.desired, preview.plan)
             if !desired.pendingFacts.isEmpty {
                 // Never create a container with a placeholder in its spec.
                 plan = Plan(
@@ -140,7 +178,67 @@ public struct Reconciler: Sendable {
         try store.saveApplied(
             desired.containers.filter { !failedServices.contains($0.service) && applied[$0.service] != $0.specHash }, stack: stack.name,
             reconcileID: reconcileID)
-        return try finish(reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
+        let ledger = RolloutLedger(engine: engine, store: store, stack: stack.name, reconcileID: reconcileID)
+        let rollouts = try await ledger.record(plan: plan, results: results, desired: desired, observed: preview.observed)
+        var report = try finish(reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
+        report.rollouts = rollouts
+        report.holds = preview.holds
+
+        // A rollout that failed its gate goes back to the last healthy revision, held there until
+        // the manifests or the image behind the tag change.
+        let heldServices = Set(preview.holds.map(\.service))
+        let failed = rollouts.filter { $0.outcome == "failed" && !heldServices.contains($0.service) }
+        guard options.rollBackFailures, !failed.isEmpty else { return report }
+        let holds = try await ledger.holdsAfterFailure(failed, wanted: preview.wanted)
+        guard !holds.isEmpty else { return report }
+        for hold in holds { try store.saveHold(hold, stack: stack.name) }
+        var rollbackOptions = options
+        rollbackOptions.trigger = "rollback"
+        rollbackOptions.triggerDetail = holds.map { "\($0.service): \($0.reason)" }.joined(separator: "; ")
+        (rollbackOptions.pull, rollbackOptions.retryFailed, rollbackOptions.rollBackFailures) = (false, false, false)
+        let rollback = try await apply(stack, rollbackOptions, onEvent: onEvent)
+        if let rollbackID = rollback.reconcileID {
+            try store.markRolledBack(reconcileID: reconcileID, services: holds.map(\.service), by: rollbackID)
+            for index in report.rollouts.indices where holds.contains(where: { $0.service == report.rollouts[index].service }) {
+                report.rollouts[index].rolledBackIn = rollbackID
+            }
+        }
+        report.rollback = [rollback]
+        return report
+    }
+
+    /// Puts `service` back on an earlier healthy revision on request (`berth rollback`): the newest
+    /// other than what runs now, or the one that ran as of reconcile `to`. The service is held
+    /// there until its manifests or the image behind its tag change.
+    /// - Throws: `RollbackError` when there is nothing to go back to.
+    public func rollback(
+        _ stack: LoadedStack, service: String, to: Int64?, _ options: ReconcileOptions,
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async throws -> ReconcileReport {
+        let preview = try await preview(stack, options)
+        guard let wanted = preview.wanted.container(service) else {
+            throw RollbackError("service \(service) is not active in stack \(stack.name) (with the current profiles)")
+        }
+        let running = preview.observed.containers.first { $0.stack == stack.name && $0.service == service && $0.isRunning }
+        let current = preview.desired.container(service)
+        let excluding = to == nil ? running.flatMap { running in current?.revisionKey(imageID: running.imageID) } : nil
+        let ledger = RolloutLedger(engine: engine, store: store, stack: stack.name, reconcileID: 0)
+        guard let revision = try store.healthyRevision(stack: stack.name, service: service, excluding: excluding, asOf: to),
+            let spec = await ledger.runnable(revision)
+        else {
+            let when = to.map { "as of reconcile #\($0)" } ?? "other than the one running now"
+            throw RollbackError("no healthy revision of \(service) \(when) is on record in \(store.path)")
+        }
+        let image = RollbackHold.imageBehind(wanted.image, observed: preview.observed)
+        let reason = "rollback requested to the revision healthy in reconcile #\(revision.reconcileID)"
+        try store.saveHold(
+            RollbackHold(
+                service: service, replacedSpecHash: wanted.specHash, replacedImageID: image.id, replacedDigest: image.digest, spec: spec,
+                reason: reason, reconcileID: revision.reconcileID), stack: stack.name)
+        var options = options
+        (options.trigger, options.triggerDetail) = ("rollback", "\(service): \(reason)")
+        (options.pull, options.retryFailed, options.rollBackFailures) = (false, false, false)
+        return try await apply(stack, options, onEvent: onEvent)
     }
 
     /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
@@ -231,6 +329,12 @@ public struct Reconciler: Sendable {
         if !plan.conflicts.isEmpty { return .conflict }
         return plan.steps.isEmpty ? .converged : .changed
     }
+}
+
+/// Why `berth rollback` cannot act.
+public struct RollbackError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 extension PlanStep {

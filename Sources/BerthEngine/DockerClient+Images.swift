@@ -18,6 +18,29 @@ extension DockerClient {
         try await drain(response.body, progress: progress)
     }
 
+    /// The digest of the manifest `reference` names in its registry now, without pulling
+    /// (`GET /distribution/…/json`): how `--pull` tells whether a tag moved.
+    public func registryDigest(_ reference: String) async throws -> String {
+        let answer: DistributionInspect = try await call(.get, "/distribution/\(reference)/json", timeout: .seconds(30))
+        return answer.descriptor.digest
+    }
+
+    /// Pushes `repository:tag` to its registry (tests and demos fill the local registry this way).
+    public func pushImage(_ reference: String, progress: Progress? = nil) async throws {
+        let (repository, tag) = ImageReference.split(reference)
+        // The Engine requires the header even for registries without authentication.
+        let noAuth = Data("{}".utf8).base64EncodedString()
+        let response = try await send(
+            .post, "/images/\(repository)/push", query: [("tag", tag)], headers: [("X-Registry-Auth", noAuth)], timeout: .hours(1))
+        try await drain(response.body, progress: progress)
+    }
+
+    /// Gives the image `source` (a reference or id) the name `target` (`docker tag`).
+    public func tagImage(_ source: String, as target: String) async throws {
+        let (repository, tag) = ImageReference.split(target)
+        try await perform(.post, "/images/\(source)/tag", query: [("repo", repository), ("tag", tag)])
+    }
+
     /// Builds an image from a tar build context and returns the new image id.
     public func buildImage(
         context: Data, tag: String, dockerfile: String = "Dockerfile", buildArgs: [String: String] = [:],

@@ -65,11 +65,12 @@ extension DockerClient {
     /// Engine's error (status + message).
     func send(
         _ method: Method, _ path: String, query: [(String, String?)] = [], body: Body = .none,
-        timeout: TimeAmount = .seconds(60), accept304: Bool = false
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(60), accept304: Bool = false
     ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url(path, query: query))
         request.method = method.http
         request.headers.add(name: "Host", value: Self.hostHeader)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         switch body {
         case .none: break
         case .json(let data):

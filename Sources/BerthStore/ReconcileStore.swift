@@ -111,6 +111,48 @@ public final class ReconcileStore: Sendable {
                 t.column("updatedAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v4: revisions, rollouts, rollback holds") { db in
+            try db.create(table: "revision") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("stack", .text).notNull()
+                t.column("service", .text).notNull()
+                t.column("revisionKey", .text).notNull()
+                t.column("specHash", .text).notNull()
+                t.column("imageID", .text).notNull()
+                t.column("digest", .text)
+                t.column("spec", .text).notNull()
+                t.column("firstReconcileID", .integer).notNull()
+                t.column("lastHealthyReconcileID", .integer).notNull()
+                t.column("healthyAt", .datetime).notNull()
+                t.uniqueKey(["stack", "service", "revisionKey"])
+            }
+            try db.create(table: "rollout") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.belongsTo("reconcile", onDelete: .cascade).notNull()
+                t.column("stack", .text).notNull().indexed()
+                t.column("service", .text).notNull()
+                t.column("cause", .text).notNull()
+                t.column("updateOrder", .text).notNull()
+                t.column("fromSpecHash", .text)
+                t.column("toSpecHash", .text).notNull()
+                t.column("fromImage", .text)
+                t.column("toImage", .text)
+                t.column("toDigest", .text)
+                t.column("toRevision", .text)
+                t.column("outcome", .text).notNull()
+                t.column("error", .text)
+                t.column("rolledBackIn", .integer)
+                t.column("startedAt", .datetime).notNull()
+                t.column("endedAt", .datetime).notNull()
+            }
+            try db.create(table: "rollbackHold") { t in
+                t.column("stack", .text).notNull()
+                t.column("service", .text).notNull()
+                t.column("hold", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.primaryKey(["stack", "service"])
+            }
+        }
         return migrator
     }
 
@@ -193,6 +235,113 @@ public final class ReconcileStore: Sendable {
             try Row.fetchOne(db, sql: "SELECT profiles, environment FROM stackState WHERE stack = ?", arguments: [stack]).map { row in
                 let profiles: String = row["profiles"]
                 return StackSelection(profiles: profiles.split(separator: ",").map(String.init), environment: row["environment"])
+            }
+        }
+    }
+
+    // MARK: Revisions, rollouts, holds
+
+    /// Remembers that `revision` ran healthy (or started, without a healthcheck) in a reconcile.
+    public func recordHealthy(_ revision: RevisionRecord) throws {
+        try write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO revision (stack, service, revisionKey, specHash, imageID, digest, spec, firstReconcileID, lastHealthyReconcileID, healthyAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (stack, service, revisionKey) DO UPDATE SET
+                        lastHealthyReconcileID = excluded.lastHealthyReconcileID, healthyAt = excluded.healthyAt,
+                        digest = COALESCE(excluded.digest, digest)
+                    """,
+                arguments: [
+                    revision.stack, revision.service, revision.revisionKey, revision.specHash, revision.imageID, revision.digest, revision.spec,
+                    revision.reconcileID, revision.reconcileID, revision.healthyAt,
+                ])
+        }
+    }
+
+    /// `service/revisionKey` of every revision of `stack` known to have run healthy.
+    public func healthyRevisionKeys(stack: String) throws -> Set<String> {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT service, revisionKey FROM revision WHERE stack = ?", arguments: [stack])
+            return Set(rows.map { "\($0["service"] as String)/\($0["revisionKey"] as String)" })
+        }
+    }
+
+    /// The newest healthy revision of `service` other than the one keyed `excluding`, or, with
+    /// `asOf`, the one its newest healthy rollout up to that reconcile brought.
+    public func healthyRevision(stack: String, service: String, excluding: String?, asOf: Int64? = nil) throws -> RevisionRecord? {
+        try read { db in
+            if let asOf {
+                return try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT v.* FROM rollout r JOIN revision v ON v.stack = r.stack AND v.service = r.service AND v.revisionKey = r.toRevision
+                        WHERE r.stack = ? AND r.service = ? AND r.reconcileId <= ? AND r.outcome = 'healthy' ORDER BY r.id DESC LIMIT 1
+                        """, arguments: [stack, service, asOf]
+                ).map(RevisionRecord.init(row:))
+            }
+            return try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM revision WHERE stack = ? AND service = ? AND revisionKey != ?
+                    ORDER BY lastHealthyReconcileID DESC, id DESC LIMIT 1
+                    """, arguments: [stack, service, excluding ?? ""]
+            ).map(RevisionRecord.init(row:))
+        }
+    }
+
+    public func recordRollouts(_ rollouts: [RolloutRecord]) throws {
+        try write { db in
+            for rollout in rollouts { try RolloutRow(rollout).insert(db) }
+        }
+    }
+
+    /// Marks the failed rollouts of `reconcileID` for `services` as rolled back by `by`.
+    public func markRolledBack(reconcileID: Int64, services: [String], by: Int64) throws {
+        try write { db in
+            for service in services {
+                try db.execute(
+                    sql: "UPDATE rollout SET rolledBackIn = ? WHERE reconcileId = ? AND service = ?", arguments: [by, reconcileID, service])
+            }
+        }
+    }
+
+    /// Rollouts of `stack` (all stacks when nil), newest first.
+    public func rollouts(stack: String? = nil, reconcileIDs: [Int64]? = nil, limit: Int = 100) throws -> [RolloutRecord] {
+        try read { db in
+            var query = RolloutRow.order(Column("id").desc).limit(limit)
+            if let stack { query = query.filter(Column("stack") == stack) }
+            if let reconcileIDs { query = query.filter(reconcileIDs.contains(Column("reconcileId"))) }
+            return try query.fetchAll(db).map(\.record)
+        }
+    }
+
+    public func holds(stack: String) throws -> [RollbackHold] {
+        let texts = try read { db in
+            try String.fetchAll(db, sql: "SELECT hold FROM rollbackHold WHERE stack = ? ORDER BY service", arguments: [stack])
+        }
+        let decoder = JSONDecoder()
+        return texts.compactMap { try? decoder.decode(RollbackHold.self, from: Data($0.utf8)) }
+    }
+
+    public func saveHold(_ hold: RollbackHold, stack: String) throws {
+        let json = String(decoding: try JSONEncoder().encode(hold), as: UTF8.self)
+        try write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO rollbackHold (stack, service, hold, createdAt) VALUES (?, ?, ?, ?)",
+                arguments: [stack, hold.service, json, Date()])
+        }
+    }
+
+    /// Drops the holds of `services` (all of the stack's when nil).
+    public func deleteHolds(stack: String, services: [String]? = nil) throws {
+        try write { db in
+            if let services {
+                for service in services {
+                    try db.execute(sql: "DELETE FROM rollbackHold WHERE stack = ? AND service = ?", arguments: [stack, service])
+                }
+            } else {
+                try db.execute(sql: "DELETE FROM rollbackHold WHERE stack = ?", arguments: [stack])
             }
         }
     }

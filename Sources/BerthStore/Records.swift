@@ -1,3 +1,4 @@
+public import BerthModel
 public import Foundation
 
 /// One reconcile: when, why, for what, what it found and how it ended.
@@ -112,5 +113,71 @@ public struct StackSelection: Sendable, Codable, Equatable {
     public init(profiles: [String], environment: String?) {
         self.profiles = profiles
         self.environment = environment
+    }
+}
+
+/// A (spec, image) a service ran healthy with: what a rollback goes back to.
+public struct RevisionRecord: Sendable, Codable, Equatable {
+    public var stack: String
+    public var service: String
+    /// `ContainerSpec.revisionKey(imageID:)`: what ran, however the image was named.
+    public var revisionKey: String
+    public var specHash: String
+    public var imageID: String
+    /// The registry digest of the image, when it came from a registry: lets a rollback name the
+    /// image even after its tag moved on.
+    public var digest: String?
+    /// `ContainerSpec` as JSON, secrets redacted.
+    public var spec: String
+    /// The reconcile that (last) saw it healthy.
+    public var reconcileID: Int64
+    public var healthyAt: Date
+
+    public init(
+        stack: String, service: String, revisionKey: String, specHash: String, imageID: String, digest: String?, spec: String, reconcileID: Int64,
+        healthyAt: Date
+    ) {
+        (self.stack, self.service, self.revisionKey, self.specHash, self.imageID, self.digest) = (
+            stack, service, revisionKey, specHash, imageID, digest
+        )
+        (self.spec, self.reconcileID, self.healthyAt) = (spec, reconcileID, healthyAt)
+    }
+
+    public var containerSpec: ContainerSpec? { try? JSONDecoder().decode(ContainerSpec.self, from: Data(spec.utf8)) }
+}
+
+/// One replacement of a service's container: from which spec and image to which, how, and
+/// whether the new one passed its health gate.
+public struct RolloutRecord: Sendable, Codable, Equatable {
+    public var id: Int64?
+    public var reconcileID: Int64
+    public var stack: String
+    public var service: String
+    /// Why the container was replaced (the plan's cause).
+    public var cause: String
+    /// `stop-first` or `start-first`.
+    public var order: String
+    public var fromSpecHash: String?
+    public var toSpecHash: String
+    public var fromImage: String?
+    public var toImage: String?
+    public var toDigest: String?
+    /// The revision key of what the new container runs.
+    public var toRevision: String?
+    /// `healthy` (gate passed, or started without a healthcheck) or `failed`.
+    public var outcome: String
+    public var error: String?
+    /// The reconcile that rolled it back, when one did.
+    public var rolledBackIn: Int64?
+    public var startedAt: Date
+    public var endedAt: Date
+
+    public init(
+        reconcileID: Int64, stack: String, service: String, cause: String, order: String, fromSpecHash: String?, toSpecHash: String,
+        fromImage: String?, toImage: String?, toDigest: String?, outcome: String, error: String?, startedAt: Date, endedAt: Date
+    ) {
+        (self.reconcileID, self.stack, self.service, self.cause, self.order) = (reconcileID, stack, service, cause, order)
+        (self.fromSpecHash, self.toSpecHash, self.fromImage, self.toImage, self.toDigest) = (fromSpecHash, toSpecHash, fromImage, toImage, toDigest)
+        (self.outcome, self.error, self.startedAt, self.endedAt) = (outcome, error, startedAt, endedAt)
     }
 }

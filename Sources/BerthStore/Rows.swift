@@ -104,3 +104,51 @@ struct HookRunRow: Codable, FetchableRecord, PersistableRecord {
         HookRunRecord(containerID: containerID, hook: hook, stack: stack, service: service, exitCode: exitCode, output: output, ranAt: ranAt)
     }
 }
+
+struct RolloutRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "rollout"
+    var id: Int64?
+    var reconcileId: Int64
+    var stack: String
+    var service: String
+    var cause: String
+    var updateOrder: String
+    var fromSpecHash: String?
+    var toSpecHash: String
+    var fromImage: String?
+    var toImage: String?
+    var toDigest: String?
+    var toRevision: String?
+    var outcome: String
+    var error: String?
+    var rolledBackIn: Int64?
+    var startedAt: Date
+    var endedAt: Date
+
+    init(_ r: RolloutRecord) {
+        (id, reconcileId, stack, service, cause, updateOrder) = (r.id, r.reconcileID, r.stack, r.service, r.cause, r.order)
+        (fromSpecHash, toSpecHash, fromImage, toImage, toDigest) = (r.fromSpecHash, r.toSpecHash, r.fromImage, r.toImage, r.toDigest)
+        (outcome, error, rolledBackIn, startedAt, endedAt) = (r.outcome, r.error, r.rolledBackIn, r.startedAt, r.endedAt)
+        toRevision = r.toRevision
+    }
+
+    var record: RolloutRecord {
+        var r = RolloutRecord(
+            reconcileID: reconcileId, stack: stack, service: service, cause: cause, order: updateOrder, fromSpecHash: fromSpecHash,
+            toSpecHash: toSpecHash, fromImage: fromImage, toImage: toImage, toDigest: toDigest, outcome: outcome, error: error,
+            startedAt: startedAt, endedAt: endedAt)
+        r.id = id
+        r.rolledBackIn = rolledBackIn
+        r.toRevision = toRevision
+        return r
+    }
+}
+
+extension RevisionRecord {
+    init(row: Row) {
+        self.init(
+            stack: row["stack"], service: row["service"], revisionKey: row["revisionKey"], specHash: row["specHash"], imageID: row["imageID"],
+            digest: row["digest"],
+            spec: row["spec"], reconcileID: row["lastHealthyReconcileID"], healthyAt: row["healthyAt"])
+    }
+}

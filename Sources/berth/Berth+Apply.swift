@@ -11,7 +11,7 @@ extension Berth {
             commandName: "apply",
             abstract: "Converge the host to a stack once, printing each action with its reason.",
             discussion:
-                "Exits 0 when the host matches the manifests afterwards, 1 when it does not (a failed step or a conflict). The reconcile and its actions are logged in the state file."
+                "Exits 0 when the host matches the manifests afterwards, 1 when it does not (a failed step, a conflict, or a rollout that failed its health gate and was rolled back). The reconcile, its actions and rollouts are logged in the state file."
         )
 
         @OptionGroup var stack: StackOptions
@@ -20,6 +20,10 @@ extension Berth {
         var replace = false
         @Option(help: "Seconds to wait for another Berth process acting on this stack before giving up.")
         var lockTimeout = 120
+        @Flag(help: "Ask the registries whether image tags moved and pull (then recreate) what did; pull_policy never is respected.")
+        var pull = false
+        @Flag(help: "Try again services held at an earlier revision after a failed rollout or a rollback.")
+        var retryFailed = false
 
         func run() async throws {
             // Connecting (version negotiation) overlaps reading the manifests and the state file.
@@ -35,6 +39,8 @@ extension Berth {
             let store = try common.openStore()
             var options = stack.reconcileOptions
             options.replaceConflicts = replace
+            options.pull = pull
+            options.retryFailed = retryFailed
             let lock = try await StackLock.reconcile(stateFile: store.path, stack: loaded.name, timeout: .seconds(lockTimeout)) { message in
                 FileHandle.standardError.write(Data("\(message)\n".utf8))
             }
@@ -50,14 +56,25 @@ extension Berth {
             if common.json {
                 try printJSON(ReportJSON(report: report))
             } else {
-                for conflict in report.plan.conflicts { print("! conflict \(conflict.resource): \(conflict.reason)") }
-                let seconds = report.endedAt.timeIntervalSince(report.startedAt)
-                let summary = report.outcome == .converged ? "already converged" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)"
-                print(
-                    "\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes)"
-                )
+                Self.summarize(report)
             }
-            if !report.outcome.isConverged { throw ExitCode.failure }
+            if !report.outcome.isConverged || !report.rollback.isEmpty { throw ExitCode.failure }
+        }
+
+        /// Conflicts, rollouts, holds and a summary line; then the same for a rollback that followed.
+        static func summarize(_ report: ReconcileReport) {
+            for conflict in report.plan.conflicts { print("! conflict \(conflict.resource): \(conflict.reason)") }
+            for rollout in report.rollouts where rollout.order != "create" { print(Output.rollout(rollout)) }
+            for hold in report.holds { print(Output.hold(hold)) }
+            let seconds = report.endedAt.timeIntervalSince(report.startedAt)
+            let summary = report.outcome == .converged ? "already converged" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)"
+            print(
+                "\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes)"
+            )
+            for rollback in report.rollback {
+                print("rolling back: the new container did not pass its health gate")
+                summarize(rollback)
+            }
         }
     }
 }

@@ -7,7 +7,10 @@ extension Berth {
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "history",
-            abstract: "List past reconciles and their actions from the SQLite log, newest first.")
+            abstract: "List past reconciles, their actions and rollouts from the SQLite log, newest first.",
+            discussion:
+                "A rollout line shows a replaced container: old → new image, update order, gate result, and the reconcile that rolled it back, if one did."
+        )
 
         @Option(help: "Only this stack.")
         var stack: String?
@@ -18,12 +21,18 @@ extension Berth {
         struct Entry: Encodable {
             let reconcile: ReconcileRecord
             let actions: [ActionRecord]
+            let rollouts: [RolloutRecord]
         }
 
         func run() throws {
             let store = try common.openStore()
             let entries = try store.history(stack: stack, limit: limit)
-            if common.json { return try printJSON(entries.map { Entry(reconcile: $0.reconcile, actions: $0.actions) }) }
+            let rollouts = Dictionary(
+                grouping: try store.rollouts(reconcileIDs: entries.compactMap(\.reconcile.id), limit: 10_000).reversed(), by: \.reconcileID)
+            if common.json {
+                return try printJSON(
+                    entries.map { Entry(reconcile: $0.reconcile, actions: $0.actions, rollouts: rollouts[$0.reconcile.id ?? 0] ?? []) })
+            }
             if entries.isEmpty { return print("no reconciles logged in \(common.statePath)") }
             let formatter = ISO8601DateFormatter()
             for (reconcile, actions) in entries {
@@ -32,6 +41,7 @@ extension Berth {
                     "#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger)\(reconcile.triggerDetail.map { " (\($0))" } ?? "") → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (engine \(reconcile.engineReads)r/\(reconcile.engineWrites)w)"
                 )
                 if let error = reconcile.error { print("    error: \(error)") }
+                for rollout in rollouts[reconcile.id ?? 0] ?? [] where rollout.order != "create" { print("    \(Output.rollout(rollout))") }
                 for action in actions {
                     print(
                         "    \(action.outcome == "ok" ? "✓" : "✗") \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")"

@@ -14,21 +14,27 @@ extension Berth {
         @OptionGroup var common: CommonOptions
         @Flag(help: "Exit 0 when in sync, 2 when changes are pending, 1 on error.")
         var detailedExitcode = false
+        @Flag(help: "Ask the registries whether image tags moved (as apply --pull would), without pulling.")
+        var pull = false
 
         func run() async throws {
             let loaded = try stack.load()
             let store = try common.openStore()
-            let (desired, _, plan) = try await withEngine { engine in
+            var options = stack.reconcileOptions
+            options.pull = pull
+            let preview = try await withEngine { engine in
                 do {
-                    return try await Reconciler(engine: engine, store: store).preview(loaded, stack.reconcileOptions)
+                    return try await Reconciler(engine: engine, store: store).preview(loaded, options)
                 } catch let error as ManifestErrors {
                     throw ManifestFailure(errors: error)
                 }
             }
+            let plan = preview.plan
             if common.json {
-                try printJSON(ReportJSON(plan: plan, desired: desired))
+                try printJSON(ReportJSON(plan: plan, desired: preview.desired, holds: preview.holds))
             } else {
                 print(Output.plan(plan))
+                for hold in preview.holds { print(Output.hold(hold)) }
             }
             if detailedExitcode && !plan.isConverged { throw ExitCode(2) }
         }

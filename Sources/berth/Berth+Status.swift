@@ -25,6 +25,9 @@ extension Berth {
             /// Set while `watch` holds back repairs of a crash-looping service.
             let backoffUntil: Date?
             let backoffFailures: Int?
+            /// Why the service runs an earlier revision than its manifests say, when it does.
+            let heldBecause: String?
+            let lastRollout: RolloutRecord?
         }
         struct LastReconcile: Encodable {
             let id: Int64?
@@ -47,13 +50,15 @@ extension Berth {
         func run() async throws {
             let loaded = try stack.load()
             let store = try common.openStore()
-            let (desired, observed, plan) = try await withEngine { engine in
+            let preview = try await withEngine { engine in
                 do {
                     return try await Reconciler(engine: engine, store: store).preview(loaded, stack.reconcileOptions)
                 } catch let error as ManifestErrors {
                     throw ManifestFailure(errors: error)
                 }
             }
+            let (desired, observed, plan) = (preview.desired, preview.observed, preview.plan)
+            let rollouts = try store.rollouts(stack: desired.stack, limit: 200)
             let backoff = Dictionary(
                 uniqueKeysWithValues: try store.backoff(stack: desired.stack).filter { $0.notBefore > Date() }.map { ($0.service, $0) })
             let services = desired.containers.map { spec in
@@ -66,7 +71,9 @@ extension Berth {
                 return ServiceStatus(
                     service: spec.service, container: current?.name ?? spec.name, image: spec.image, state: current?.state ?? "missing",
                     health: current?.health, inSync: pending.isEmpty && current != nil, pending: pending,
-                    backoffUntil: backoff[spec.service]?.notBefore, backoffFailures: backoff[spec.service]?.failures)
+                    backoffUntil: backoff[spec.service]?.notBefore, backoffFailures: backoff[spec.service]?.failures,
+                    heldBecause: preview.holds.first { $0.service == spec.service }?.reason,
+                    lastRollout: rollouts.first { $0.service == spec.service && $0.order != "create" })
             }
             let last = try store.lastReconcile(stack: desired.stack).map {
                 LastReconcile(id: $0.id, trigger: $0.trigger, outcome: $0.outcome, startedAt: $0.startedAt, drift: $0.driftCount, error: $0.error)
@@ -86,6 +93,8 @@ extension Berth {
                     "  \(name)  \(service.inSync ? "✓" : "✗")  \(state.padding(toLength: 20, withPad: " ", startingAt: 0))  \(service.container)  \(service.image)"
                 )
                 for step in service.pending { print("      pending: \(step)") }
+                if let reason = service.heldBecause { print("      rolled back, held at this revision: \(reason)") }
+                if let rollout = service.lastRollout { print("      last \(Output.rollout(rollout))") }
                 if let until = service.backoffUntil {
                     print(
                         "      backoff: crash-looping (\(service.backoffFailures ?? 0) repairs), next repair after \(ISO8601DateFormatter().string(from: until))"

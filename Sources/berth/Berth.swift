@@ -16,6 +16,9 @@ struct Berth: AsyncParsableCommand {
             until they match. Every apply is logged in SQLite (see --state).
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Render.self, Plan.self, Apply.self, Watch.self, Down.self, Status.self, History.self, Import.self, Engine.self]
+        subcommands: [
+            Validate.self, Render.self, Plan.self, Apply.self, Watch.self, Down.self, Status.self, History.self, Rollback.self, Import.self,
+            Engine.self,
+        ]
     )
 }

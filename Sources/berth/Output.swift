@@ -73,6 +73,11 @@ extension Output {
                     text += "\n  \(result?.succeeded == true ? "✓" : "✗") \(step.operation.kind) \(step.operation.target) (\(step.cause))"
                     if let error = result?.error { text += ": \(error)" }
                 }
+                for rollout in report.rollouts where rollout.order != "create" { text += "\n  \(Output.rollout(rollout))" }
+                for rollback in report.rollback {
+                    text += "\n  ↩ rollback reconcile #\(rollback.reconcileID ?? 0): \(rollback.outcome.rawValue)"
+                    for hold in rollback.holds { text += "\n  \(Output.hold(hold))" }
+                }
             } else {
                 text += "error: \(round.error ?? "unknown")"
             }
@@ -81,6 +86,24 @@ extension Output {
             }
             FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
+    }
+}
+
+extension Output {
+    /// `web held at a1b2c3d4e5f6 (sha256:…): rollout in reconcile #12 failed: …`
+    static func hold(_ hold: RollbackHold) -> String {
+        "  ⏸ \(hold.service) held at spec \(hold.spec.specHash.prefix(12)) (\(hold.spec.image)): \(hold.reason); "
+            + "it runs again what the manifests say once they or the image behind the tag change, or with apply --retry-failed"
+    }
+
+    /// `web: sha256:aaa… → sha256:bbb… stop-first, healthy` (+ `, rolled back in #13`).
+    static func rollout(_ rollout: RolloutRecord) -> String {
+        let from = rollout.fromImage.map { String($0.prefix(19)) } ?? "-"
+        let to = (rollout.toDigest ?? rollout.toImage).map { String($0.prefix(19)) } ?? "-"
+        var line = "rollout \(rollout.service): \(from) → \(to) \(rollout.order), \(rollout.outcome)"
+        if let error = rollout.error, rollout.outcome != "healthy" { line += " (\(error))" }
+        if let by = rollout.rolledBackIn { line += ", rolled back in #\(by)" }
+        return line
     }
 }
 
@@ -120,6 +143,18 @@ struct ReportJSON: Encodable {
     let conflicts: [Conflict]
     let engineCalls: EngineCallCounts?
     let seconds: Double?
+    let rollouts: [RolloutRecord]
+    let holds: [HoldJSON]
+    /// The rollback reconcile that followed a failed rollout.
+    let rollback: [ReportJSON]
+
+    struct HoldJSON: Encodable {
+        let service: String
+        let specHash: String
+        let image: String
+        let reason: String
+        init(_ hold: RollbackHold) { (service, specHash, image, reason) = (hold.service, hold.spec.specHash, hold.spec.image, hold.reason) }
+    }
 
     init(report: ReconcileReport) {
         stack = report.stack
@@ -133,9 +168,12 @@ struct ReportJSON: Encodable {
         conflicts = report.plan.conflicts
         engineCalls = report.engineCalls
         seconds = report.endedAt.timeIntervalSince(report.startedAt)
+        rollouts = report.rollouts
+        holds = report.holds.map(HoldJSON.init)
+        rollback = report.rollback.map(ReportJSON.init(report:))
     }
 
-    init(plan: BerthModel.Plan, desired: DesiredState) {
+    init(plan: BerthModel.Plan, desired: DesiredState, holds: [RollbackHold] = []) {
         stack = plan.stack
         reconcileID = nil
         profiles = desired.profiles
@@ -147,5 +185,8 @@ struct ReportJSON: Encodable {
         conflicts = plan.conflicts
         engineCalls = nil
         seconds = nil
+        rollouts = []
+        self.holds = holds.map(HoldJSON.init)
+        rollback = []
     }
 }

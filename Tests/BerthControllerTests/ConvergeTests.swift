@@ -29,7 +29,7 @@ import Testing
             #expect(details.config.env?.contains("DB_HOST=db") == true)
             #expect(details.config.env?.contains("DB_PASSWORD=\(TestManifests.secret)") == true)
 
-            let (_, _, plan) = try await stack.reconciler().preview(try stack.load(), ReconcileOptions())
+            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
             #expect(plan.isConverged)
             let second = try await stack.apply()
             #expect(second.outcome == .converged)

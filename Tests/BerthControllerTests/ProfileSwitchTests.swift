@@ -94,7 +94,7 @@ import Testing
             #expect(toExternal.plan.steps.filter { if case .waitHealthy = $0.operation { true } else { false } }.count == consumers)
 
             // Without flags, the stack stays on the profile it was switched to.
-            let (_, _, steady) = try await stack.reconciler().preview(try stack.load(), options(stack, nil))
+            let steady = try await stack.reconciler().preview(try stack.load(), options(stack, nil)).plan
             #expect(steady.isConverged)
             #expect(try stack.store().selection(stack: stack.name)?.profiles == ["external-db"])
 

@@ -236,6 +236,11 @@ public final class ControlLoop: Service, Sendable {
         await state.recordRepairs(Array(Set(repaired)), at: ContinuousClock.now)
         await metrics.setBackoff(await state.held(at: ContinuousClock.now).mapValues { ($0 - ContinuousClock.now).seconds })
         logger.info("reconcile (\(trigger.kind.rawValue): \(trigger.detail)) → \(report.outcome.rawValue), \(report.plan.changeCount) change(s)")
+        for rollback in report.rollback {
+            logger.warning(
+                "rollout failed its health gate; rolled back in reconcile #\(rollback.reconcileID ?? 0) → \(rollback.outcome.rawValue): \(rollback.holds.map { "\($0.service): \($0.reason)" }.joined(separator: "; "))"
+            )
+        }
     }
 
     /// Invalid manifests leave the host as it is; the round is logged as failed with the errors.

@@ -17,6 +17,15 @@ public struct ImageDetails: Decodable, Sendable, Equatable {
     }
 }
 
+/// `GET /distribution/{name}/json`: what the registry serves for a reference.
+struct DistributionInspect: Decodable {
+    struct Descriptor: Decodable {
+        let digest: String
+    }
+    let descriptor: Descriptor
+    enum CodingKeys: String, CodingKey { case descriptor = "Descriptor" }
+}
+
 /// One message of a pull, import or build stream.
 public struct ProgressMessage: Decodable, Sendable {
     public let id: String?

@@ -117,7 +117,7 @@ private struct DocumentParser {
         let allowed = [
             "image", "build", "container_name", "hostname", "command", "entrypoint", "environment", "ports", "volumes",
             "networks", "healthcheck", "restart", "init", "stop_grace_period", "user", "working_dir", "depends_on",
-            "profiles", "hooks", "labels", "pull_policy",
+            "profiles", "hooks", "labels", "pull_policy", "update",
         ]
         guard let (map, name, locations) = header(document, kind: "Service", allowed: allowed) else { return nil }
         let image = map["image"].flatMap { reader.string($0, "\(name).image") }
@@ -163,6 +163,7 @@ private struct DocumentParser {
                 reader.fail(.invalidValue, node, f("pull_policy"), "unknown pull policy '\(value)'; expected missing, always or never")
             }
         }
+        if let node = map["update"] { service.update = parseUpdate(node, f("update")) }
         return service
     }
 
@@ -181,6 +182,20 @@ private struct DocumentParser {
             return result
         }
         return reader.stringMap(node, field) ?? [:]
+    }
+
+    private func parseUpdate(_ node: Node, _ field: String) -> UpdateManifest? {
+        guard let map = reader.mapping(node, field, allowed: ["order", "deadline"]) else { return nil }
+        var update = UpdateManifest()
+        if let node = map["order"], let value = reader.string(node, "\(field).order") {
+            if let order = UpdateOrder(rawValue: value) {
+                update.order = order
+            } else {
+                reader.fail(.invalidValue, node, "\(field).order", "unknown update order '\(value)'; expected stop-first or start-first")
+            }
+        }
+        if let node = map["deadline"] { update.deadline = reader.duration(node, "\(field).deadline") }
+        return update
     }
 
     private func parseBuild(_ node: Node, _ field: String) -> BuildManifest? {

@@ -69,6 +69,12 @@ public enum ManifestWriter {
                 ),
                 ("labels", service.labels.isEmpty ? nil : stringMap(service.labels)),
                 ("pull_policy", service.pullPolicy == .missing ? nil : plain(service.pullPolicy.rawValue)),
+                (
+                    "update",
+                    service.update.map { update in
+                        mapping([("order", plain(update.order.rawValue)), ("deadline", update.deadline.map { plain(duration($0)) })])
+                    }
+                ),
             ])
     }
 

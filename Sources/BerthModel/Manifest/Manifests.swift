@@ -73,6 +73,7 @@ public struct ServiceManifest: Sendable {
     public var hooks: [HookManifest] = []
     public var labels: [String: String] = [:]
     public var pullPolicy: PullPolicy = .missing
+    public var update: UpdateManifest?
     public var locations: FieldLocations
 
     public init(name: String, image: String, locations: FieldLocations) {
@@ -143,6 +144,18 @@ public struct HookManifest: Sendable, Equatable {
 /// When to pull a service's image.
 public enum PullPolicy: String, Sendable, Codable, CaseIterable {
     case missing, always, never
+}
+
+/// How a changed service is replaced (`update:`).
+public struct UpdateManifest: Sendable, Equatable {
+    public var order: UpdateOrder = .stopFirst
+    /// How long the new container has to become healthy; default from its healthcheck timings.
+    public var deadline: Duration?
+
+    public init(order: UpdateOrder = .stopFirst, deadline: Duration? = nil) {
+        self.order = order
+        self.deadline = deadline
+    }
 }
 
 /// Runtime values for one host or stage.

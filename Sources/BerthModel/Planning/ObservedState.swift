@@ -11,6 +11,9 @@ public struct ObservedState: Sendable, Equatable {
     public var hooksRun: Set<String>
     /// Consecutive failed starts per container (short id), from the reconcile log.
     public var failedStarts: [String: Int] = [:]
+    /// What the registry serves now for the references checked this time (`--pull`,
+    /// `pull_policy: always`); a reference not checked is absent.
+    public var registryDigests: [String: RegistryAnswer] = [:]
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],
@@ -40,11 +43,26 @@ public struct ObservedImage: Sendable, Equatable {
     public var id: String
     /// The build context digest Berth stamped on an image it built (`berth.context-digest`).
     public var contextDigest: String?
+    /// `repository@sha256:…` for each registry manifest this image was pulled or pushed as.
+    public var repoDigests: [String]
 
-    public init(id: String, contextDigest: String? = nil) {
+    public init(id: String, contextDigest: String? = nil, repoDigests: [String] = []) {
         self.id = id
         self.contextDigest = contextDigest
+        self.repoDigests = repoDigests
     }
+
+    /// The registry digest of this image for `reference`'s repository, if it has one.
+    public func digest(for reference: String) -> String? {
+        let repository = ImageName.repository(of: reference)
+        return repoDigests.first { $0.hasPrefix(repository + "@") }.map { String($0.dropFirst(repository.count + 1)) }
+    }
+}
+
+/// The registry's answer for one image reference.
+public enum RegistryAnswer: Sendable, Equatable {
+    case digest(String)
+    case unreachable(String)
 }
 
 public struct ObservedContainer: Sendable, Equatable {

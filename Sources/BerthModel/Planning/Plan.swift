@@ -137,6 +137,8 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case stopped(status: String)
     case specChanged(fields: [String])
     case imageChanged(from: String, to: String)
+    /// The registry serves a different image for the tag than the host has.
+    case registryNewer(local: String?, remote: String)
     case renamed(currentName: String)
     case detached(network: String)
     case networkChanged(String)
@@ -149,6 +151,10 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case duplicate
     case replaced(by: String)
     case makeRoom(for: String)
+    /// start-first: the new container, healthy, takes the service's network aliases …
+    case aliasesMove(to: String)
+    /// … and its name once the old container is gone.
+    case promoted
     case conflictReplaced
     case dependency(of: String, DependencyCondition)
     case healthGate
@@ -162,7 +168,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .missing: "missing"
         case .stopped: "stopped"
         case .specChanged: "spec-changed"
-        case .imageChanged, .imageRebuilt, .buildContextChanged: "image-changed"
+        case .imageChanged, .imageRebuilt, .buildContextChanged, .registryNewer: "image-changed"
         case .renamed: "renamed"
         case .detached: "detached"
         case .networkChanged, .networkRecreated: "network-changed"
@@ -172,7 +178,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .conflictReplaced: "conflict"
         case .hookPending: "hook-pending"
         case .unstartable: "unstartable"
-        case .replaced, .makeRoom, .dependency, .healthGate, .down: "follow-up"
+        case .replaced, .makeRoom, .aliasesMove, .promoted, .dependency, .healthGate, .down: "follow-up"
         }
     }
 
@@ -182,6 +188,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .stopped(let status): status.isEmpty ? "stopped" : "stopped: \(status)"
         case .specChanged(let fields): fields.isEmpty ? "spec changed" : "spec changed: \(fields.joined(separator: ", "))"
         case .imageChanged(let from, let to): "image changed: \(from.prefix(19)) → \(to.prefix(19))"
+        case .registryNewer(let local, let remote): "registry has \(remote.prefix(19))\(local.map { ", host has \($0.prefix(19))" } ?? "")"
         case .renamed(let name): "renamed to \(name)"
         case .detached(let network): "detached from network \(network)"
         case .networkChanged(let what): "network \(what) changed"
@@ -194,6 +201,8 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .duplicate: "duplicate container of the service"
         case .replaced(let name): "replaced by new \(name)"
         case .makeRoom(let name): "keeps the name \(name) free for the new container"
+        case .aliasesMove(let name): "network aliases move to the new \(name), now healthy"
+        case .promoted: "the new container takes the service's name"
         case .conflictReplaced: "conflict: replaced on request"
         case .dependency(let dependent, let condition): "\(dependent) waits for it (\(condition.rawValue))"
         case .healthGate: "must be healthy to converge"

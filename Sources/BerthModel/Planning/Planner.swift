@@ -59,6 +59,11 @@ private struct PlanBuilder {
     var recreatedNetworks = Set<String>()
     /// Images rebuilt from a changed context: their containers need recreating.
     var rebuiltImages = Set<String>()
+    /// Images pulled because the registry has a new digest: (host's digest, registry's digest).
+    var pulledImages: [String: (from: String, to: String)] = [:]
+    /// Per service replaced this time: the step after which its rollout is done (healthy, and for
+    /// start-first, serving under its aliases). Dependents are not touched before it.
+    var rolloutDone: [String: Int] = [:]
     var blockedNetworks = Set<String>()
     /// Per service: the step that starts it, and the gates dependents wait on.
     var startStep: [String: Int] = [:]
@@ -159,6 +164,8 @@ private struct PlanBuilder {
             } else if let build = builder?.build, let digest = observed.buildContexts[build.context], image?.contextDigest != digest {
                 imageReady[spec.image] = add(.buildImage(image: spec.image, build), .buildContextChanged)
                 rebuiltImages.insert(spec.image)
+            } else if builder == nil, let answer = observed.registryDigests[spec.image] {
+                planPull(spec.image, answer, local: image)
             } else if spec.pullPolicy == .always {
                 imageReady[spec.image] = add(.pullImage(image: spec.image), .pullAlways)
             } else if !present {
@@ -168,6 +175,20 @@ private struct PlanBuilder {
                     imageReady[spec.image] = add(.pullImage(image: spec.image), .imageMissing)
                 }
             }
+        }
+    }
+
+    /// Pulls when the registry serves another digest than the host has; the containers of that
+    /// image are then recreated in the same plan (`imageChanged`).
+    mutating func planPull(_ reference: String, _ answer: RegistryAnswer, local: ObservedImage?) {
+        switch answer {
+        case .unreachable(let message):
+            conflict("image \(reference)", "cannot ask its registry for the current digest: \(message)")
+        case .digest(let remote):
+            let current = local.flatMap { $0.digest(for: reference) ?? $0.id }
+            guard current != remote else { return }
+            imageReady[reference] = add(.pullImage(image: reference), local == nil ? .imageMissing : .registryNewer(local: current, remote: remote))
+            if let current { pulledImages[reference] = (current, remote) }
         }
     }
 
@@ -217,7 +238,7 @@ private struct PlanBuilder {
             let stop = add(.stopContainer(ref, timeoutSeconds: nil), .duplicate)
             let removal = add(.removeContainer(ref), .duplicate, after: [stop])
             detachSteps.append(removal)
-            if extra.name == spec.name { nameFree.append(removal) }
+            if extra.name == spec.name || extra.name == spec.stagedName { nameFree.append(removal) }
         }
         if let foreign = observed.containers.first(where: { $0.name == spec.name && !owned($0.labels) }) {
             guard options.replaceConflicts else {
@@ -240,20 +261,29 @@ private struct PlanBuilder {
             return
         }
         let ref = ContainerRef.existing(id: keeper.id, name: keeper.name)
-        if let cause = recreateCause(keeper, spec) ?? unstartable(keeper) {
-            let stop = add(.stopContainer(ref, timeoutSeconds: nil), cause)
-            var afterRename = [stop]
-            if keeper.name == spec.name {
-                afterRename.append(add(.renameContainer(ref, to: "\(keeper.shortID)_\(spec.name)"), .makeRoom(for: spec.name), after: [stop]))
+        if let cause = recreateCause(keeper, spec) {
+            if spec.updateOrder == .startFirst && keeper.isRunning {
+                startFirst(spec, replacing: keeper, after: nameFree + rolloutGates(spec), cause: cause)
+            } else {
+                stopFirst(spec, replacing: keeper, after: nameFree + rolloutGates(spec), cause: cause)
             }
-            let started = create(spec, after: nameFree + afterRename, cause: cause)
-            detachSteps.append(add(.removeContainer(ref), .replaced(by: spec.name), after: [started]))
+            return
+        }
+        if let cause = unstartable(keeper) {
+            stopFirst(spec, replacing: keeper, after: nameFree, cause: cause)
             return
         }
 
         var ready: [Int] = []
+        // A start-first rollout interrupted after the new container became healthy: finish it.
+        if keeper.name == spec.stagedName {
+            for attachment in spec.networks where keeper.networks.contains(attachment.network) {
+                let off = add(.disconnectNetwork(ref, network: attachment.network), .aliasesMove(to: spec.name))
+                ready.append(add(.connectNetwork(ref, attachment), .aliasesMove(to: spec.name), after: [off]))
+            }
+        }
         if keeper.name != spec.name {
-            ready.append(add(.renameContainer(ref, to: spec.name), .renamed(currentName: keeper.name), after: nameFree))
+            ready.append(add(.renameContainer(ref, to: spec.name), .renamed(currentName: keeper.name), after: nameFree + ready))
         }
         for attachment in spec.networks where !keeper.networks.contains(attachment.network) || recreatedNetworks.contains(attachment.network) {
             let cause: Cause =
@@ -291,6 +321,7 @@ private struct PlanBuilder {
             return .specChanged(fields: fields)
         }
         if rebuiltImages.contains(spec.image) { return .imageRebuilt(spec.image) }
+        if let pulled = pulledImages[spec.image] { return .imageChanged(from: pulled.from, to: pulled.to) }
         if let image = observed.images[spec.image], image.id != container.imageID, imageReady[spec.image] == nil {
             return .imageChanged(from: container.imageID, to: image.id)
         }
@@ -311,13 +342,56 @@ private struct PlanBuilder {
         }
         let started = add(.startContainer(ref), cause, after: ready + dependencyGates(spec))
         startStep[spec.service] = started
-        if let health = spec.healthcheck, health.test != ["NONE"] {
-            healthyGate[spec.service] = add(.waitHealthy(ref, deadlineMilliseconds: health.deadlineMilliseconds), .healthGate, after: [started])
+        if let deadline = spec.rolloutDeadlineMilliseconds {
+            healthyGate[spec.service] = add(.waitHealthy(ref, deadlineMilliseconds: deadline), .healthGate, after: [started])
         }
         for hook in spec.hooks {
             add(.runHook(ref, hook), .hookPending(hook.name), after: [healthyGate[spec.service] ?? started])
         }
         return started
+    }
+
+    /// Stop the old container (renamed out of the way), create and start the new one; the old one
+    /// is removed only once the new one passed its health gate, so a failed rollout can go back to it.
+    mutating func stopFirst(_ spec: ContainerSpec, replacing old: ObservedContainer, after: [Int], cause: Cause) {
+        let ref = ContainerRef.existing(id: old.id, name: old.name)
+        let stop = add(.stopContainer(ref, timeoutSeconds: nil), cause, after: after)
+        var ready = [stop]
+        if old.name == spec.name {
+            ready.append(add(.renameContainer(ref, to: "\(old.shortID)_\(spec.name)"), .makeRoom(for: spec.name), after: [stop]))
+        }
+        let started = create(spec, after: after + ready, cause: cause)
+        let settled = healthyGate[spec.service] ?? started
+        rolloutDone[spec.service] = settled
+        detachSteps.append(add(.removeContainer(ref), .replaced(by: spec.name), after: [settled]))
+    }
+
+    /// Start the new container under a staged name without aliases while the old one serves; once
+    /// it is healthy, move the aliases to it, take the old one off its networks, stop and remove
+    /// it, and give the new one the service's name.
+    mutating func startFirst(_ spec: ContainerSpec, replacing old: ObservedContainer, after: [Int], cause: Cause) {
+        var staged = spec
+        staged.name = spec.stagedName
+        staged.networks = spec.networks.map { NetworkAttachment(network: $0.network, aliases: [], ipv4Address: $0.ipv4Address) }
+        let stagedRef = ContainerRef.created(service: spec.service, name: staged.name)
+        let started = create(staged, after: after, cause: cause)
+        let settled = healthyGate[spec.service] ?? started
+        var moved: [Int] = []
+        for attachment in spec.networks {
+            let off = add(.disconnectNetwork(stagedRef, network: attachment.network), .aliasesMove(to: staged.name), after: [settled])
+            moved.append(add(.connectNetwork(stagedRef, attachment), .aliasesMove(to: staged.name), after: [off]))
+        }
+        let ref = ContainerRef.existing(id: old.id, name: old.name)
+        let leaves = old.networks.map { add(.disconnectNetwork(ref, network: $0), .replaced(by: staged.name), after: [settled] + moved) }
+        let stop = add(.stopContainer(ref, timeoutSeconds: nil), .replaced(by: staged.name), after: [settled] + moved + leaves)
+        let removal = add(.removeContainer(ref), .replaced(by: staged.name), after: [stop])
+        detachSteps.append(removal)
+        rolloutDone[spec.service] = add(.renameContainer(stagedRef, to: spec.name), .promoted, after: [removal])
+    }
+
+    /// The rollouts of this plan a service's own changes must wait for: those of what it depends on.
+    func rolloutGates(_ spec: ContainerSpec) -> [Int] {
+        spec.dependsOn.compactMap { rolloutDone[$0.service] }
     }
 
     /// The steps a service's start must wait for, per its `depends_on` conditions.

@@ -69,6 +69,9 @@ public struct ContainerSpec: Sendable, Codable, Equatable {
     public var labels: [String: String]
     public var dependsOn: [Dependency]
     public var hooks: [HookSpec]
+    /// How a change is rolled out; nil = stop-first with the healthcheck's deadline. Not part of
+    /// the spec hash: changing it changes the next rollout, not the running container.
+    public var update: UpdatePolicy?
     /// Hash of every field that needs a recreate when it changes; see `SpecHash`.
     public var specHash: String
 
@@ -79,6 +82,44 @@ public struct ContainerSpec: Sendable, Codable, Equatable {
     }
 
     public func variable(_ name: String) -> EnvironmentVariable? { environment.first { $0.name == name } }
+
+    public var updateOrder: UpdateOrder { update?.order ?? .stopFirst }
+
+    /// How long a new container may take to become healthy before its rollout counts as failed.
+    public var rolloutDeadlineMilliseconds: Int64? {
+        guard let healthcheck, healthcheck.test != ["NONE"] else { return nil }
+        return update?.deadlineMilliseconds ?? healthcheck.deadlineMilliseconds
+    }
+
+    /// What runs, however its image is named (tag, digest or id): the spec, secrets hashed, with
+    /// the image id in place of the reference. Two rollouts with equal keys ran the same thing.
+    public func revisionKey(imageID: String) -> String {
+        var copy = redacted
+        copy.image = imageID
+        return SpecHash.compute(copy)
+    }
+
+    /// The name a start-first rollout gives the new container while the old one still runs.
+    public var stagedName: String { name + "_next" }
+}
+
+/// Which container goes first when a service is replaced.
+public enum UpdateOrder: String, Sendable, Codable, CaseIterable {
+    /// Stop the old container, then start the new one: needed when host ports are published.
+    case stopFirst = "stop-first"
+    /// Start the new one beside the old, move the network aliases once it is healthy, then remove
+    /// the old: no gap for clients that reach the service by its alias.
+    case startFirst = "start-first"
+}
+
+public struct UpdatePolicy: Sendable, Codable, Equatable {
+    public var order: UpdateOrder
+    public var deadlineMilliseconds: Int64?
+
+    public init(order: UpdateOrder, deadlineMilliseconds: Int64? = nil) {
+        self.order = order
+        self.deadlineMilliseconds = deadlineMilliseconds
+    }
 }
 
 /// One environment variable of a container. Secret values are carried but never shown.

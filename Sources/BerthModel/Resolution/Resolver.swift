@@ -408,6 +408,20 @@ private struct Resolution {
             labels: service.labels.reduce(into: [:]) { $0[$1.key] = text($1.value, "labels.\($1.key)") },
             dependsOn: [], hooks: service.hooks.map { HookSpec(name: $0.name, command: list($0.command, "hooks.\($0.name)") ?? []) },
             specHash: "")
+        if let update = service.update {
+            spec.update = UpdatePolicy(order: update.order, deadlineMilliseconds: update.deadline.map(DurationText.milliseconds))
+            // Old and new run side by side: they cannot both hold a host port or a fixed address.
+            if update.order == .startFirst, let port = ports.first(where: { $0.published != nil }) {
+                fail(
+                    .invalidValue, at.of("\(name).update.order"), "\(name).update.order",
+                    "start-first cannot be used with a published host port (\(port)): the old and new container would both bind it; use stop-first")
+            }
+            if update.order == .startFirst, attachments.contains(where: { $0.ipv4Address != nil }) {
+                fail(
+                    .invalidValue, at.of("\(name).update.order"), "\(name).update.order",
+                    "start-first cannot be used with a fixed ipv4_address: the old and new container would both need it; use stop-first")
+            }
+        }
         spec.specHash = SpecHash.compute(spec)
         return spec
     }
@@ -430,19 +444,25 @@ private struct Resolution {
 }
 
 /// Image reference helpers.
-enum ImageName {
+public enum ImageName {
     static func hasTagOrDigest(_ image: String) -> Bool {
         if image.contains("@") { return true }
         let lastSlash = image.lastIndex(of: "/") ?? image.startIndex
         return image[lastSlash...].contains(":")
     }
 
-    /// Replaces (or adds) the tag; a 40-hex commit id or any other tag text is used as given.
-    static func withTag(_ image: String, _ tag: String) -> String {
+    /// `registry:5000/app:1.2@sha256:…` → `registry:5000/app`.
+    public static func repository(of image: String) -> String {
         var repository = image
         if let at = repository.firstIndex(of: "@") { repository = String(repository[..<at]) }
         let lastSlash = repository.lastIndex(of: "/") ?? repository.startIndex
         if let colon = repository[lastSlash...].lastIndex(of: ":") { repository = String(repository[..<colon]) }
+        return repository
+    }
+
+    /// Replaces (or adds) the tag; a 40-hex commit id or any other tag text is used as given.
+    static func withTag(_ image: String, _ tag: String) -> String {
+        let repository = repository(of: image)
         return tag.hasPrefix("sha256:") ? "\(repository)@\(tag)" : "\(repository):\(tag)"
     }
 }

@@ -1,0 +1,100 @@
+import BerthEngine
+import BerthModel
+import BerthStore
+import Foundation
+
+/// The rollout bookkeeping of one reconcile: which containers it replaced and whether each new
+/// one passed its gate, which (spec, image) revisions are known to run healthy, and where a
+/// failed rollout goes back to.
+struct RolloutLedger {
+    let engine: any EngineClient
+    let store: ReconcileStore
+    let stack: String
+    let reconcileID: Int64
+
+    /// Logs a rollout per container created by `plan` and remembers the revisions that ran
+    /// healthy: the new containers that passed, and running containers not yet on record.
+    func record(plan: Plan, results: [Int: StepResult], desired: DesiredState, observed: ObservedState) async throws -> [RolloutRecord] {
+        var rollouts: [RolloutRecord] = []
+        var images: [String: ImageDetails] = [:]
+        for step in plan.steps {
+            guard case .createContainer(let spec) = step.operation, let created = results[step.id] else { continue }
+            if case .skipped = created.status { continue }
+            let own = plan.steps.filter { $0.id == step.id || $0.service == spec.service }.compactMap { results[$0.id] }
+            let failure = own.first { !$0.succeeded }
+            if images[spec.image] == nil { images[spec.image] = try? await engine.inspectImage(spec.image) }
+            let image = images[spec.image]
+            let old = observed.containers.filter { $0.stack == stack && $0.service == spec.service }.max { !$0.isRunning && $1.isRunning }
+            var rollout =
+                RolloutRecord(
+                    reconcileID: reconcileID, stack: stack, service: spec.service, cause: step.cause.description,
+                    order: old == nil ? "create" : spec.updateOrder.rawValue, fromSpecHash: old?.specHash, toSpecHash: spec.specHash,
+                    fromImage: old?.imageID, toImage: image?.id, toDigest: image.flatMap { ObservedImage($0).digest(for: spec.image) },
+                    outcome: failure == nil ? "healthy" : "failed", error: failure?.error, startedAt: created.startedAt,
+                    endedAt: own.map(\.endedAt).max() ?? created.endedAt)
+            rollout.toRevision = image.map { spec.revisionKey(imageID: $0.id) }
+            rollouts.append(rollout)
+        }
+        try store.recordRollouts(rollouts)
+
+        let known = try store.healthyRevisionKeys(stack: stack)
+        var healthy: [(ContainerSpec, imageID: String, digest: String?)] = []
+        for rollout in rollouts where rollout.outcome == "healthy" {
+            if let spec = desired.container(rollout.service), let image = rollout.toImage { healthy.append((spec, image, rollout.toDigest)) }
+        }
+        let touched = Set(plan.steps.compactMap { results[$0.id] == nil ? nil : $0.service } + rollouts.map(\.service))
+        for spec in desired.containers where !touched.contains(spec.service) {
+            guard
+                let running = observed.containers.first(where: {
+                    $0.stack == stack && $0.service == spec.service && $0.specHash == spec.specHash && $0.isRunning
+                        && (spec.rolloutDeadlineMilliseconds == nil || $0.health == "healthy")
+                }), !known.contains("\(spec.service)/\(spec.revisionKey(imageID: running.imageID))")
+            else { continue }
+            let image = observed.images[spec.image]
+            healthy.append((spec, running.imageID, image?.id == running.imageID ? image?.digest(for: spec.image) : nil))
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        for (spec, imageID, digest) in healthy {
+            try store.recordHealthy(
+                RevisionRecord(
+                    stack: stack, service: spec.service, revisionKey: spec.revisionKey(imageID: imageID), specHash: spec.specHash, imageID: imageID,
+                    digest: digest,
+                    spec: String(decoding: try encoder.encode(spec.redacted), as: UTF8.self), reconcileID: reconcileID, healthyAt: Date()))
+        }
+        return rollouts
+    }
+
+    /// For each failed rollout, a hold on the newest other revision known healthy (none when the
+    /// service never ran healthy: there is nothing to go back to).
+    func holdsAfterFailure(_ failed: [RolloutRecord], wanted: DesiredState) async throws -> [RollbackHold] {
+        var holds: [RollbackHold] = []
+        for rollout in failed {
+            guard let wantedSpec = wanted.container(rollout.service),
+                let revision = try store.healthyRevision(stack: stack, service: rollout.service, excluding: rollout.toRevision),
+                let spec = await runnable(revision)
+            else { continue }
+            holds.append(
+                RollbackHold(
+                    service: rollout.service, replacedSpecHash: wantedSpec.specHash, replacedImageID: rollout.toImage,
+                    replacedDigest: rollout.toDigest, spec: spec,
+                    reason: "rollout in reconcile #\(reconcileID) failed: \(rollout.error ?? "unknown error")", reconcileID: reconcileID))
+        }
+        return holds
+    }
+
+    /// The revision's spec, naming its image by digest (or id) when its tag has moved on since.
+    func runnable(_ revision: RevisionRecord) async -> ContainerSpec? {
+        guard var spec = revision.containerSpec else { return nil }
+        if (try? await engine.inspectImage(spec.image))?.id != revision.imageID {
+            spec.image = revision.digest.map { ImageName.repository(of: spec.image) + "@" + $0 } ?? revision.imageID
+        }
+        return spec
+    }
+}
+
+extension ObservedImage {
+    init(_ details: ImageDetails) {
+        self.init(id: details.id, contextDigest: details.labels[Resolver.Label.contextDigest], repoDigests: details.repoDigests)
+    }
+}

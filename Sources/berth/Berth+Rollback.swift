@@ -1,0 +1,63 @@
+import ArgumentParser
+import BerthController
+import BerthEngine
+import BerthModel
+import Foundation
+
+extension Berth {
+    /// Puts one service back on an earlier healthy revision.
+    struct Rollback: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rollback",
+            abstract: "Run an earlier healthy revision (spec and image) of a service, from the SQLite log.",
+            discussion: """
+                Without --to, the newest healthy revision other than the one running now; with --to, the one a \
+                healthy rollout brought up to that reconcile (see `berth history`). The service stays on it \
+                until its manifests or the image behind its tag change, or `apply --retry-failed`. \
+                Secret values are never logged: they come from the current environment.
+                """)
+
+        @OptionGroup var stack: StackOptions
+        @Argument(help: "The service to roll back (with -f Compose files, use --service).")
+        var service: String?
+        @Option(name: .customLong("service"), help: "The service to roll back, when the stack is given with -f.")
+        var serviceOption: String?
+        @Option(name: .customLong("to"), help: "Roll back to the revision running as of this reconcile id.")
+        var reconcileID: Int64?
+        @OptionGroup var common: CommonOptions
+        @Option(help: "Seconds to wait for another Berth process acting on this stack before giving up.")
+        var lockTimeout = 120
+
+        func validate() throws {
+            if (service ?? serviceOption) == nil { throw ValidationError("name the service to roll back") }
+        }
+
+        func run() async throws {
+            let loaded = try stack.load()
+            let store = try common.openStore()
+            let lock = try await StackLock.reconcile(stateFile: store.path, stack: loaded.name, timeout: .seconds(lockTimeout)) { message in
+                FileHandle.standardError.write(Data("\(message)\n".utf8))
+            }
+            defer { withExtendedLifetime(lock) {} }
+            let name = service ?? serviceOption ?? ""
+            var options = stack.reconcileOptions
+            options.trigger = "rollback"
+            let report = try await withEngine { engine in
+                do {
+                    return try await Reconciler(engine: engine, store: store).rollback(
+                        loaded, service: name, to: reconcileID, options, onEvent: Output.progressPrinter(json: common.json))
+                } catch let error as ManifestErrors {
+                    throw ManifestFailure(errors: error)
+                } catch let error as RollbackError {
+                    throw ValidationError(error.description)
+                }
+            }
+            if common.json {
+                try printJSON(ReportJSON(report: report))
+            } else {
+                Apply.summarize(report)
+            }
+            if !report.outcome.isConverged { throw ExitCode.failure }
+        }
+    }
+}
