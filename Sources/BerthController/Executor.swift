@@ -134,7 +134,10 @@ public struct Executor: Sendable {
             }
         case .pullImage(let image):
             try await engine.pullImage(image) { message in
-                if let status = message.status { onEvent(.output(step, [message.id, status].compactMap { $0 }.joined(separator: ": "))) }
+                // One line per layer state change ("Pulling fs layer", "Pull complete", the digest),
+                // not one per progress tick.
+                guard let status = message.status, message.progressDetail?.current == nil else { return }
+                onEvent(.output(step, [message.id, status].compactMap { $0 }.joined(separator: ": ")))
             }
         case .createContainer(let spec):
             let id = try await engine.createContainer(name: spec.name, spec.createRequest(stack: stack))

@@ -17,12 +17,57 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    @Test(arguments: ["validate", "render", "plan", "apply", "down", "status", "history", "import", "engine"])
+    @Test(arguments: ["validate", "render", "plan", "apply", "down", "status", "history", "rollback", "import", "engine"])
     func everyCommandHasHelp(_ command: String) async throws {
         let result = try await berth(command, "--help")
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: berth \(command)"))
         if command != "engine" && command != "validate" { #expect(result.stdout.contains("--json")) }
+    }
+
+    /// A release whose healthcheck fails: apply exits 1 and says it rolled back; status and
+    /// history show it; `rollback` refuses when there is nothing earlier on record.
+    @Test func failedRolloutIsRolledBackAndReported() async throws {
+        try await TestStack.with("cli") { stack in
+            let image = "berth-test/\(stack.name)-web"
+            try await stack.buildVersionServer("v1", tag: "\(image):1")
+            try await stack.buildVersionServer("v2", healthy: false, tag: "\(image):2")
+            defer {
+                Task { [engine = stack.engine] in
+                    for tag in ["1", "2"] { try? await engine.removeImage("\(image):\(tag)", force: true) }
+                }
+            }
+            let state = stack.statePath
+            let directory = stack.directory.path
+            try stack.write("stack.yaml", TestStack.versionServerManifests(image: "\(image):1"))
+            let none = try await berth("rollback", directory, "web", state: state)
+            #expect(none.status != 0)
+            #expect(none.stderr.contains("no healthy revision of web"), "\(none.stderr)")
+            #expect(try await berth("apply", directory, state: state).status == 0)
+
+            try stack.write("stack.yaml", TestStack.versionServerManifests(image: "\(image):2"))
+            let failed = try await berth("apply", directory, state: state)
+            #expect(failed.status == 1)
+            #expect(failed.stdout.contains("rollout web: sha256:"), "\(failed.stdout)")
+            #expect(failed.stdout.contains("failed (unhealthy"))
+            #expect(failed.stdout.contains("rolling back"))
+            #expect(failed.stdout.contains("⏸ web held at spec"))
+
+            let status = try await berth("status", directory, state: state)
+            #expect(status.stdout.contains("rolled back, held at this revision: rollout in reconcile #2 failed"), "\(status.stdout)")
+            #expect(status.stdout.contains("in sync"))
+            let machine = try json(try await berth("status", directory, "--json", state: state).stdout)
+            let web = (machine["services"] as? [[String: Any]])?.first { $0["service"] as? String == "web" }
+            #expect((web?["heldBecause"] as? String)?.contains("failed") == true)
+            #expect(web?["image"] as? String == "\(image):1")
+            let history = try await berth("history", state: state)
+            #expect(history.stdout.contains("trigger rollback"))
+            #expect(history.stdout.contains("stop-first, failed"))
+            #expect(history.stdout.contains("rolled back in #3"), "\(history.stdout)")
+            let again = try await berth("apply", directory, state: state)
+            #expect(again.status == 0)
+            #expect(again.stdout.contains("already converged"), "\(again.stdout)")
+        }
     }
 
     @Test func validateReportsEveryErrorWithItsPosition() async throws {

@@ -11,44 +11,11 @@ import Testing
 @Suite(.serialized) struct SafeUpdateTests {
     static let registry = "127.0.0.1:5000"
 
-    /// A web service whose image answers its version on :8080 and is healthy when it serves
-    /// /health, and a client on the same network to ask it.
-    static func manifests(image: String, order: UpdateOrder = .stopFirst) -> String {
-        """
-        kind: Stack
-        name: {{stack}}
-        ---
-        kind: Service
-        name: web
-        image: \(image)
-        init: true
-        stop_grace_period: 1s
-        healthcheck: {test: ["CMD", "timeout", "1", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"], interval: 200ms, retries: 3}
-        update: {order: \(order.rawValue), deadline: 15s}
-        ---
-        kind: Service
-        name: client
-        image: \(TestStack.baseImage)
-        init: true
-        command: ["sleep", "3600"]
-        """
-    }
-
-    /// Builds an image whose server answers `version`; without `healthy` it serves no /health.
-    static func build(_ stack: TestStack, _ version: String, healthy: Bool = true, tag: String) async throws -> String {
-        var context = TarArchive()
-        context.addFile(
-            "Dockerfile", contents: Data("FROM \(TestStack.baseImage)\nCOPY www /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n".utf8))
-        context.addFile("www/index.html", contents: Data(version.utf8))
-        if healthy { context.addFile("www/health", contents: Data("ok".utf8)) }
-        return try await stack.engine.buildImage(context: context.archive, tag: tag)
-    }
-
     /// Pushes a new image under `reference` as another machine would, leaving this host's tag
     /// where it was: only the registry knows about the new digest.
     static func publish(_ stack: TestStack, _ version: String, healthy: Bool = true, reference: String) async throws {
         let previous = try? await stack.engine.inspectImage(reference).id
-        _ = try await build(stack, version, healthy: healthy, tag: reference)
+        try await stack.buildVersionServer(version, healthy: healthy, tag: reference)
         try await stack.engine.pushImage(reference)
         if let previous { try await stack.engine.tagImage(previous, as: reference) }
     }
@@ -68,8 +35,10 @@ import Testing
             let reference = "\(Self.registry)/\(stack.name)/web:stable"
             defer { Task { [engine = stack.engine] in try? await engine.removeImage(reference, force: true) } }
             try await Self.publish(stack, "v1", reference: reference)
-            try stack.write("stack.yaml", Self.manifests(image: reference))
-            let pull = { var options = ReconcileOptions(); options.pull = true; return options }()
+            try stack.write("stack.yaml", TestStack.versionServerManifests(image: reference))
+            let pull = {
+                var options = ReconcileOptions(); options.pull = true; return options
+            }()
 
             // v1 is pulled because it is missing.
             let first = try await stack.apply()
@@ -134,15 +103,15 @@ import Testing
     @Test func startFirstKeepsTheAliasServing() async throws {
         try await TestStack.with("sf") { stack in
             let image = "berth-test/\(stack.name)-web"
-            _ = try await Self.build(stack, "one", tag: "\(image):1")
-            _ = try await Self.build(stack, "two", tag: "\(image):2")
+            try await stack.buildVersionServer("one", tag: "\(image):1")
+            try await stack.buildVersionServer("two", tag: "\(image):2")
             defer {
                 Task { [engine = stack.engine] in
                     try? await engine.removeImage("\(image):1", force: true)
                     try? await engine.removeImage("\(image):2", force: true)
                 }
             }
-            try stack.write("stack.yaml", Self.manifests(image: "\(image):1", order: .startFirst))
+            try stack.write("stack.yaml", TestStack.versionServerManifests(image: "\(image):1", order: "start-first"))
             try await stack.apply()
             let client = try #require(try await stack.containers().first { $0.labels["berth.service"] == "client" })
             // A bounded probe loop through the service alias, on the stack's own network.
@@ -158,7 +127,7 @@ import Testing
             }
             try await waitUntil { try await log().count >= 10 }
 
-            try stack.write("stack.yaml", Self.manifests(image: "\(image):2", order: .startFirst))
+            try stack.write("stack.yaml", TestStack.versionServerManifests(image: "\(image):2", order: "start-first"))
             let update = try await stack.apply()
             #expect(update.outcome == .changed, "\(update.plan)")
             #expect(update.rollouts.map(\.order) == ["start-first"])

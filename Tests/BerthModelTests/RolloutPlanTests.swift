@@ -37,7 +37,10 @@ import Testing
                     labels: ["berth.stack": "app", "berth.service": spec.service, "berth.spec-hash": spec.specHash],
                     imageID: "sha256:id-\(spec.service)", state: "running", health: "healthy", networks: spec.networks.map(\.network))
             },
-            networks: [ObservedNetwork(id: "n", name: "app_default", labels: ["berth.stack": "app"], driver: "bridge", internal: false, subnet: nil, gateway: nil)],
+            networks: [
+                ObservedNetwork(
+                    id: "n", name: "app_default", labels: ["berth.stack": "app"], driver: "bridge", internal: false, subnet: nil, gateway: nil)
+            ],
             images: Dictionary(
                 uniqueKeysWithValues: state.containers.map { spec in
                     let repository = ImageName.repository(of: spec.image)
@@ -135,8 +138,11 @@ import Testing
         let (stack, errors) = ManifestParser.parse(files: files, directory: "/stacks/demo")
         #expect(errors.isEmpty)
         #expect(throws: ManifestErrors.self) { try Resolver.resolve(stack, ResolutionRequest()) }
-        let message = (try? Resolver.resolve(stack, ResolutionRequest())).map { _ in "" } ?? "\(Result { try Resolver.resolve(stack, ResolutionRequest()) })"
-        #expect(message.contains("s.yaml:") && message.contains("web.update.order") && message.contains("start-first cannot be used with a published host port"))
+        let message =
+            (try? Resolver.resolve(stack, ResolutionRequest())).map { _ in "" } ?? "\(Result { try Resolver.resolve(stack, ResolutionRequest()) })"
+        #expect(
+            message.contains("s.yaml:") && message.contains("web.update.order")
+                && message.contains("start-first cannot be used with a published host port"))
     }
 
     // MARK: Holds
@@ -155,7 +161,10 @@ import Testing
         let cases: [(String, RollbackHold, (inout ObservedState, inout DesiredState) -> Void, Bool)] = [
             ("same spec, same image", hold(replacing: web, image: "sha256:id-web"), { _, _ in }, true),
             ("spec-only hold", hold(replacing: web, image: nil), { _, _ in }, true),
-            ("the tag names another image", hold(replacing: web, image: "sha256:id-web"), { o, _ in o.images["reg:5000/web:1"]?.id = "sha256:fixed" }, false),
+            (
+                "the tag names another image", hold(replacing: web, image: "sha256:id-web"),
+                { o, _ in o.images["reg:5000/web:1"]?.id = "sha256:fixed" }, false
+            ),
             (
                 "the registry has another digest", hold(replacing: web, image: "sha256:id-web", digest: "sha256:web1"),
                 { o, _ in o.registryDigests["reg:5000/web:1"] = .digest("sha256:web2") }, false
@@ -166,7 +175,9 @@ import Testing
             ),
             (
                 "the manifests changed", hold(replacing: web, image: "sha256:id-web"),
-                { _, d in d.containers[1].command = ["other"]; d.containers[1].specHash = SpecHash.compute(d.containers[1]) }, false
+                { _, d in
+                    d.containers[1].command = ["other"]; d.containers[1].specHash = SpecHash.compute(d.containers[1])
+                }, false
             ),
         ]
         for (name, hold, change, applies) in cases {
