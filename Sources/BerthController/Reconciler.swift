@@ -16,7 +16,7 @@ public struct ReconcileOptions: Sendable {
     public var hold: Set<String> = []
     /// Ask the registries whether tags moved, for every image not `pull_policy: never` (`--pull`).
     public var pull = false
-    /// Drop rollback holds first, so failed rollouts are tried again (`--retry-failed`).
+    /// Drop the rollback holds first, so failed rollouts are tried again (`--retry-failed`).
     public var retryFailed = false
     /// Go back to the last healthy revision when a rollout fails its health gate. Off for the
     /// rollback reconcile itself: a failing rollback is reported, not chased further back.
@@ -109,7 +109,7 @@ public struct Reconciler: Sendable {
         let observer = Observer(engine: engine)
         var observed = try await observer.observe()
         let wanted = try resolve(stack, options, facts: observed.facts)
-        let holds = options.retryFailed ? [] : try store.holds(stack: stack.name)
+        let holds = try store.holds(stack: stack.name)
         observed.images = try await observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))
         // --pull asks only about images that came from a registry: one built or imported here has
         // none to ask (and asking would send the Engine to Docker Hub).

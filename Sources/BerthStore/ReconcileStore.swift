@@ -291,6 +291,7 @@ public final class ReconcileStore: Sendable {
     }
 
     public func recordRollouts(_ rollouts: [RolloutRecord]) throws {
+        if rollouts.isEmpty { return }
         try write { db in
             for rollout in rollouts { try RolloutRow(rollout).insert(db) }
         }

@@ -247,15 +247,16 @@ import Testing
             _ = try await StackLock.acquire(StackLock.path(stateFile: state, stack: "s", purpose: "watch"), timeout: .zero)
         }
         let held = try await StackLock.reconcile(stateFile: state, stack: "s", timeout: .zero)
-        let waited = Task {
-            let start = ContinuousClock.now
+        // The waiter gets the lock only after it is released, however late its task starts.
+        let acquired = Task {
             _ = try await StackLock.reconcile(stateFile: state, stack: "s", timeout: .seconds(5))
-            return ContinuousClock.now - start
+            return ContinuousClock.now
         }
         try await Task.sleep(for: .milliseconds(400))
+        let released = ContinuousClock.now
         withExtendedLifetime(held) {}
         _ = consume held
-        #expect(try await waited.value >= .milliseconds(300))
+        #expect(try await acquired.value >= released)
         withExtendedLifetime(first) {}
     }
 }
