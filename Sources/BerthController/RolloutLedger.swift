@@ -37,7 +37,7 @@ struct RolloutLedger {
         }
         try store.recordRollouts(rollouts)
 
-        let known = try store.healthyRevisionKeys(stack: stack)
+        let known = try store.healthyRevisions(stack: stack)
         var healthy: [(ContainerSpec, imageID: String, digest: String?)] = []
         for rollout in rollouts where rollout.outcome == "healthy" {
             if let spec = desired.container(rollout.service), let image = rollout.toImage { healthy.append((spec, image, rollout.toDigest)) }
@@ -48,7 +48,7 @@ struct RolloutLedger {
                 let running = observed.containers.first(where: {
                     $0.stack == stack && $0.service == spec.service && $0.specHash == spec.specHash && $0.isRunning
                         && (spec.rolloutDeadlineMilliseconds == nil || $0.health == "healthy")
-                }), !known.contains("\(spec.service)/\(spec.revisionKey(imageID: running.imageID))")
+                }), !known.contains("\(spec.service)/\(spec.specHash)/\(running.imageID)")
             else { continue }
             let image = observed.images[spec.image]
             healthy.append((spec, running.imageID, image?.id == running.imageID ? image?.digest(for: spec.image) : nil))

@@ -259,11 +259,12 @@ public final class ReconcileStore: Sendable {
         }
     }
 
-    /// `service/revisionKey` of every revision of `stack` known to have run healthy.
-    public func healthyRevisionKeys(stack: String) throws -> Set<String> {
+    /// `service/specHash/imageID` of every revision of `stack` known to have run healthy: cheap
+    /// to check against running containers without computing revision keys.
+    public func healthyRevisions(stack: String) throws -> Set<String> {
         try read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT service, revisionKey FROM revision WHERE stack = ?", arguments: [stack])
-            return Set(rows.map { "\($0["service"] as String)/\($0["revisionKey"] as String)" })
+            let rows = try Row.fetchAll(db, sql: "SELECT service, specHash, imageID FROM revision WHERE stack = ?", arguments: [stack])
+            return Set(rows.map { "\($0["service"] as String)/\($0["specHash"] as String)/\($0["imageID"] as String)" })
         }
     }
 

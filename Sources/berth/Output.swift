@@ -96,11 +96,13 @@ extension Output {
             + "it runs again what the manifests say once they or the image behind the tag change, or with apply --retry-failed"
     }
 
-    /// `web: sha256:aaa… → sha256:bbb… stop-first, healthy` (+ `, rolled back in #13`).
+    /// `rollout web: sha256:aaa… → sha256:bbb… (registry sha256:ccc…) stop-first, healthy` (+ `, rolled back in #13`):
+    /// image ids on both sides, and the new image's registry digest when it came from one.
     static func rollout(_ rollout: RolloutRecord) -> String {
         let from = rollout.fromImage.map { String($0.prefix(19)) } ?? "-"
-        let to = (rollout.toDigest ?? rollout.toImage).map { String($0.prefix(19)) } ?? "-"
-        var line = "rollout \(rollout.service): \(from) → \(to) \(rollout.order), \(rollout.outcome)"
+        let to = rollout.toImage.map { String($0.prefix(19)) } ?? "-"
+        let registry = rollout.toDigest.map { " (registry \($0.prefix(19)))" } ?? ""
+        var line = "rollout \(rollout.service): \(from) → \(to)\(registry) \(rollout.order), \(rollout.outcome)"
         if let error = rollout.error, rollout.outcome != "healthy" { line += " (\(error))" }
         if let by = rollout.rolledBackIn { line += ", rolled back in #\(by)" }
         return line
