@@ -407,6 +407,26 @@ public final class ReconcileStore: Sendable {
         return counts
     }
 
+    /// Deletes old reconciles with their actions and rollouts: those started before `olderThan`,
+    /// and those beyond the newest `keep` of their stack. The newest reconcile of each stack, the
+    /// healthy revisions and the holds always stay: `status` and rollbacks need them.
+    /// - Returns: how many reconciles were deleted.
+    @discardableResult
+    public func prune(olderThan: Date? = nil, keep: Int? = nil, stack: String? = nil) throws -> Int {
+        guard olderThan != nil || keep != nil else { return 0 }
+        return try write { db in
+            try db.execute(
+                sql: """
+                    DELETE FROM reconcile WHERE id IN (
+                        SELECT id FROM (
+                            SELECT id, startedAt, ROW_NUMBER() OVER (PARTITION BY stack ORDER BY id DESC) AS age
+                            FROM reconcile WHERE (:stack IS NULL OR stack = :stack))
+                        WHERE age > 1 AND ((:before IS NOT NULL AND startedAt < :before) OR (:keep IS NOT NULL AND age > :keep)))
+                    """, arguments: ["stack": stack, "before": olderThan, "keep": keep])
+            return db.changesCount
+        }
+    }
+
     /// Reconciles, newest first, each with its actions in step order.
     public func history(stack: String? = nil, limit: Int = 20) throws -> [(reconcile: ReconcileRecord, actions: [ActionRecord])] {
         try read { db in

@@ -16,6 +16,17 @@ extension Berth {
         var stack: String?
         @Option(help: "How many reconciles to show.")
         var limit = 20
+        @Flag(help: "Delete old reconciles (with their actions and rollouts) instead of listing: see --older-than-days and --keep.")
+        var prune = false
+        @Option(help: "With --prune: delete reconciles started more than this many days ago.")
+        var olderThanDays: Int?
+        @Option(help: "With --prune: keep only this many newest reconciles per stack.")
+        var keep: Int?
+
+        func validate() throws {
+            if prune && olderThanDays == nil && keep == nil { throw ValidationError("--prune needs --older-than-days N and/or --keep N") }
+            if !prune && (olderThanDays != nil || keep != nil) { throw ValidationError("--older-than-days and --keep go with --prune") }
+        }
         @OptionGroup var common: CommonOptions
 
         struct Entry: Encodable {
@@ -26,6 +37,15 @@ extension Berth {
 
         func run() throws {
             let store = try common.openStore()
+            if prune {
+                let cutoff = olderThanDays.map { Date().addingTimeInterval(-Double($0) * 86_400) }
+                let deleted = try store.prune(olderThan: cutoff, keep: keep, stack: stack)
+                struct Pruned: Encodable { let pruned: Int }
+                if common.json { return try printJSON(Pruned(pruned: deleted)) }
+                return print(
+                    "pruned \(deleted) reconcile\(deleted == 1 ? "" : "s") from \(common.statePath) (the newest of each stack, revisions and holds are kept)"
+                )
+            }
             let entries = try store.history(stack: stack, limit: limit)
             let rollouts = Dictionary(
                 grouping: try store.rollouts(reconcileIDs: entries.compactMap(\.reconcile.id), limit: 10_000).reversed(), by: \.reconcileID)

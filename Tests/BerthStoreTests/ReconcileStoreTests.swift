@@ -42,6 +42,28 @@ import Testing
         #expect(try store.lastReconcile(stack: "shop")?.outcome == "converged")
     }
 
+    @Test func pruneDeletesOldReconcilesWithTheirActionsButKeepsTheNewestOfEachStack() throws {
+        let store = try ReconcileStore(path: temporaryPath())
+        let old = Date().addingTimeInterval(-40 * 86_400)
+        var ids: [Int64] = []
+        for (stack, startedAt) in [("shop", old), ("shop", old), ("shop", Date()), ("shop", Date()), ("lonely", old)] {
+            let id = try store.begin(
+                ReconcileRecord(stack: stack, trigger: "apply", profiles: [], environment: nil, manifestDigest: "d", startedAt: startedAt))
+            try store.record(
+                ActionRecord(
+                    reconcileID: id, step: 1, kind: "start", target: "container x", reason: "stopped", startedAt: startedAt, endedAt: startedAt,
+                    outcome: "ok", error: nil))
+            ids.append(id)
+        }
+        #expect(try store.prune() == 0, "nothing asked, nothing deleted")
+        #expect(try store.prune(olderThan: Date().addingTimeInterval(-30 * 86_400)) == 2)
+        #expect(try store.history(stack: "shop", limit: 10).map(\.reconcile.id) == [ids[3], ids[2]])
+        #expect(try store.history(stack: "lonely").map(\.reconcile.id) == [ids[4]], "a stack's newest reconcile stays, however old")
+        #expect(try store.prune(keep: 1, stack: "shop") == 1)
+        #expect(try store.history(stack: "shop").map(\.reconcile.id) == [ids[3]])
+        #expect(try store.history(limit: 10).flatMap(\.actions).count == 2, "actions went with their reconciles")
+    }
+
     @Test func keepsTheLastAppliedSpecWithSecretsHashed() throws {
         let path = temporaryPath()
         let store = try ReconcileStore(path: path)
