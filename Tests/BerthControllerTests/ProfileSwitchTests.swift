@@ -41,6 +41,15 @@ import Testing
         try await Command.docker(
             "run", "-d", "--name", "\(stack.name)-external-db", "--init", "--network", "\(stack.name)_default",
             "-e", "POSTGRES_PASSWORD=\(Self.password)", "-e", "POSTGRES_DB=sf1_db", "berth-demo/postgres:15")
+        // The consumers' health gates assume the outside database is already up, as it would be
+        // in production; its first start runs initdb, which takes seconds on a loaded machine.
+        for _ in 0..<240 {
+            let probe = try await Command.run(
+                "docker", ["exec", "\(stack.name)-external-db", "pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "sf1_db"])
+            if probe.status == 0 { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        Issue.record("the outside database did not become ready within 60 s")
     }
 
     func ids(_ stack: TestStack) async throws -> [String: String] {
