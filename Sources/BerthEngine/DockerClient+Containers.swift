@@ -21,7 +21,7 @@ extension DockerClient {
 
     /// Starts a container; starting a running one is not an error.
     public func startContainer(_ id: String) async throws {
-        try await perform(.post, "/containers/\(id)/start", accept304: true)
+        try await perform(.post, "/containers/\(id)/start", accept304: true, idempotent: true)
     }
 
     /// Stops a container, giving it `timeout` seconds before SIGKILL; stopping a stopped one is not an error.
@@ -29,7 +29,7 @@ extension DockerClient {
         let wait = Int64(timeout ?? 10) + 30
         try await perform(
             .post, "/containers/\(id)/stop", query: [("t", timeout.map(String.init))], timeout: .seconds(wait),
-            accept304: true)
+            accept304: true, idempotent: true)
     }
 
     public func killContainer(_ id: String, signal: String = "SIGKILL") async throws {
@@ -37,9 +37,10 @@ extension DockerClient {
     }
 
     /// Removes a container. Anonymous volumes go with it only when `volumes` is set; named volumes never do.
+    /// Retried like a read: a repeat after a lost answer finds nothing (404), which callers treat as done.
     public func removeContainer(_ id: String, force: Bool = false, volumes: Bool = false) async throws {
         try await perform(
-            .delete, "/containers/\(id)", query: [("force", String(force)), ("v", String(volumes))])
+            .delete, "/containers/\(id)", query: [("force", String(force)), ("v", String(volumes))], idempotent: true)
     }
 
     public func renameContainer(_ id: String, to name: String) async throws {

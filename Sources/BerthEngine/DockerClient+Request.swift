@@ -63,9 +63,15 @@ extension DockerClient {
 
     /// Sends one request and returns the response with a successful status, or throws the
     /// Engine's error (status + message).
+    ///
+    /// Every call has a deadline (`policy.timeout` unless the call needs longer). Calls that can be
+    /// repeated safely (reads, and writes marked `idempotent`) are retried with exponential backoff
+    /// when the Engine cannot be reached or times out; reads are also retried on a 5xx answer.
+    /// Writes that are not idempotent (create, rename, connect) are sent exactly once: a lost
+    /// answer could hide a success, and the next reconcile observes the truth instead.
     func send(
         _ method: Method, _ path: String, query: [(String, String?)] = [], body: Body = .none,
-        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(60), accept304: Bool = false
+        headers: [(String, String)] = [], timeout: TimeAmount? = nil, accept304: Bool = false, idempotent: Bool = false
     ) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: url(path, query: query))
         request.method = method.http
@@ -80,28 +86,48 @@ extension DockerClient {
             request.headers.add(name: "Content-Type", value: "application/x-tar")
             request.body = .bytes(ByteBuffer(data: data))
         }
-        counters.withLock { counts in
-            if method.isWrite { counts.writes += 1 } else { counts.reads += 1 }
+        let repeatable = !method.isWrite || idempotent
+        var attempt = 1
+        while true {
+            counters.withLock { counts in
+                if method.isWrite { counts.writes += 1 } else { counts.reads += 1 }
+            }
+            var failure: EngineError
+            do {
+                let response = try await http.execute(request, timeout: timeout ?? policy.timeout, logger: logger)
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) || (accept304 && status == 304) {
+                    if method.isWrite { crashIfAsked() }
+                    return response
+                }
+                let bytes = try await response.body.collect(upTo: 1 << 20)
+                failure = EngineError.http(status, Self.engineMessage(in: bytes))
+                guard !method.isWrite, status >= 500 else { throw failure }
+            } catch let error as HTTPClientError {
+                failure = EngineError.transport("\(method.http) \(path): \(Self.describe(error))")
+            }
+            guard repeatable, attempt < policy.attempts, !Task.isCancelled else { throw failure }
+            let delay = policy.backoffMilliseconds(beforeAttempt: attempt + 1)
+            logger.warning("engine \(method.http) \(path) failed (\(failure)); retrying in \(delay) ms")
+            counters.withLock { $0.retries += 1 }
+            try await Task.sleep(for: .milliseconds(delay))
+            attempt += 1
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await http.execute(request, timeout: timeout, logger: logger)
-        } catch let error as HTTPClientError {
-            throw EngineError.transport("\(method.http) \(path): \(error)")
+    }
+
+    /// Transport failures in words, without the client's type names.
+    static func describe(_ error: HTTPClientError) -> String {
+        switch error {
+        case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: "timed out"
+        case .remoteConnectionClosed: "the Engine closed the connection"
+        default: "\(error)"
         }
-        let status = Int(response.status.code)
-        if (200..<300).contains(status) || (accept304 && status == 304) {
-            if method.isWrite { crashIfAsked() }
-            return response
-        }
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        throw EngineError.http(status, Self.engineMessage(in: bytes))
     }
 
     /// Sends a request and decodes its JSON answer.
     func call<Response: Decodable>(
         _ method: Method, _ path: String, query: [(String, String?)] = [], body: Body = .none,
-        timeout: TimeAmount = .seconds(60), as type: Response.Type = Response.self
+        timeout: TimeAmount? = nil, as type: Response.Type = Response.self
     ) async throws -> Response {
         let response = try await send(method, path, query: query, body: body, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 64 << 20)
@@ -115,9 +141,10 @@ extension DockerClient {
     /// Sends a request whose answer carries nothing Berth needs (204, or 304 where allowed).
     func perform(
         _ method: Method, _ path: String, query: [(String, String?)] = [], body: Body = .none,
-        timeout: TimeAmount = .seconds(60), accept304: Bool = false
+        timeout: TimeAmount? = nil, accept304: Bool = false, idempotent: Bool = false
     ) async throws {
-        let response = try await send(method, path, query: query, body: body, timeout: timeout, accept304: accept304)
+        let response = try await send(
+            method, path, query: query, body: body, timeout: timeout, accept304: accept304, idempotent: idempotent)
         _ = try await response.body.collect(upTo: 16 << 20)
     }
 

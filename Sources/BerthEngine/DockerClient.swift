@@ -4,6 +4,7 @@ public import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 /// A typed client for the Docker Engine API.
@@ -26,6 +27,7 @@ public final class DockerClient: Sendable {
     let http: HTTPClient
     let baseURL: String
     let logger: Logger
+    let policy: EngineCallPolicy
     let counters = Mutex(EngineCallCounts())
     let crashAfterWrites = ProcessInfo.processInfo.environment["BERTH_CRASH_AFTER_WRITES"].flatMap(Int.init)
 
@@ -33,31 +35,32 @@ public final class DockerClient: Sendable {
     /// - Throws: `EngineError` when the Engine is unreachable or older than API 1.41.
     public static func connect(
         to endpoint: EngineEndpoint? = nil,
+        policy: EngineCallPolicy = .standard,
         logger: Logger = Logger(label: "berth.engine")
     ) async throws -> DockerClient {
         let endpoint = try endpoint ?? EngineEndpoint.fromEnvironment()
+        var config = HTTPClient.Configuration()
+        config.timeout.connect = .seconds(5)
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
         let baseURL: String
         switch endpoint {
         case .unixSocket(let path):
             let host = path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? path
             baseURL = "http+unix://\(host)"
-        case .tcp(let host, let port, let tls):
-            guard tls == nil else {
-                throw EngineError.transport("tcp with TLS is not supported yet; use a unix socket")
-            }
+        case .tcp(let host, let port, nil):
             baseURL = "http://\(host):\(port)"
+        case .tcp(let host, let port, let tls?):
+            baseURL = "https://\(host):\(port)"
+            config.tlsConfiguration = try tls.clientConfiguration()
         }
-        var config = HTTPClient.Configuration()
-        config.timeout.connect = .seconds(5)
-        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         do {
             let version: EngineVersion = try await Self.fetchVersion(http: http, baseURL: baseURL)
             let negotiated = try Self.negotiate(server: version)
-            logger.debug("engine \(version.version) at \(endpoint), api \(negotiated)")
+            logger.debug("engine \(version.version), api \(negotiated)")
             return DockerClient(
                 endpoint: endpoint, apiVersion: negotiated, engineVersion: version.version,
-                http: http, baseURL: baseURL, logger: logger)
+                http: http, baseURL: baseURL, policy: policy, logger: logger)
         } catch {
             try? await http.shutdown()
             throw error
@@ -66,13 +69,14 @@ public final class DockerClient: Sendable {
 
     private init(
         endpoint: EngineEndpoint, apiVersion: APIVersion, engineVersion: String,
-        http: HTTPClient, baseURL: String, logger: Logger
+        http: HTTPClient, baseURL: String, policy: EngineCallPolicy, logger: Logger
     ) {
         self.endpoint = endpoint
         self.apiVersion = apiVersion
         self.engineVersion = engineVersion
         self.http = http
         self.baseURL = baseURL
+        self.policy = policy
         self.logger = logger
     }
 
@@ -121,6 +125,10 @@ public final class DockerClient: Sendable {
         let response: HTTPClientResponse
         do {
             response = try await http.execute(request, timeout: .seconds(10))
+        } catch let error as HTTPClientError {
+            throw EngineError.transport("cannot reach the Docker Engine: \(describe(error))")
+        } catch let error as NIOSSLError {
+            throw EngineError.transport("cannot reach the Docker Engine: TLS handshake failed (\(error))")
         } catch {
             throw EngineError.transport("cannot reach the Docker Engine: \(error)")
         }
@@ -151,18 +159,29 @@ public struct APIVersion: Sendable, Comparable, CustomStringConvertible {
 
 /// Counts of Engine calls, split by whether they can change the host.
 public struct EngineCallCounts: Sendable, Equatable, Codable {
-    enum CodingKeys: String, CodingKey { case reads, writes }
+    enum CodingKeys: String, CodingKey { case reads, writes, retries }
     public var reads = 0
     public var writes = 0
+    /// Repeated tries of failed calls (already counted in `reads`/`writes`).
+    public var retries = 0
     var successfulWrites = 0
     public init(reads: Int = 0, writes: Int = 0) {
         self.reads = reads
         self.writes = writes
     }
 
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        reads = try container.decode(Int.self, forKey: .reads)
+        writes = try container.decode(Int.self, forKey: .writes)
+        retries = try container.decodeIfPresent(Int.self, forKey: .retries) ?? 0
+    }
+
     /// The calls made since `earlier`.
     public func since(_ earlier: EngineCallCounts) -> EngineCallCounts {
-        EngineCallCounts(reads: reads - earlier.reads, writes: writes - earlier.writes)
+        var difference = EngineCallCounts(reads: reads - earlier.reads, writes: writes - earlier.writes)
+        difference.retries = retries - earlier.retries
+        return difference
     }
 }
 

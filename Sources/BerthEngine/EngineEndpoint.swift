@@ -2,8 +2,9 @@ public import Foundation
 
 /// Where the Docker Engine listens, parsed from `DOCKER_HOST` the way the docker CLI reads it.
 ///
-/// Only `unix://` is served today; `tcp://` parses (with TLS settings from `DOCKER_TLS_VERIFY` and
-/// `DOCKER_CERT_PATH`) so that a TCP transport can be added without changing callers.
+/// `unix://PATH` (the default socket), plain `tcp://HOST:PORT`, and `tcp://` with client
+/// certificates when `DOCKER_TLS_VERIFY` is set (`ca.pem`, `cert.pem`, `key.pem` from
+/// `DOCKER_CERT_PATH`, default `~/.docker`), as the docker CLI reads them.
 public enum EngineEndpoint: Sendable, Equatable, CustomStringConvertible {
     case unixSocket(path: String)
     case tcp(host: String, port: Int, tls: TLSFiles?)

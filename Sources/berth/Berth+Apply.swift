@@ -69,7 +69,7 @@ extension Berth {
             let seconds = report.endedAt.timeIntervalSince(report.startedAt)
             let summary = report.outcome == .converged ? "already converged" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)"
             print(
-                "\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes)"
+                "\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes\(report.engineCalls.retries > 0 ? ", \(report.engineCalls.retries) retried" : ""))"
             )
             for rollback in report.rollback {
                 print("rolling back: the new container did not pass its health gate")

@@ -1,0 +1,108 @@
+import BerthController
+import BerthEngine
+import BerthTesting
+import Foundation
+import Testing
+
+/// An Engine that errs, stalls or hangs up: retries where safe, and a failure on one service
+/// does not stop the others.
+@Suite struct EngineFaultTests {
+    /// 5xx answers, a stall past the deadline and a dropped connection on calls that can be
+    /// repeated are absorbed by retries: the stack converges in one apply.
+    @Test func transientFaultsAreRetried() async throws {
+        try await TestStack.with("f") { stack in
+            try TestManifests.write(stack)
+            let proxy = try await FaultyEngine(rules: [
+                .init("GET", "/containers/json", times: 2, .answer(status: 500, message: "injected: engine busy")),
+                .init("GET", "/networks", times: 1, .stall(.seconds(3))),
+                .init("POST", "/start", times: 1, .drop),
+            ])
+            let engine = try await DockerClient.connect(
+                to: .unixSocket(path: proxy.socketPath),
+                policy: EngineCallPolicy(timeout: .seconds(1), attempts: 4, backoff: .milliseconds(50)))
+            let reconciler = Reconciler(engine: engine, store: try stack.store())
+            let report = try await reconciler.apply(try stack.load(), ReconcileOptions())
+            #expect(report.outcome == .changed, "\(report.plan)")
+            #expect(proxy.injectedCount == 4)
+            #expect(engine.callCounts.retries == 4)
+            #expect(try await reconciler.preview(try stack.load(), ReconcileOptions()).plan.isConverged)
+            #expect(try await stack.containers().filter { $0.state == "running" }.count == 2)
+            try await engine.shutdown()
+            await proxy.stop()
+        }
+    }
+
+    /// A create is not repeated (a lost answer could hide a success): the failure is reported,
+    /// the other service converges, and the next apply creates the missing one.
+    @Test func failedWriteIsNotRepeatedAndTheNextApplyFinishes() async throws {
+        try await TestStack.with("f") { stack in
+            try TestManifests.write(stack)
+            let proxy = try await FaultyEngine(rules: [
+                .init("POST", "/containers/create?name=\(stack.name)-web", times: 1, .answer(status: 500, message: "injected: create failed"))
+            ])
+            let engine = try await DockerClient.connect(
+                to: .unixSocket(path: proxy.socketPath), policy: EngineCallPolicy(timeout: .seconds(5), backoff: .milliseconds(50)))
+            let reconciler = Reconciler(engine: engine, store: try stack.store())
+            let report = try await reconciler.apply(try stack.load(), ReconcileOptions())
+            #expect(report.outcome == .partial)
+            #expect(engine.callCounts.retries == 0)
+            #expect(try await stack.containers().map { $0.labels["berth.service"] } == ["db"])
+            let next = try await reconciler.apply(try stack.load(), ReconcileOptions())
+            #expect(next.outcome == .changed)
+            #expect(try await stack.containers().count == 2)
+            try await engine.shutdown()
+            await proxy.stop()
+        }
+    }
+
+    /// A real 500 from dockerd (the host port is taken by a container Berth does not manage)
+    /// fails that service only; the reconcile ends `partial` with the Engine's error in the log.
+    @Test func engineErrorOnOneServiceLeavesTheOthersConverged() async throws {
+        try await TestStack.with("f") { stack in
+            let port = Int.random(in: 30_000...39_999)
+            let blocker = "\(stack.name)-blocker"
+            _ = try await Command.docker("run", "-d", "--name", blocker, "-p", "127.0.0.1:\(port):80", TestStack.baseImage, "sleep", "600")
+            defer { Task { _ = try? await Command.docker("rm", "-f", blocker) } }
+            try stack.write(
+                "stack.yaml",
+                """
+                kind: Stack
+                name: {{stack}}
+                ---
+                kind: Service
+                name: api
+                image: \(TestStack.baseImage)
+                init: true
+                command: [httpd, -f, -p, "80", -h, /www]
+                ports: ["127.0.0.1:\(port):80"]
+                ---
+                kind: Service
+                name: worker
+                image: \(TestStack.baseImage)
+                init: true
+                command: [sleep, "600"]
+                ---
+                kind: Service
+                name: cache
+                image: \(TestStack.baseImage)
+                init: true
+                command: [sleep, "600"]
+                """)
+            let report = try await stack.apply()
+            #expect(report.outcome == .partial)
+            let failures = report.results.values.compactMap { if case .failed(let message) = $0.status { message } else { nil } }
+            #expect(failures.count == 1)
+            #expect(failures.first?.contains("engine answered 500") == true, "\(failures)")
+            let running = try await stack.containers().filter { $0.state == "running" }.compactMap { $0.labels["berth.service"] }
+            #expect(running.sorted() == ["cache", "worker"])
+
+            let logged = try #require(try stack.store().history(stack: stack.name).first)
+            #expect(logged.reconcile.outcome == "partial")
+            #expect(logged.actions.filter { $0.outcome == "failed" }.map(\.error) == [failures.first])
+
+            _ = try await Command.docker("rm", "-f", blocker)
+            #expect(try await stack.apply().outcome == .changed)
+            #expect(try await stack.containers().filter { $0.state == "running" }.count == 3)
+        }
+    }
+}
