@@ -114,6 +114,7 @@ public struct Executor: Sendable {
         switch step.operation {
         case .createNetwork(let spec):
             _ = try await engine.createNetwork(spec.createRequest(stack: stack))
+            try await keepOneNetwork(named: spec.engineName)
         case .removeNetwork(let name):
             try await ignoringNotFound { try await engine.removeNetwork(name) }
         case .disconnectNetwork(let ref, let network):
@@ -200,6 +201,18 @@ public struct Executor: Sendable {
                 throw ExecutionError("not healthy after \(deadline) (health: \(health ?? "none"))")
             }
             try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The Engine allows two networks with one name when two creates overlap (its duplicate check
+    /// is best effort): e.g. a create still in flight from a Berth process that was killed. Every
+    /// later use of the name would then fail as ambiguous, so the oldest stays and the rest go.
+    private func keepOneNetwork(named name: String) async throws {
+        let namesakes = try await engine.listNetworks(labels: ["\(Resolver.Label.stack)=\(stack)"])
+            .filter { $0.name == name }
+            .sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+        for extra in namesakes.dropFirst() {
+            try await ignoringNotFound { try await engine.removeNetwork(extra.id) }
         }
     }
 

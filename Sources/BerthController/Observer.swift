@@ -84,6 +84,6 @@ extension ObservedNetwork {
         let config = details.ipam.config?.first
         self.init(
             id: details.id, name: details.name, labels: details.labels, driver: details.driver, internal: details.internal,
-            subnet: config?.subnet, gateway: config?.gateway)
+            subnet: config?.subnet, gateway: config?.gateway, created: details.created)
     }
 }

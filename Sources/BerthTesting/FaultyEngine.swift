@@ -105,7 +105,9 @@ public final class FaultyEngine: Sendable {
                         return
                     case .answer(let code, let message)?:
                         let json = try JSONSerialization.data(withJSONObject: ["message": message])
-                        (status, headers, answer) = (HTTPResponseStatus(statusCode: code), ["Content-Type": "application/json"], ByteBuffer(bytes: json))
+                        (status, headers, answer) = (
+                            HTTPResponseStatus(statusCode: code), ["Content-Type": "application/json"], ByteBuffer(bytes: json)
+                        )
                     case .stall(let duration)?:
                         try await Task.sleep(for: duration)
                         (status, headers, answer) = try await forward(head, body)

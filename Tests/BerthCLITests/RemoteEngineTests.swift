@@ -53,7 +53,8 @@ import Testing
         let apply = try await Command.run(CLITests.binary, ["apply", manifests.path], environment: remote)
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("create container \(stack)-web"))
-        let remotePS = try await Command.run("docker", ["ps", "--filter", "label=berth.stack=\(stack)", "--format", "{{.Names}}"], environment: remote)
+        let remotePS = try await Command.run(
+            "docker", ["ps", "--filter", "label=berth.stack=\(stack)", "--format", "{{.Names}}"], environment: remote)
         #expect(remotePS.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(stack)-web")
         #expect(try await Command.docker("ps", "-a", "--filter", "label=berth.stack=\(stack)", "-q").isEmpty)
         let again = try await Command.run(CLITests.binary, ["apply", manifests.path, "--json"], environment: remote)

@@ -168,6 +168,25 @@ import Testing
                 """)
     }
 
+    /// Two overlapping creates (one from a killed Berth) can leave two networks with one name;
+    /// the newer goes before anything uses the name, the older (with the containers) stays.
+    @Test func duplicateNetworkOfTheStackIsRemoved() {
+        var observed = converged()
+        let kept = observed.networks[0]
+        observed.containers.removeAll { $0.service == "web" }
+        observed.networks.append(
+            ObservedNetwork(
+                id: "n-newer", name: kept.name, labels: kept.labels, driver: kept.driver, internal: false, subnet: nil, gateway: nil,
+                created: "2026-11-22T01:00:00.5Z"))
+        observed.networks[0].created = "2026-11-22T01:00:00.1Z"
+        #expect(
+            plan(observed) == """
+                #1 remove-network network n-newer (a second network of the stack with this name; the oldest stays)
+                #2 [#1] create container app-web (missing)
+                #3 [#2] start container app-web (missing)
+                """)
+    }
+
     @Test func foreignContainerHoldingTheNameIsAConflict() {
         var observed = converged()
         observed.containers.removeAll { $0.service == "web" }

@@ -6,6 +6,8 @@ public struct NetworkDetails: Decodable, Sendable, Equatable {
     public let driver: String
     public let `internal`: Bool
     public let labels: [String: String]
+    /// RFC 3339 creation time; with the id, it orders networks that share a name.
+    public let created: String
     public let ipam: IPAM
     /// Attached containers by id (present on inspect, empty on list).
     public let containers: [String: AttachedContainer]
@@ -26,7 +28,7 @@ public struct NetworkDetails: Decodable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", name = "Name", driver = "Driver", `internal` = "Internal", labels = "Labels"
-        case ipam = "IPAM", containers = "Containers"
+        case ipam = "IPAM", containers = "Containers", created = "Created"
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -35,6 +37,7 @@ public struct NetworkDetails: Decodable, Sendable, Equatable {
         driver = try c.decodeIfPresent(String.self, forKey: .driver) ?? ""
         `internal` = try c.decodeIfPresent(Bool.self, forKey: .internal) ?? false
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        created = try c.decodeIfPresent(String.self, forKey: .created) ?? ""
         ipam = try c.decodeIfPresent(IPAM.self, forKey: .ipam) ?? IPAM(driver: nil, config: nil)
         containers = try c.decodeIfPresent([String: AttachedContainer].self, forKey: .containers) ?? [:]
     }

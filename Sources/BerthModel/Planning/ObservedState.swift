@@ -114,9 +114,15 @@ public struct ObservedNetwork: Sendable, Equatable {
     public var `internal`: Bool
     public var subnet: String?
     public var gateway: String?
+    /// RFC 3339; orders networks that share a name (the Engine allows that after overlapping creates).
+    public var created: String
 
-    public init(id: String, name: String, labels: [String: String], driver: String, internal: Bool, subnet: String?, gateway: String?) {
+    public init(
+        id: String, name: String, labels: [String: String], driver: String, internal: Bool, subnet: String?, gateway: String?,
+        created: String = ""
+    ) {
         self.id = id
+        self.created = created
         self.name = name
         self.labels = labels
         self.driver = driver

@@ -149,6 +149,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case pullAlways
     case orphan
     case duplicate
+    case duplicateNetwork
     case replaced(by: String)
     case makeRoom(for: String)
     /// start-first: the new container, healthy, takes the service's network aliases …
@@ -174,7 +175,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .networkChanged, .networkRecreated: "network-changed"
         case .imageMissing, .pullAlways: "image-missing"
         case .orphan: "orphan"
-        case .duplicate: "duplicate"
+        case .duplicate, .duplicateNetwork: "duplicate"
         case .conflictReplaced: "conflict"
         case .hookPending: "hook-pending"
         case .unstartable: "unstartable"
@@ -199,6 +200,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .pullAlways: "pull_policy always"
         case .orphan: "orphan: no longer in the manifests"
         case .duplicate: "duplicate container of the service"
+        case .duplicateNetwork: "a second network of the stack with this name; the oldest stays"
         case .replaced(let name): "replaced by new \(name)"
         case .makeRoom(let name): "keeps the name \(name) free for the new container"
         case .aliasesMove(let name): "network aliases move to the new \(name), now healthy"

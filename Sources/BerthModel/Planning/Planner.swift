@@ -102,7 +102,14 @@ private struct PlanBuilder {
 
     mutating func planNetworks() {
         for network in desired.networks {
-            let current = observed.networks.first { $0.name == network.engineName }
+            let namesakes = observed.networks.filter { $0.name == network.engineName }
+                .sorted { (owned($0.labels) ? 0 : 1, $0.created, $0.id) < (owned($1.labels) ? 0 : 1, $1.created, $1.id) }
+            let current = namesakes.first
+            if let current, owned(current.labels) {
+                for extra in namesakes.dropFirst() where owned(extra.labels) {
+                    networkReady[network.engineName] = add(.removeNetwork(name: extra.id), .duplicateNetwork)
+                }
+            }
             if network.external {
                 if current == nil { conflict("network \(network.engineName)", "external network does not exist; create it first") }
                 continue
