@@ -111,6 +111,9 @@ private struct DocumentParser {
         if let node = map["profiles"] { stack.profiles = reader.strings(node, "profiles") ?? [] }
         if let node = map["default_profiles"] { stack.defaultProfiles = reader.strings(node, "default_profiles", allowSingle: true) ?? [] }
         if let node = map["default_environment"] { stack.defaultEnvironment = reader.string(node, "default_environment") }
+        for field in ["default_profiles", "default_environment"] {
+            if let node = map[field] { stack.stackFieldLocations[field] = reader.location(node) }
+        }
     }
 
     func parseService(_ document: Node) -> ServiceManifest? {

@@ -38,12 +38,12 @@ public enum StackValidator {
                     unknown("profile", profile, among: profiles) + "; the Stack declares: \(stack.profiles.joined(separator: ", "))")
             }
         }
-        for profile in stack.defaultProfiles { checkProfile(profile, SourceLocation(file: "Stack", line: 0, column: 0), "default_profiles") }
+        let defaultsAt = { (field: String) in stack.stackFieldLocations[field] ?? SourceLocation(file: "Stack \(stack.name)", line: 1, column: 1) }
+        for profile in stack.defaultProfiles { checkProfile(profile, defaultsAt("default_profiles"), "default_profiles") }
         if let environment = stack.defaultEnvironment, !stack.environments.isEmpty, stack.environment(environment) == nil {
-            errors.append(
-                ManifestError(
-                    .unknownReference, at: nil, field: "default_environment",
-                    unknown("environment", environment, among: Set(stack.environments.map(\.name)))))
+            fail(
+                .unknownReference, defaultsAt("default_environment"), "default_environment",
+                unknown("environment", environment, among: Set(stack.environments.map(\.name))))
         }
 
         var containerNames: [String: String] = [:]

@@ -10,6 +10,8 @@ public struct StackManifest: Sendable {
     public var profiles: [String] = []
     public var defaultProfiles: [String] = []
     public var defaultEnvironment: String?
+    /// Where the Stack document's own fields are (`default_profiles`, …), for error messages.
+    public var stackFieldLocations: [String: SourceLocation] = [:]
     public var services: [ServiceManifest] = []
     public var environments: [EnvironmentManifest] = []
     public var connections: [ConnectionManifest] = []
