@@ -10,46 +10,83 @@ import Testing
 
     /// (file name, text, expected error line)
     static let corpus: [(String, String, String)] = [
-        ("stack.yaml", header + "kind: Service\nname: web\nimage: [unclosed\n",
-         "stack.yaml:7:1: YAML syntax error: while parsing a flow sequence, did not find expected ',' or ']'"),
-        ("stack.yaml", header + "kind: Service\nname: web\n",
-         "stack.yaml:4:1: web.image: required field 'image' is missing"),
-        ("stack.yaml", header + "kind: Service\nname: web\nimage: app\nports: [\"70000:80\"]\n",
-         "stack.yaml:7:9: web.ports[0]: port 70000 is out of range 1...65535"),
-        ("stack.yaml", header + "kind: Service\nname: a\nimage: app\ndepends_on: [b]\n---\nkind: Service\nname: b\nimage: app\ndepends_on: [a]\n",
-         "stack.yaml:7:13: a.depends_on: dependency cycle: a → b → a"),
-        ("stack.yaml", header + "kind: Service\nname: web\nimage: app\nhealthcheck: {test: [CMD, \"true\"], interval: 5 parsecs}\n",
-         "stack.yaml:7:46: web.healthcheck.interval: expected a duration such as 10s, 1m30s or 500ms, found '5 parsecs'"),
-        ("stack.yaml", header + "kind: Service\nname: web\nimage: app\nrestart: sometimes\n",
-         "stack.yaml:7:10: web.restart: unknown restart policy 'sometimes'"),
-        ("stack.yaml",
-         header + "kind: Environment\nname: prod\nsecrets: {DB_PASSWORD: {file: missing.txt}}\n---\nkind: Service\nname: web\nimage: app\n"
-            + "environment: {P: \"${DB_PASSWORD}\"}\n",
-         "stack.yaml:6:24: prod.secrets.DB_PASSWORD: cannot read secret file 'missing.txt'"),
-        ("stack.yaml", header + "kind: Service\nname: web\nimage: app\n\tports: []\n",
-         "stack.yaml:7:1: YAML syntax error: while scanning a plain scalar, found a tab character that violates indentation"),
-        ("stack.yaml", header + "kind: Service\nname: Web Server\nimage: app\n",
-         "stack.yaml:5:7: name: 'Web Server' is not a valid name"),
-        ("stack.yaml", header + "kind: Service\nname: web\nimage: app\nvolumes: [\"data:/data\"]\n",
-         "stack.yaml:7:11: web.volumes[0]: unknown volume 'data'; declare it with 'kind: Volume'"),
-        ("stack.yaml", header + "kind: Sevice\nname: web\nimage: app\n",
-         "stack.yaml:4:7: kind: unknown kind 'Sevice' (did you mean 'Service'?)"),
-        ("stack.yaml", "kind: Stack\nname: {{stack}}\nprofiles: [a]\ndefault_profiles: [b]\n---\nkind: Service\nname: web\nimage: app\n",
-         "stack.yaml:4:19: default_profiles: unknown profile 'b'"),
+        (
+            "stack.yaml", header + "kind: Service\nname: web\nimage: [unclosed\n",
+            "stack.yaml:7:1: YAML syntax error: while parsing a flow sequence, did not find expected ',' or ']'"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: web\n",
+            "stack.yaml:4:1: web.image: required field 'image' is missing"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: web\nimage: app\nports: [\"70000:80\"]\n",
+            "stack.yaml:7:9: web.ports[0]: port 70000 is out of range 1...65535"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: a\nimage: app\ndepends_on: [b]\n---\nkind: Service\nname: b\nimage: app\ndepends_on: [a]\n",
+            "stack.yaml:7:13: a.depends_on: dependency cycle: a → b → a"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: web\nimage: app\nhealthcheck: {test: [CMD, \"true\"], interval: 5 parsecs}\n",
+            "stack.yaml:7:46: web.healthcheck.interval: expected a duration such as 10s, 1m30s or 500ms, found '5 parsecs'"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: web\nimage: app\nrestart: sometimes\n",
+            "stack.yaml:7:10: web.restart: unknown restart policy 'sometimes'"
+        ),
+        (
+            "stack.yaml",
+            header + "kind: Environment\nname: prod\nsecrets: {DB_PASSWORD: {file: missing.txt}}\n---\nkind: Service\nname: web\nimage: app\n"
+                + "environment: {P: \"${DB_PASSWORD}\"}\n",
+            "stack.yaml:6:24: prod.secrets.DB_PASSWORD: cannot read secret file 'missing.txt'"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: web\nimage: app\n\tports: []\n",
+            "stack.yaml:7:1: YAML syntax error: while scanning a plain scalar, found a tab character that violates indentation"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: Web Server\nimage: app\n",
+            "stack.yaml:5:7: name: 'Web Server' is not a valid name"
+        ),
+        (
+            "stack.yaml", header + "kind: Service\nname: web\nimage: app\nvolumes: [\"data:/data\"]\n",
+            "stack.yaml:7:11: web.volumes[0]: unknown volume 'data'; declare it with 'kind: Volume'"
+        ),
+        (
+            "stack.yaml", header + "kind: Sevice\nname: web\nimage: app\n",
+            "stack.yaml:4:7: kind: unknown kind 'Sevice' (did you mean 'Service'?)"
+        ),
+        (
+            "stack.yaml", "kind: Stack\nname: {{stack}}\nprofiles: [a]\ndefault_profiles: [b]\n---\nkind: Service\nname: web\nimage: app\n",
+            "stack.yaml:4:19: default_profiles: unknown profile 'b'"
+        ),
         // Exponential YAML aliases ("billion laughs") are answered at once, not expanded.
-        ("stack.yaml", (0..<9).map { i in "k\(i): &a\(i) [" + Array(repeating: i == 0 ? "x" : "*a\(i - 1)", count: 9).joined(separator: ", ") + "]" }
-            .joined(separator: "\n") + "\n",
-         "stack.yaml:1:1: kind: required field 'kind' is missing"),
-        ("compose.yaml", "services:\n  web:\n    image: app\n    ports: [\"abc\"]\n",
-         "compose.yaml:4:13: web.ports[0]: 'abc' in 'abc' is not a port number"),
-        ("compose.yaml", "services:\n  web:\n    image: app\n    env_file: nope.env\n",
-         "compose.yaml:4:15: web.env_file[0]: cannot read env file 'nope.env'"),
-        ("compose.yaml", "services:\n  web:\n    image: ${TAG:?set TAG to the release}\n",
-         "compose.yaml:3:12: web.image: TAG: set TAG to the release"),
-        ("compose.yaml", "services:\n  web:\n    image: app\n    depends_on: [db]\n",
-         "compose.yaml:4:18: web.depends_on[0]: unknown service 'db' (did you mean 'web'?)"),
-        ("compose.yaml", "services:\n  web:\n    image: app\n    healthcheck: {test: [CMD, \"true\"], retries: many}\n",
-         "compose.yaml:4:49: web.healthcheck.retries: expected a whole number, found 'many'"),
+        (
+            "stack.yaml",
+            (0..<9).map { i in "k\(i): &a\(i) [" + Array(repeating: i == 0 ? "x" : "*a\(i - 1)", count: 9).joined(separator: ", ") + "]" }
+                .joined(separator: "\n") + "\n",
+            "stack.yaml:1:1: kind: required field 'kind' is missing"
+        ),
+        (
+            "compose.yaml", "services:\n  web:\n    image: app\n    ports: [\"abc\"]\n",
+            "compose.yaml:4:13: web.ports[0]: 'abc' in 'abc' is not a port number"
+        ),
+        (
+            "compose.yaml", "services:\n  web:\n    image: app\n    env_file: nope.env\n",
+            "compose.yaml:4:15: web.env_file[0]: cannot read env file 'nope.env'"
+        ),
+        (
+            "compose.yaml", "services:\n  web:\n    image: ${TAG:?set TAG to the release}\n",
+            "compose.yaml:3:12: web.image: TAG: set TAG to the release"
+        ),
+        (
+            "compose.yaml", "services:\n  web:\n    image: app\n    depends_on: [db]\n",
+            "compose.yaml:4:18: web.depends_on[0]: unknown service 'db' (did you mean 'web'?)"
+        ),
+        (
+            "compose.yaml", "services:\n  web:\n    image: app\n    healthcheck: {test: [CMD, \"true\"], retries: many}\n",
+            "compose.yaml:4:49: web.healthcheck.retries: expected a whole number, found 'many'"
+        ),
     ]
 
     @Test func everyBadInputIsRefusedWithItsPlaceAndChangesNothing() async throws {
