@@ -15,12 +15,16 @@ import Testing
             do {
                 try stack.write(
                     "stack.yaml",
-                    "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"600\"]\n")
+                    "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"600\"]\n"
+                )
                 let directory = stack.directory.path
                 func berth(_ arguments: String...) async throws -> CommandResult {
                     try await Command.run(
                         "docker",
-                        ["run", "--rm", "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", "\(directory):\(directory):ro", "-v", "\(state):/var/lib/berth", tag]
+                        [
+                            "run", "--rm", "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", "\(directory):\(directory):ro", "-v",
+                            "\(state):/var/lib/berth", tag,
+                        ]
                             + arguments)
                 }
                 let apply = try await berth("apply", directory)
