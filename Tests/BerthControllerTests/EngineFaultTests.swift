@@ -7,6 +7,12 @@ import Testing
 /// An Engine that errs, stalls or hangs up: retries where safe, and a failure on one service
 /// does not stop the others.
 @Suite struct EngineFaultTests {
+    static func failures(_ report: ReconcileReport) -> [String] {
+        report.plan.steps.compactMap { step in
+            if case .failed(let message)? = report.results[step.id]?.status { "\(step): \(message)" } else { nil }
+        }
+    }
+
     /// 5xx answers, a stall past the deadline and a dropped connection on calls that can be
     /// repeated are absorbed by retries: the stack converges in one apply.
     @Test func transientFaultsAreRetried() async throws {
@@ -14,15 +20,15 @@ import Testing
             try TestManifests.write(stack)
             let proxy = try await FaultyEngine(rules: [
                 .init("GET", "/containers/json", times: 2, .answer(status: 500, message: "injected: engine busy")),
-                .init("GET", "/networks", times: 1, .stall(.seconds(3))),
+                .init("GET", "/networks", times: 1, .stall(.seconds(12))),
                 .init("POST", "/start", times: 1, .drop),
             ])
             let engine = try await DockerClient.connect(
                 to: .unixSocket(path: proxy.socketPath),
-                policy: EngineCallPolicy(timeout: .seconds(1), attempts: 4, backoff: .milliseconds(50)))
+                policy: EngineCallPolicy(timeout: .seconds(5), attempts: 4, backoff: .milliseconds(50)))
             let reconciler = Reconciler(engine: engine, store: try stack.store())
             let report = try await reconciler.apply(try stack.load(), ReconcileOptions())
-            #expect(report.outcome == .changed, "\(report.plan)")
+            #expect(report.outcome == .changed, "\(Self.failures(report))")
             #expect(proxy.injectedCount == 4)
             #expect(engine.callCounts.retries == 4)
             #expect(try await reconciler.preview(try stack.load(), ReconcileOptions()).plan.isConverged)
@@ -41,14 +47,14 @@ import Testing
                 .init("POST", "/containers/create?name=\(stack.name)-web", times: 1, .answer(status: 500, message: "injected: create failed"))
             ])
             let engine = try await DockerClient.connect(
-                to: .unixSocket(path: proxy.socketPath), policy: EngineCallPolicy(timeout: .seconds(5), backoff: .milliseconds(50)))
+                to: .unixSocket(path: proxy.socketPath), policy: EngineCallPolicy(backoff: .milliseconds(50)))
             let reconciler = Reconciler(engine: engine, store: try stack.store())
             let report = try await reconciler.apply(try stack.load(), ReconcileOptions())
-            #expect(report.outcome == .partial)
+            #expect(report.outcome == .partial, "\(Self.failures(report))")
             #expect(engine.callCounts.retries == 0)
             #expect(try await stack.containers().map { $0.labels["berth.service"] } == ["db"])
             let next = try await reconciler.apply(try stack.load(), ReconcileOptions())
-            #expect(next.outcome == .changed)
+            #expect(next.outcome == .changed, "\(Self.failures(next))")
             #expect(try await stack.containers().count == 2)
             try await engine.shutdown()
             await proxy.stop()

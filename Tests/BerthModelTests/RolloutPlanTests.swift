@@ -78,7 +78,7 @@ import Testing
     }
 
     /// web (start-first) is replaced only after db's rollout passed its gate; the old web keeps
-    /// serving until the new one is healthy and holds the aliases.
+    /// serving until the new one is healthy and holds the aliases, and through the name swap.
     @Test func startFirstWaitsForItsDependencyThenMovesTheAliases() {
         var changed = desired
         for index in changed.containers.indices {
@@ -101,10 +101,11 @@ import Testing
                 #11 [#10] wait-healthy container app-web_next (must be healthy to converge)
                 #12 [#11] disconnect container app-web_next from network app_default (network aliases move to the new app-web_next, now healthy)
                 #13 [#12] connect container app-web_next to network app_default (network aliases move to the new app-web_next, now healthy)
-                #14 [#11,#13] disconnect container app-web (id-web-00000) from network app_default (replaced by new app-web_next)
-                #15 [#11,#13,#14] stop container app-web (id-web-00000) (replaced by new app-web_next)
-                #16 [#15] remove container app-web (id-web-00000) (replaced by new app-web_next)
-                #17 [#16] rename container app-web_next to app-web (the new container takes the service's name)
+                #14 [#11,#13] rename container app-web (id-web-00000) to id-web-00000_app-web (keeps the name app-web free for the new container)
+                #15 [#14] rename container app-web_next to app-web (the new container takes the service's name)
+                #16 [#15] disconnect container app-web (id-web-00000) from network app_default (replaced by new app-web)
+                #17 [#15,#16] stop container app-web (id-web-00000) (replaced by new app-web)
+                #18 [#17] remove container app-web (id-web-00000) (replaced by new app-web)
                 """)
         let staged = Planner.plan(desired: changed, observed: observed).steps.compactMap { step -> ContainerSpec? in
             if case .createContainer(let spec) = step.operation, spec.service == "web" { return spec } else { return nil }

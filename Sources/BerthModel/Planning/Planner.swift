@@ -374,8 +374,11 @@ private struct PlanBuilder {
     }
 
     /// Start the new container under a staged name without aliases while the old one serves; once
-    /// it is healthy, move the aliases to it, take the old one off its networks, stop and remove
-    /// it, and give the new one the service's name.
+    /// it is healthy, move the aliases to it, then swap the names (old aside, new to the service's
+    /// name), and only then take the old one off its networks, stop and remove it.
+    ///
+    /// Renaming a container re-registers its DNS records, aliases included; done while both
+    /// containers carry the aliases, the other one answers during that moment.
     mutating func startFirst(_ spec: ContainerSpec, replacing old: ObservedContainer, after: [Int], cause: Cause) {
         var staged = spec
         staged.name = spec.stagedName
@@ -389,11 +392,13 @@ private struct PlanBuilder {
             moved.append(add(.connectNetwork(stagedRef, attachment), .aliasesMove(to: staged.name), after: [off]))
         }
         let ref = ContainerRef.existing(id: old.id, name: old.name)
-        let leaves = old.networks.map { add(.disconnectNetwork(ref, network: $0), .replaced(by: staged.name), after: [settled] + moved) }
-        let stop = add(.stopContainer(ref, timeoutSeconds: nil), .replaced(by: staged.name), after: [settled] + moved + leaves)
-        let removal = add(.removeContainer(ref), .replaced(by: staged.name), after: [stop])
+        let aside = add(.renameContainer(ref, to: "\(old.shortID)_\(spec.name)"), .makeRoom(for: spec.name), after: [settled] + moved)
+        let promoted = add(.renameContainer(stagedRef, to: spec.name), .promoted, after: [aside])
+        let leaves = old.networks.map { add(.disconnectNetwork(ref, network: $0), .replaced(by: spec.name), after: [promoted]) }
+        let stop = add(.stopContainer(ref, timeoutSeconds: nil), .replaced(by: spec.name), after: [promoted] + leaves)
+        let removal = add(.removeContainer(ref), .replaced(by: spec.name), after: [stop])
         detachSteps.append(removal)
-        rolloutDone[spec.service] = add(.renameContainer(stagedRef, to: spec.name), .promoted, after: [removal])
+        rolloutDone[spec.service] = removal
     }
 
     /// The rollouts of this plan a service's own changes must wait for: those of what it depends on.
