@@ -6,7 +6,9 @@ import Testing
 /// Berth killed (SIGKILL, no cleanup) right after its k-th Engine write, for every k of three
 /// representative applies. After each kill, one plain `apply` converges: one container per
 /// service, all running under their own names (no `<id>_name` leftovers), volume data intact.
-@Suite struct CrashPointTests {
+/// Serialized: each scenario starts dozens of short Berth processes; one at a time keeps the
+/// machine responsive for the timing-sensitive tests that run beside it.
+@Suite(.serialized) struct CrashPointTests {
     enum Scenario: String, CaseIterable, Sendable {
         /// Empty host → network, volume, containers, health gates, the hook.
         case freshApply

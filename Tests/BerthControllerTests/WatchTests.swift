@@ -89,17 +89,18 @@ import Testing
             try await watching(stack, backoff: Backoff(base: .zero, cap: .zero)) {
                 let web = "\(stack.name)-web"
                 let db = "\(stack.name)-db"
+                // Up, and the startup round logged (a round logs its actions when it ends).
                 try await eventually("the stack up") {
                     let webUp = try await running(stack, web) != nil
                     let dbUp = try await running(stack, db) != nil
-                    return webUp && dbUp
+                    return try webUp && dbUp && repair(stack, of: "container \(web)")?.0 == "startup"
                 }
 
                 try await Command.docker("rm", "-f", web)
-                // A round logs its actions when it ends, so wait for the log, not just the container.
                 try await eventually("web recreated and logged") {
                     let up = try await running(stack, web) != nil
-                    return try up && (repair(stack, of: "container \(web)")?.2.contains("create missing") ?? false)
+                    let latest = try repair(stack, of: "container \(web)")
+                    return up && latest?.0 != "startup" && (latest?.2.contains("create missing") ?? false)
                 }
                 let removed = try #require(try repair(stack, of: "container \(web)"))
                 #expect(removed.0 == "event")
