@@ -250,7 +250,7 @@ import Testing
         let held = try await StackLock.reconcile(stateFile: state, stack: "s", timeout: .zero)
         // The waiter gets the lock only after it is released, however late its task starts.
         let acquired = Task {
-            _ = try await StackLock.reconcile(stateFile: state, stack: "s", timeout: .seconds(5))
+            _ = try await StackLock.reconcile(stateFile: state, stack: "s", timeout: .seconds(120))
             return ContinuousClock.now
         }
         try await Task.sleep(for: .milliseconds(400))
