@@ -209,8 +209,7 @@ public struct Executor: Sendable {
     /// later use of the name would then fail as ambiguous, so the oldest stays and the rest go.
     private func keepOneNetwork(named name: String) async throws {
         let namesakes = try await engine.listNetworks(labels: ["\(Resolver.Label.stack)=\(stack)"])
-            .filter { $0.name == name }
-            .sorted { ($0.created, $0.id) < ($1.created, $1.id) }
+            .map(ObservedNetwork.init).filter { $0.name == name }.sorted(by: ObservedNetwork.olderFirst)
         for extra in namesakes.dropFirst() {
             try await ignoringNotFound { try await engine.removeNetwork(extra.id) }
         }

@@ -108,7 +108,8 @@ extension DockerClient {
             }
             guard repeatable, attempt < policy.attempts, !Task.isCancelled else { throw failure }
             let delay = policy.backoffMilliseconds(beforeAttempt: attempt + 1)
-            logger.warning("engine \(method.http) \(path) failed (\(failure)); retrying in \(delay) ms")
+            let what = failure.status == nil ? "\(failure)" : "\(method.http) \(path): \(failure)"
+            logger.warning("engine call failed (\(what)); retrying in \(delay) ms")
             counters.withLock { $0.retries += 1 }
             try await Task.sleep(for: .milliseconds(delay))
             attempt += 1

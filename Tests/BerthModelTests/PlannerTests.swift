@@ -177,7 +177,8 @@ import Testing
         observed.networks.append(
             ObservedNetwork(
                 id: "n-newer", name: kept.name, labels: kept.labels, driver: kept.driver, internal: false, subnet: nil, gateway: nil,
-                created: "2026-11-22T01:00:00.5Z"))
+                created: "2026-11-22T01:00:00.12Z"))
+        // 0.1 s is older than 0.12 s, though ".1Z" sorts after ".12Z" as text.
         observed.networks[0].created = "2026-11-22T01:00:00.1Z"
         #expect(
             plan(observed) == """

@@ -132,6 +132,20 @@ public struct ObservedNetwork: Sendable, Equatable {
     }
 
     public var stack: String? { labels[Resolver.Label.stack] }
+
+    /// Older first, by creation time then id: of networks sharing a name, the first one stays.
+    /// The Engine prints RFC 3339 with trailing zeros of the fraction dropped (`.5Z`, `.45Z`), so
+    /// fractions are padded to nanoseconds before the text is compared.
+    public static func olderFirst(_ a: ObservedNetwork, _ b: ObservedNetwork) -> Bool {
+        (sortableTime(a.created), a.id) < (sortableTime(b.created), b.id)
+    }
+
+    static func sortableTime(_ text: String) -> String {
+        guard let dot = text.firstIndex(of: ".") else { return text }
+        let rest = text[text.index(after: dot)...]
+        let digits = rest.prefix { $0.isNumber }
+        return text[..<dot] + "." + digits + String(repeating: "0", count: max(0, 9 - digits.count)) + rest.dropFirst(digits.count)
+    }
 }
 
 public struct ObservedVolume: Sendable, Equatable {

@@ -103,10 +103,10 @@ private struct PlanBuilder {
     mutating func planNetworks() {
         for network in desired.networks {
             let namesakes = observed.networks.filter { $0.name == network.engineName }
-                .sorted { (owned($0.labels) ? 0 : 1, $0.created, $0.id) < (owned($1.labels) ? 0 : 1, $1.created, $1.id) }
-            let current = namesakes.first
-            if let current, owned(current.labels) {
-                for extra in namesakes.dropFirst() where owned(extra.labels) {
+            let ours = namesakes.filter { owned($0.labels) }.sorted(by: ObservedNetwork.olderFirst)
+            let current = ours.first ?? namesakes.first
+            if ours.count > 1 {
+                for extra in ours.dropFirst() {
                     networkReady[network.engineName] = add(.removeNetwork(name: extra.id), .duplicateNetwork)
                 }
             }
