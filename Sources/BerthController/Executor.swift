@@ -113,14 +113,25 @@ public struct Executor: Sendable {
     private func run(_ step: PlanStep, created: CreatedContainers, onEvent: @escaping @Sendable (ExecutionEvent) -> Void) async throws {
         switch step.operation {
         case .createNetwork(let spec):
-            _ = try await engine.createNetwork(spec.createRequest(stack: stack))
+            let request = spec.createRequest(stack: stack)
+            do {
+                _ = try await engine.createNetwork(request)
+            } catch let conflict as EngineError where conflict.is(.conflict) {
+                try await networkNamesake(matching: request, else: conflict)
+            }
             try await keepOneNetwork(named: spec.engineName)
         case .removeNetwork(let name):
             try await ignoringNotFound { try await engine.removeNetwork(name) }
         case .disconnectNetwork(let ref, let network):
-            try await ignoringNotFound { try await engine.disconnectNetwork(network, container: try await created.id(ref), force: true) }
+            let id = try await created.id(ref)
+            try await unlessInPlace(
+                { try await ignoringNotFound { try await engine.disconnectNetwork(network, container: id, force: true) } },
+                check: { $0.networkSettings.networks[network] == nil }, of: id)
         case .connectNetwork(let ref, let attachment):
-            try await engine.connectNetwork(attachment.network, container: try await created.id(ref), endpoint: attachment.endpoint)
+            let id = try await created.id(ref)
+            try await unlessInPlace(
+                { try await engine.connectNetwork(attachment.network, container: id, endpoint: attachment.endpoint) },
+                check: { $0.networkSettings.networks[attachment.network] != nil }, of: id)
         case .createVolume(let spec):
             _ = try await engine.createVolume(name: spec.engineName, driver: spec.driver, labels: [Resolver.Label.stack: stack])
         case .removeVolume(let name):
@@ -141,14 +152,21 @@ public struct Executor: Sendable {
                 onEvent(.output(step, [message.id, status].compactMap { $0 }.joined(separator: ": ")))
             }
         case .createContainer(let spec):
-            let id = try await engine.createContainer(name: spec.name, spec.createRequest(stack: stack))
+            let request = spec.createRequest(stack: stack)
+            let id: String
+            do {
+                id = try await engine.createContainer(name: spec.name, request)
+            } catch let conflict as EngineError where conflict.is(.conflict) {
+                id = try await namesake(spec.name, matching: request, else: conflict)
+            }
             await created.set(spec.service, id)
         case .startContainer(let ref):
             try await start(try await created.id(ref))
         case .stopContainer(let ref, let timeout):
             try await ignoringNotFound { try await engine.stopContainer(try await created.id(ref), timeout: timeout) }
         case .renameContainer(let ref, let name):
-            try await engine.renameContainer(try await created.id(ref), to: name)
+            let id = try await created.id(ref)
+            try await unlessInPlace({ try await engine.renameContainer(id, to: name) }, check: { $0.name == "/" + name }, of: id)
         case .removeContainer(let ref):
             try await ignoringNotFound { try await engine.removeContainer(try await created.id(ref), force: true, volumes: false) }
         case .waitHealthy(let ref, let deadline):
@@ -204,18 +222,7 @@ public struct Executor: Sendable {
         }
     }
 
-    /// The Engine allows two networks with one name when two creates overlap (its duplicate check
-    /// is best effort): e.g. a create still in flight from a Berth process that was killed. Every
-    /// later use of the name would then fail as ambiguous, so the oldest stays and the rest go.
-    private func keepOneNetwork(named name: String) async throws {
-        let namesakes = try await engine.listNetworks(labels: ["\(Resolver.Label.stack)=\(stack)"])
-            .map(ObservedNetwork.init).filter { $0.name == name }.sorted(by: ObservedNetwork.olderFirst)
-        for extra in namesakes.dropFirst() {
-            try await ignoringNotFound { try await engine.removeNetwork(extra.id) }
-        }
-    }
-
-    private func ignoringNotFound(_ body: () async throws -> Void) async throws {
+    func ignoringNotFound(_ body: () async throws -> Void) async throws {
         do { try await body() } catch let error as EngineError where error.is(.notFound) {}
     }
 }

@@ -1,0 +1,98 @@
+import BerthController
+import BerthModel
+import BerthTesting
+import Foundation
+import Testing
+
+/// A Berth process killed mid-apply can leave writes in flight that the Engine carries out after
+/// the next reconcile has observed the host. These tests replay that on the real Engine: a plan is
+/// made, part of it is executed "by the dead process", then the whole plan runs.
+@Suite struct OverlappingWriteTests {
+    /// The steps up to `target` with everything they depend on, as a plan of their own.
+    func prefix(of plan: Plan, through target: PlanStep) -> Plan {
+        var wanted: Set<Int> = [target.id]
+        var frontier = [target]
+        while let step = frontier.popLast() {
+            for id in step.dependsOn where wanted.insert(id).inserted {
+                frontier += plan.steps.filter { $0.id == id }
+            }
+        }
+        return Plan(stack: plan.stack, steps: plan.steps.filter { wanted.contains($0.id) })
+    }
+
+    func step(_ plan: Plan, _ kind: String, _ name: String) throws -> PlanStep {
+        try #require(plan.steps.first { $0.operation.kind == kind && $0.operation.target.contains(name) }, "\(plan)")
+    }
+
+    func failures(_ results: [Int: StepResult]) -> [String] {
+        results.values.compactMap(\.error).sorted()
+    }
+
+    @Test func createAndNetworkThatLandAfterObservationAreTakenOver() async throws {
+        try await TestStack.with { stack in
+            try TestManifests.write(stack)
+            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
+            let executor = Executor(engine: stack.engine, stack: stack.name)
+            let dead = prefix(of: plan, through: try step(plan, "create", "\(stack.name)-web"))
+            #expect(failures(await executor.execute(dead)) == [])
+
+            let results = await executor.execute(plan)
+            #expect(failures(results) == [], "\(plan)")
+            let containers = try await stack.containers()
+            #expect(containers.map(\.name).sorted() == ["\(stack.name)-db", "\(stack.name)-web"])
+            #expect(containers.allSatisfy { $0.state == "running" })
+            #expect(try await stack.engine.listNetworks(labels: ["berth.stack=\(stack.name)"]).count == 1)
+            #expect(try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan.isConverged)
+        }
+    }
+
+    @Test func renameThatLandedAfterObservationCountsAsDone() async throws {
+        try await TestStack.with { stack in
+            try TestManifests.write(stack)
+            try await stack.apply()
+            try stack.write("environments.yaml", TestManifests.environment.replacingOccurrences(of: "MODE: one", with: "MODE: two"))
+            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
+            let executor = Executor(engine: stack.engine, stack: stack.name)
+            let dead = prefix(of: plan, through: try step(plan, "rename", "\(stack.name)-web"))
+            #expect(failures(await executor.execute(dead)) == [])
+
+            let results = await executor.execute(plan)
+            #expect(failures(results) == [], "\(plan)")
+            let containers = try await stack.containers()
+            #expect(containers.map(\.name).sorted() == ["\(stack.name)-db", "\(stack.name)-web"])
+            #expect(try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan.isConverged)
+        }
+    }
+
+    @Test func connectThatLandedAfterObservationCountsAsDone() async throws {
+        try await TestStack.with { stack in
+            try TestManifests.write(stack)
+            try await stack.apply()
+            let network = "\(stack.name)_default"
+            try await Command.docker("network", "disconnect", network, "\(stack.name)-web")
+            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
+            let dead = prefix(of: plan, through: try step(plan, "connect", "\(stack.name)-web"))
+            let executor = Executor(engine: stack.engine, stack: stack.name)
+            #expect(failures(await executor.execute(dead)) == [])
+
+            #expect(failures(await executor.execute(plan)) == [], "\(plan)")
+            #expect(try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan.isConverged)
+        }
+    }
+
+    /// Only a container with this very spec is taken over; anything else under the name stays
+    /// untouched and the step fails with the Engine's conflict.
+    @Test func foreignContainerThatTookTheNameIsNotTakenOver() async throws {
+        try await TestStack.with { stack in
+            try TestManifests.write(stack)
+            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
+            try await Command.docker("create", "--name", "\(stack.name)-web", "--label", "berth.stack=\(stack.name)", TestStack.baseImage, "true")
+
+            let results = await Executor(engine: stack.engine, stack: stack.name).execute(plan)
+            let create = try step(plan, "create", "\(stack.name)-web")
+            #expect(results[create.id]?.error?.contains("is already in use") == true, "\(failures(results))")
+            let holder = try await stack.engine.inspectContainer("\(stack.name)-web")
+            #expect(holder.config.labels?["berth.service"] == nil)
+        }
+    }
+}
