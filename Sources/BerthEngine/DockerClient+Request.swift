@@ -64,7 +64,7 @@ extension DockerClient {
     /// Sends one request and returns the response with a successful status, or throws the
     /// Engine's error (status + message).
     ///
-    /// Every call has a deadline (`policy.timeout` unless the call needs longer). Calls that can be
+    /// Every call has a deadline (the policy's read or write timeout unless the call needs longer). Calls that can be
     /// repeated safely (reads, and writes marked `idempotent`) are retried with exponential backoff
     /// when the Engine cannot be reached or times out; reads are also retried on a 5xx answer.
     /// Writes that are not idempotent (create, rename, connect) are sent exactly once: a lost
@@ -94,7 +94,8 @@ extension DockerClient {
             }
             var failure: EngineError
             do {
-                let response = try await http.execute(request, timeout: timeout ?? policy.timeout, logger: logger)
+                let response = try await http.execute(
+                    request, timeout: timeout ?? (method.isWrite ? policy.writeTimeout : policy.readTimeout), logger: logger)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) || (accept304 && status == 304) {
                     if method.isWrite { crashIfAsked() }

@@ -20,12 +20,12 @@ import Testing
             try TestManifests.write(stack)
             let proxy = try await FaultyEngine(rules: [
                 .init("GET", "/containers/json", times: 2, .answer(status: 500, message: "injected: engine busy")),
-                .init("GET", "/networks", times: 1, .stall(.seconds(25))),
+                .init("GET", "/networks", times: 1, .stall(.seconds(20))),
                 .init("POST", "/start", times: 1, .drop),
             ])
             let engine = try await DockerClient.connect(
                 to: .unixSocket(path: proxy.socketPath),
-                policy: EngineCallPolicy(timeout: .seconds(20), attempts: 4, backoff: .milliseconds(50)))
+                policy: EngineCallPolicy(readTimeout: .seconds(12), attempts: 4, backoff: .milliseconds(50)))
             let reconciler = Reconciler(engine: engine, store: try stack.store())
             let report = try await reconciler.apply(try stack.load(), ReconcileOptions())
             #expect(report.outcome == .changed, "\(Self.failures(report))")

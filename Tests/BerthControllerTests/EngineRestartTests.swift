@@ -3,9 +3,9 @@ import BerthTesting
 import Foundation
 import Testing
 
-/// dockerd restarted under a running watch. It restarts the shared daemon, so it runs alone:
-/// `scripts/test` runs it in a second invocation with BERTH_TEST_RESTART_DOCKERD=1.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["BERTH_TEST_RESTART_DOCKERD"] == "1"))
+/// dockerd restarted under a running watch. It restarts the shared daemon, so it runs alone
+/// (`scripts/test` runs it after everything else).
+@Suite(.enabled(if: RunsAlone.now(RunsAlone.dockerdRestart)))
 struct EngineRestartTests {
     @Test func watchRecoversAfterTheEngineRestarts() async throws {
         try await TestStack.with("r") { stack in

@@ -28,21 +28,27 @@ import Testing
         results.values.compactMap(\.error).sorted()
     }
 
+    /// Plans, runs the plan's steps through `kind` of `name` as the killed process did, then runs
+    /// the whole plan as the next reconcile would: its failures, and whether the host converged.
+    func replayDeadProcess(_ stack: TestStack, through kind: String, of name: String) async throws -> (failures: [String], converged: Bool) {
+        let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
+        let executor = Executor(engine: stack.engine, stack: stack.name)
+        let dead = prefix(of: plan, through: try step(plan, kind, name))
+        try #require(failures(await executor.execute(dead)) == [])
+        let next = failures(await executor.execute(plan))
+        return (next, try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan.isConverged)
+    }
+
     @Test func createAndNetworkThatLandAfterObservationAreTakenOver() async throws {
         try await TestStack.with { stack in
             try TestManifests.write(stack)
-            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
-            let executor = Executor(engine: stack.engine, stack: stack.name)
-            let dead = prefix(of: plan, through: try step(plan, "create", "\(stack.name)-web"))
-            #expect(failures(await executor.execute(dead)) == [])
-
-            let results = await executor.execute(plan)
-            #expect(failures(results) == [], "\(plan)")
+            let next = try await replayDeadProcess(stack, through: "create", of: "\(stack.name)-web")
+            #expect(next.failures == [])
+            #expect(next.converged)
             let containers = try await stack.containers()
             #expect(containers.map(\.name).sorted() == ["\(stack.name)-db", "\(stack.name)-web"])
             #expect(containers.allSatisfy { $0.state == "running" })
             #expect(try await stack.engine.listNetworks(labels: ["berth.stack=\(stack.name)"]).count == 1)
-            #expect(try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan.isConverged)
         }
     }
 
@@ -51,16 +57,10 @@ import Testing
             try TestManifests.write(stack)
             try await stack.apply()
             try stack.write("environments.yaml", TestManifests.environment.replacingOccurrences(of: "MODE: one", with: "MODE: two"))
-            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
-            let executor = Executor(engine: stack.engine, stack: stack.name)
-            let dead = prefix(of: plan, through: try step(plan, "rename", "\(stack.name)-web"))
-            #expect(failures(await executor.execute(dead)) == [])
-
-            let results = await executor.execute(plan)
-            #expect(failures(results) == [], "\(plan)")
-            let containers = try await stack.containers()
-            #expect(containers.map(\.name).sorted() == ["\(stack.name)-db", "\(stack.name)-web"])
-            #expect(try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan.isConverged)
+            let next = try await replayDeadProcess(stack, through: "rename", of: "\(stack.name)-web")
+            #expect(next.failures == [])
+            #expect(next.converged)
+            #expect(try await stack.containers().map(\.name).sorted() == ["\(stack.name)-db", "\(stack.name)-web"])
         }
     }
 
@@ -68,15 +68,10 @@ import Testing
         try await TestStack.with { stack in
             try TestManifests.write(stack)
             try await stack.apply()
-            let network = "\(stack.name)_default"
-            try await Command.docker("network", "disconnect", network, "\(stack.name)-web")
-            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
-            let dead = prefix(of: plan, through: try step(plan, "connect", "\(stack.name)-web"))
-            let executor = Executor(engine: stack.engine, stack: stack.name)
-            #expect(failures(await executor.execute(dead)) == [])
-
-            #expect(failures(await executor.execute(plan)) == [], "\(plan)")
-            #expect(try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan.isConverged)
+            try await Command.docker("network", "disconnect", "\(stack.name)_default", "\(stack.name)-web")
+            let next = try await replayDeadProcess(stack, through: "connect", of: "\(stack.name)-web")
+            #expect(next.failures == [])
+            #expect(next.converged)
         }
     }
 

@@ -100,7 +100,10 @@ import Testing
         }
     }
 
-    @Test func startFirstKeepsTheAliasServing() async throws {
+    /// Runs alone: a client resolves the alias and connects a moment later; on a saturated CPU that
+    /// moment can outlast the old container's last instant on the network (docs/updates.md).
+    @Test(.enabled(if: RunsAlone.now(RunsAlone.startFirstProbe)))
+    func startFirstKeepsTheAliasServing() async throws {
         try await TestStack.with("sf") { stack in
             let image = "berth-test/\(stack.name)-web"
             try await stack.buildVersionServer("one", tag: "\(image):1")

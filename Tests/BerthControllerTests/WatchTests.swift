@@ -225,7 +225,6 @@ import Testing
                 try await eventually("five repairs", seconds: 120) { try starts().count >= 5 }
                 let times = try starts()
                 let gaps = zip(times.dropFirst(), times).map { $0.timeIntervalSince($1) }
-                // Repairs 2, 3, 4, 5 wait at least 0.5 s, 1 s, 2 s, 4 s.
                 // Repairs 2, 3, 4, 5 each waited at least their (growing) backoff: 0.5 s, 1 s, 2 s, 4 s.
                 // Upper bounds are not asserted: on a loaded machine a round can be slower.
                 for (index, gap) in gaps.prefix(4).enumerated() {
