@@ -174,6 +174,8 @@ public struct Executor: Sendable {
         case .waitCompleted(let ref):
             let exit = try await engine.waitContainer(try await created.id(ref), condition: "not-running")
             if exit.statusCode != 0 { throw ExecutionError("exited with code \(exit.statusCode); dependents need it to complete successfully") }
+        case .drain(_, let milliseconds):
+            try await Task.sleep(for: .milliseconds(milliseconds))
         case .runHook(let ref, let hook):
             let id = try await created.id(ref)
             let result = try await engine.exec(hook.command, in: id)

@@ -343,7 +343,8 @@ extension PlanStep {
         switch operation {
         case .createContainer(let spec): return spec.service
         case .startContainer(let ref), .stopContainer(let ref, _), .renameContainer(let ref, _), .removeContainer(let ref),
-            .waitHealthy(let ref, _), .waitCompleted(let ref), .runHook(let ref, _), .connectNetwork(let ref, _), .disconnectNetwork(let ref, _):
+            .waitHealthy(let ref, _), .waitCompleted(let ref), .drain(let ref, _), .runHook(let ref, _), .connectNetwork(let ref, _),
+            .disconnectNetwork(let ref, _):
             if case .created(let service, _) = ref { return service }
             return nil
         default: return nil

@@ -100,8 +100,7 @@ import Testing
         }
     }
 
-    /// Runs alone: a client resolves the alias and connects a moment later; on a saturated CPU that
-    /// moment can outlast the old container's last instant on the network (docs/updates.md).
+    /// Runs alone: its probe loop measures availability, which a saturated CPU would distort.
     @Test(.enabled(if: RunsAlone.now(RunsAlone.startFirstProbe)))
     func startFirstKeepsTheAliasServing() async throws {
         try await TestStack.with("sf") { stack in
@@ -117,10 +116,14 @@ import Testing
             try stack.write("stack.yaml", TestStack.versionServerManifests(image: "\(image):1", order: "start-first"))
             try await stack.apply()
             let client = try #require(try await stack.containers().first { $0.labels["berth.service"] == "client" })
-            // A bounded probe loop through the service alias, on the stack's own network.
+            // A bounded probe loop through the service alias, on the stack's own network. Like most
+            // clients (curl, Go's dialer, nginx upstreams), it tries each address the name resolves to: Docker
+            // drops a leaving container's DNS record only after its address is gone (docs/updates.md).
             let probe = """
                 i=0; while [ $i -lt 600 ]; do
-                  if out=$(timeout 2 wget -q -O - http://web:8080/ 2>/dev/null); then echo "$out" >> /tmp/log; else echo FAIL >> /tmp/log; fi
+                  ips=$(timeout 2 nslookup web 127.0.0.11 2>/dev/null | awk '/answer/ { a = 1 } a && /^Address/ { printf "%s ", $2 }')
+                  out=""; for ip in $ips; do out=$(timeout 1 wget -q -O - http://$ip:8080/ 2>/dev/null) && break; out=""; done
+                  if [ -n "$out" ]; then echo "$out" >> /tmp/log; else echo "FAIL at $(cut -d" " -f1 /proc/uptime): no answer from [$ips]" >> /tmp/log; fi
                   i=$((i+1)); sleep 0.03
                 done; echo DONE >> /tmp/log
                 """
@@ -138,7 +141,8 @@ import Testing
             try await waitUntil { try await log().count >= linesAfter + 10 }
 
             let lines = try await log()
-            #expect(!lines.contains("FAIL"), "\(lines.filter { $0 == "FAIL" }.count) failed probes of \(lines.count)")
+            let failed = lines.filter { $0.hasPrefix("FAIL") }
+            #expect(failed.isEmpty, "\(failed.count) failed probes of \(lines.count): \(failed)")
             #expect(lines.contains("one") && lines.last { $0 != "DONE" } == "two")
             let names = try await stack.containers().map(\.name).sorted()
             #expect(names == ["\(stack.name)-client", "\(stack.name)-web"])

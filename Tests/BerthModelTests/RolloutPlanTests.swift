@@ -78,7 +78,8 @@ import Testing
     }
 
     /// web (start-first) is replaced only after db's rollout passed its gate; the old web keeps
-    /// serving until the new one is healthy and holds the aliases, and through the name swap.
+    /// serving until the new one is healthy and holds the aliases, through the name swap and the
+    /// drain.
     @Test func startFirstWaitsForItsDependencyThenMovesTheAliases() {
         var changed = desired
         for index in changed.containers.indices {
@@ -103,9 +104,10 @@ import Testing
                 #13 [#12] connect container app-web_next to network app_default (network aliases move to the new app-web_next, now healthy)
                 #14 [#11,#13] rename container app-web (id-web-00000) to id-web-00000_app-web (keeps the name app-web free for the new container)
                 #15 [#14] rename container app-web_next to app-web (the new container takes the service's name)
-                #16 [#15] disconnect container app-web (id-web-00000) from network app_default (replaced by new app-web)
-                #17 [#15,#16] stop container app-web (id-web-00000) (replaced by new app-web)
-                #18 [#17] remove container app-web (id-web-00000) (replaced by new app-web)
+                #16 [#15] drain container app-web (id-web-00000) for 2000 ms (replaced by new app-web)
+                #17 [#16] disconnect container app-web (id-web-00000) from network app_default (replaced by new app-web)
+                #18 [#15,#17] stop container app-web (id-web-00000) (replaced by new app-web)
+                #19 [#18] remove container app-web (id-web-00000) (replaced by new app-web)
                 """)
         let staged = Planner.plan(desired: changed, observed: observed).steps.compactMap { step -> ContainerSpec? in
             if case .createContainer(let spec) = step.operation, spec.service == "web" { return spec } else { return nil }

@@ -79,6 +79,8 @@ public enum Operation: Sendable, Equatable {
     case waitHealthy(ContainerRef, deadlineMilliseconds: Int64)
     /// Waits for the container to exit and requires exit code 0 (`depends_on: completed`).
     case waitCompleted(ContainerRef)
+    /// Keeps a replaced container serving for a while after its successor took the aliases.
+    case drain(ContainerRef, milliseconds: Int64)
     case runHook(ContainerRef, HookSpec)
 
     /// Stable name of the operation, as shown in plans and stored in the log.
@@ -99,6 +101,7 @@ public enum Operation: Sendable, Equatable {
         case .removeContainer: "remove"
         case .waitHealthy: "wait-healthy"
         case .waitCompleted: "wait-completed"
+        case .drain: "drain"
         case .runHook: "hook"
         }
     }
@@ -116,6 +119,7 @@ public enum Operation: Sendable, Equatable {
         case .createContainer(let spec): "container \(spec.name)"
         case .renameContainer(let ref, let name): "\(ref) to \(name)"
         case .runHook(let ref, let hook): "\(hook.name) in \(ref)"
+        case .drain(let ref, let milliseconds): "\(ref) for \(milliseconds) ms"
         case .startContainer(let ref), .stopContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _),
             .waitCompleted(let ref):
             ref.description
@@ -125,7 +129,7 @@ public enum Operation: Sendable, Equatable {
     /// Whether it changes the host (waits do not).
     public var isWrite: Bool {
         switch self {
-        case .waitHealthy, .waitCompleted: false
+        case .waitHealthy, .waitCompleted, .drain: false
         default: true
         }
     }

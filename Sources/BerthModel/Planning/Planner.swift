@@ -373,9 +373,16 @@ private struct PlanBuilder {
         detachSteps.append(add(.removeContainer(ref), .replaced(by: spec.name), after: [settled]))
     }
 
+    /// How long a replaced container keeps serving after its successor took the aliases. The
+    /// Engine publishes an endpoint's DNS records a moment before its address answers, and
+    /// withdraws them only after the address is gone. A client that resolved the alias during
+    /// either moment retries (a SYN is resent after 1 s) or tries the other address; the drain
+    /// keeps the old container there for those retries.
+    static let startFirstDrainMilliseconds: Int64 = 2_000
+
     /// Start the new container under a staged name without aliases while the old one serves; once
     /// it is healthy, move the aliases to it, then swap the names (old aside, new to the service's
-    /// name), and only then take the old one off its networks, stop and remove it.
+    /// name), let the old one drain, and only then take it off its networks, stop and remove it.
     ///
     /// Renaming a container re-registers its DNS records, aliases included; done while both
     /// containers carry the aliases, the other one answers during that moment.
@@ -394,7 +401,8 @@ private struct PlanBuilder {
         let ref = ContainerRef.existing(id: old.id, name: old.name)
         let aside = add(.renameContainer(ref, to: "\(old.shortID)_\(spec.name)"), .makeRoom(for: spec.name), after: [settled] + moved)
         let promoted = add(.renameContainer(stagedRef, to: spec.name), .promoted, after: [aside])
-        let leaves = old.networks.map { add(.disconnectNetwork(ref, network: $0), .replaced(by: spec.name), after: [promoted]) }
+        let drained = add(.drain(ref, milliseconds: Self.startFirstDrainMilliseconds), .replaced(by: spec.name), after: [promoted])
+        let leaves = old.networks.map { add(.disconnectNetwork(ref, network: $0), .replaced(by: spec.name), after: [drained]) }
         let stop = add(.stopContainer(ref, timeoutSeconds: nil), .replaced(by: spec.name), after: [promoted] + leaves)
         let removal = add(.removeContainer(ref), .replaced(by: spec.name), after: [stop])
         detachSteps.append(removal)
