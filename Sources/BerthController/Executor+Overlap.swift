@@ -9,9 +9,9 @@ import BerthModel
 /// write with a conflict. When what is there is exactly what the step asked for, the step is done;
 /// anything else keeps the Engine's error, and the next reconcile observes the truth.
 extension Executor {
-    /// A container create met a container with its name. If that container carries every label this create
-    /// sets (stack, service, spec hash), it is the container this step would have made: its id is
-    /// taken over and the following steps (start, gate) act on it.
+    /// A container create met a container with its name. If that container carries every label
+    /// this create sets (stack, service, spec hash), it is the container this step would have
+    /// made: its id is taken over and the following steps (start, gate) act on it.
     func namesake(_ name: String, matching request: ContainerCreateRequest, else conflict: EngineError) async throws -> String {
         guard let existing = try? await engine.inspectContainer(name),
             let labels = existing.config.labels,
