@@ -10,14 +10,47 @@ public struct Observer: Sendable {
 
     /// Containers, networks and volumes. Lists are unfiltered so that a foreign container or
     /// network holding a wanted name shows up as a conflict.
-    public func observe() async throws -> ObservedState {
+    ///
+    /// `recheck` names containers an Engine event has just reported on; they are inspected too.
+    /// Docker 20.10 sends `die` and the network `disconnect` of a dying container before its list
+    /// view catches up (the exit handler updates that view last), so a list read at once can still
+    /// say `running`. Inspect waits for the container's lock, which the exit handler holds until
+    /// it is done, and so sees the end state.
+    public func observe(recheck: Set<String> = []) async throws -> ObservedState {
         async let containers = engine.listContainers(labels: [], all: true)
         async let networks = engine.listNetworks(labels: [])
         async let volumes = engine.listVolumes(labels: [])
+        var listed = try await containers.map(ObservedContainer.init)
+        if !recheck.isEmpty { listed = try await rechecked(listed, ids: recheck) }
         return ObservedState(
-            containers: try await containers.map(ObservedContainer.init),
+            containers: listed,
             networks: try await networks.map(ObservedNetwork.init),
             volumes: try await volumes.map { ObservedVolume(name: $0.name, labels: $0.labels) })
+    }
+
+    /// `containers` with those in `ids` read again by inspect; one removed meanwhile is dropped.
+    private func rechecked(_ containers: [ObservedContainer], ids: Set<String>) async throws -> [ObservedContainer] {
+        let details = try await withThrowingTaskGroup(of: (String, ContainerDetails?).self) { group in
+            for container in containers where ids.contains(container.id) {
+                group.addTask {
+                    do {
+                        return (container.id, try await engine.inspectContainer(container.id))
+                    } catch let error as EngineError where error.is(.notFound) {
+                        return (container.id, nil)
+                    }
+                }
+            }
+            var result: [String: ContainerDetails?] = [:]
+            for try await (id, details) in group { result[id] = details }
+            return result
+        }
+        return containers.compactMap { container in
+            guard let inspected = details[container.id] else { return container }
+            guard let inspected else { return nil }
+            var container = container
+            container.update(from: inspected)
+            return container
+        }
     }
 
     /// Local images for `references`; a missing image is simply absent.
@@ -76,6 +109,16 @@ extension ObservedContainer {
         self.init(
             id: summary.id, name: summary.name, labels: summary.labels, imageID: summary.imageID, state: summary.state,
             status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted())
+    }
+}
+
+extension ObservedContainer {
+    /// Takes state, health and networks from an inspect, which is newer than the list's view.
+    mutating func update(from details: ContainerDetails) {
+        state = details.state.status
+        status = details.state.status == "exited" ? "Exited (\(details.state.exitCode))" : details.state.status
+        health = details.state.health.map(\.status).flatMap { $0 == "none" ? nil : $0 }
+        networks = details.networkSettings.networks.keys.sorted()
     }
 }
 

@@ -14,6 +14,9 @@ public struct ReconcileOptions: Sendable {
     public var replaceConflicts: Bool
     /// Services to leave alone this time (crash-loop backoff).
     public var hold: Set<String> = []
+    /// Ids of containers an Engine event just reported on, read by inspect as well as listed
+    /// (see `Observer.observe(recheck:)`).
+    public var recheck: Set<String> = []
     /// Ask the registries whether tags moved, for every image not `pull_policy: never` (`--pull`).
     public var pull = false
     /// Drop the rollback holds first, so failed rollouts are tried again (`--retry-failed`).
@@ -107,7 +110,7 @@ public struct Reconciler: Sendable {
         options.profiles = options.profiles ?? remembered.map(\.profiles).flatMap { $0.allSatisfy(manifest.profiles.contains) ? $0 : nil }
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         let observer = Observer(engine: engine)
-        var observed = try await observer.observe()
+        var observed = try await observer.observe(recheck: options.recheck)
         let wanted = try resolve(stack, options, facts: observed.facts)
         let holds = try store.holds(stack: stack.name)
         observed.images = try await observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))

@@ -107,7 +107,10 @@ public final class ControlLoop: Service, Sendable {
                 let filters = ["type": ["container", "network"], "event": Self.relevantActions]
                 for try await event in engine.events(filters: filters, since: nil) {
                     attempt = 0
-                    if let detail = await relevance(of: event, stack: stack) { await queue.push(Trigger(.event, detail)) }
+                    if let detail = await relevance(of: event, stack: stack) {
+                        let container = event.type == "container" ? event.actor.id : event.actor.attributes["container"]
+                        await queue.push(Trigger(.event, detail, container: container))
+                    }
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -183,6 +186,7 @@ public final class ControlLoop: Service, Sendable {
         let now = ContinuousClock.now
         let held = await state.held(at: now)
         options.hold = Set(held.keys)
+        options.recheck = Set(batch.compactMap(\.container))
         do {
             let lock = try await StackLock.reconcile(stateFile: store.path, stack: stack.name, timeout: .seconds(600))
             let report = try await Reconciler(engine: engine, store: store).apply(stack, options)

@@ -21,10 +21,13 @@ public enum TriggerKind: String, Sendable, Codable, Comparable, CaseIterable {
 public struct Trigger: Sendable, Equatable {
     public var kind: TriggerKind
     public var detail: String
+    /// The id of the container an Engine event reported on, to be read fresh (not from the list).
+    public var container: String?
 
-    public init(_ kind: TriggerKind, _ detail: String) {
+    public init(_ kind: TriggerKind, _ detail: String, container: String? = nil) {
         self.kind = kind
         self.detail = detail
+        self.container = container
     }
 }
 
