@@ -6,12 +6,27 @@ import Testing
 
 /// The Observer on the real Engine.
 @Suite struct ObserverTests {
+    /// A stack of one service on the base image running `command`.
+    func oneService(_ stack: TestStack, command: String) throws {
+        try stack.write(
+            "stack.yaml",
+            """
+            kind: Stack
+            name: {{stack}}
+            ---
+            kind: Service
+            name: one
+            image: \(TestStack.baseImage)
+            command: \(command)
+            """)
+    }
+
     /// Docker 20.10 sends `die` before its container list says the container stopped. A watch
     /// round woken by that event must see it stopped, or a crash-looping service waits for the
     /// next resync instead of its backoff.
     @Test func containerAnEventReportedOnIsReadFresh() async throws {
         try await TestStack.with("o") { stack in
-            try stack.write("crash.yaml", "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: crash\nimage: \(TestStack.baseImage)\ncommand: [sh, -c, \"exit 3\"]\n")
+            try oneService(stack, command: "[sh, -c, 'exit 3']")
             // `since` makes the Engine replay from before the start: no race with subscribing.
             let since = String(Int(Date().timeIntervalSince1970) - 1)
             let events = stack.engine.events(
@@ -42,7 +57,7 @@ import Testing
     /// A container that goes away between the list and its inspect is gone, not an error.
     @Test func containerRemovedBeforeTheRecheckIsDropped() async throws {
         try await TestStack.with("o") { stack in
-            try stack.write("web.yaml", "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ncommand: [sleep, \"600\"]\n")
+            try oneService(stack, command: "[sleep, '600']")
             try await stack.apply()
             let id = try #require(try await stack.containers().first?.id)
             let proxy = try await FaultyEngine(rules: [.init("GET", "/containers/\(id)/json", .answer(status: 404, message: "No such container"))])
