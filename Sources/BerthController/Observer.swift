@@ -110,11 +110,10 @@ extension ObservedContainer {
             id: summary.id, name: summary.name, labels: summary.labels, imageID: summary.imageID, state: summary.state,
             status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted())
     }
-}
 
-extension ObservedContainer {
-    /// Takes state, health and networks from an inspect, which is newer than the list's view.
+    /// Takes name, state, health and networks from an inspect, which is newer than the list's view.
     mutating func update(from details: ContainerDetails) {
+        name = details.name.hasPrefix("/") ? String(details.name.dropFirst()) : details.name
         state = details.state.status
         status = details.state.status == "exited" ? "Exited (\(details.state.exitCode))" : details.state.status
         health = details.state.health.map(\.status).flatMap { $0 == "none" ? nil : $0 }

@@ -48,6 +48,7 @@ import Testing
             #expect(fresh.state == "exited")
             #expect(fresh.status == "Exited (3)")
             #expect(fresh.health == nil)
+            #expect(fresh.name == "\(stack.name)-one")
             // Not asserted, since it is a race: the plain list often still says `running` here.
             let stale = try await listed.containers.first { $0.id == id }?.state
             print("list right after die: \(stale ?? "absent"); inspect: \(fresh.state)")
