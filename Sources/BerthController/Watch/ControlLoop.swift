@@ -137,7 +137,8 @@ public final class ControlLoop: Service, Sendable {
             return actions.contains(event.action) ? "\(event.action) \(name)" : nil
         case "network":
             guard ["disconnect", "destroy"].contains(event.action), await state.networks.contains(name) else { return nil }
-            return "network \(event.action) \(name)"
+            let container = event.actor.attributes["container"].map { " (container \($0.prefix(12)))" } ?? ""
+            return "network \(event.action) \(name)\(container)"
         default:
             return nil
         }
