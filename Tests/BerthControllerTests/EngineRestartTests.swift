@@ -27,16 +27,23 @@ struct EngineRestartTests {
 
             // Containers with restart policy "no" stay down after a daemon restart: the loop must
             // notice the Engine is back and start them.
+            // Recovered by the loop (restarting, or replacing a container the Engine can no longer
+            // start), and logged: a round writes its actions when it ends, after the containers run.
+            func startLogged() throws -> Bool {
+                let after = try stack.store().history(stack: stack.name, limit: 500)
+                return after.prefix(after.count - before).contains { entry in
+                    entry.actions.contains { $0.kind == "start" && $0.outcome == "ok" }
+                }
+            }
             var recovered = false
-            for _ in 0..<1200 where !recovered {
+            var logged = false
+            for _ in 0..<1200 where !(recovered && logged) {
                 try await Task.sleep(for: .milliseconds(100))
                 recovered = await bothRunning()
+                logged = try startLogged()
             }
             #expect(recovered, "the stack did not converge after the engine restart")
-            // Recovered by the loop (restarting, or replacing a container the Engine can no longer start).
-            let after = try stack.store().history(stack: stack.name, limit: 500)
-            let sinceRestart = after.prefix(after.count - before)
-            #expect(sinceRestart.contains { entry in entry.actions.contains { $0.kind == "start" && $0.outcome == "ok" } })
+            #expect(logged, "no start logged since the restart")
             task.cancel()
             _ = await task.result
         }
