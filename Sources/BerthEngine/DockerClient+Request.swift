@@ -64,9 +64,10 @@ extension DockerClient {
     /// Sends one request and returns the response with a successful status, or throws the
     /// Engine's error (status + message).
     ///
-    /// Every call has a deadline (the policy's read or write timeout unless the call needs longer). Calls that can be
-    /// repeated safely (reads, and writes marked `idempotent`) are retried with exponential backoff
-    /// when the Engine cannot be reached or times out; reads are also retried on a 5xx answer.
+    /// Every call has a deadline (the policy's read or write timeout unless the call needs longer).
+    /// Calls that can be repeated safely (reads, and writes marked `idempotent`) are retried with
+    /// exponential backoff when the Engine cannot be reached or times out; reads are also retried
+    /// on a 5xx answer.
     /// Writes that are not idempotent (create, rename, connect) are sent exactly once: a lost
     /// answer could hide a success, and the next reconcile observes the truth instead.
     func send(

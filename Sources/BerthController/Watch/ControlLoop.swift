@@ -107,10 +107,7 @@ public final class ControlLoop: Service, Sendable {
                 let filters = ["type": ["container", "network"], "event": Self.relevantActions]
                 for try await event in engine.events(filters: filters, since: nil) {
                     attempt = 0
-                    if let detail = await relevance(of: event, stack: stack) {
-                        let container = event.type == "container" ? event.actor.id : event.actor.attributes["container"]
-                        await queue.push(Trigger(.event, detail, container: container))
-                    }
+                    if let trigger = await trigger(for: event, stack: stack) { await queue.push(trigger) }
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -127,18 +124,20 @@ public final class ControlLoop: Service, Sendable {
     static let relevantActions = ["die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"]
 
     /// Which events mean the stack may have drifted: its containers dying, stopping, going away,
-    /// being renamed or turning unhealthy; its networks losing a container or going away.
-    private func relevance(of event: EngineEvent, stack: String) async -> String? {
+    /// being renamed or turning unhealthy; its networks losing a container or going away. The
+    /// trigger names the container the event is about, for the round to read it fresh.
+    private func trigger(for event: EngineEvent, stack: String) async -> Trigger? {
         let name = event.actor.attributes["name"] ?? String(event.actor.id.prefix(12))
         switch event.type {
         case "container":
             guard event.actor.attributes[Resolver.Label.stack] == stack else { return nil }
             let actions = ["die", "stop", "destroy", "rename", "pause", "oom", "health_status: unhealthy"]
-            return actions.contains(event.action) ? "\(event.action) \(name)" : nil
+            return actions.contains(event.action) ? Trigger(.event, "\(event.action) \(name)", container: event.actor.id) : nil
         case "network":
             guard ["disconnect", "destroy"].contains(event.action), await state.networks.contains(name) else { return nil }
-            let container = event.actor.attributes["container"].map { " (container \($0.prefix(12)))" } ?? ""
-            return "network \(event.action) \(name)\(container)"
+            let container = event.actor.attributes["container"]
+            let about = container.map { " (container \($0.prefix(12)))" } ?? ""
+            return Trigger(.event, "network \(event.action) \(name)\(about)", container: container)
         default:
             return nil
         }
