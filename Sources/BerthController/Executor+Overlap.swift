@@ -12,9 +12,23 @@ extension Executor {
     /// A container create met a container with its name. If that container carries every label
     /// this create sets (stack, service, spec hash), it is the container this step would have
     /// made: its id is taken over and the following steps (start, gate) act on it.
+    ///
+    /// The Engine reserves a name before the container it creates can be inspected, so an
+    /// in-flight create can answer this one's conflict while an inspect still says "no such
+    /// container": the inspect is retried for a moment before the conflict stands.
     func namesake(_ name: String, matching request: ContainerCreateRequest, else conflict: EngineError) async throws -> String {
-        guard let existing = try? await engine.inspectContainer(name),
-            let labels = existing.config.labels,
+        var existing: ContainerDetails?
+        for attempt in 0..<10 where existing == nil {
+            if attempt > 0 { try await Task.sleep(for: .milliseconds(200)) }
+            do {
+                existing = try await engine.inspectContainer(name)
+            } catch let error as EngineError where error.is(.notFound) {
+                continue
+            } catch {
+                throw conflict
+            }
+        }
+        guard let existing, let labels = existing.config.labels,
             request.labels.allSatisfy({ labels[$0.key] == $0.value })
         else { throw conflict }
         return existing.id

@@ -30,19 +30,14 @@ public struct Observer: Sendable {
 
     /// `containers` with those in `ids` read again by inspect; one removed meanwhile is dropped.
     private func rechecked(_ containers: [ObservedContainer], ids: Set<String>) async throws -> [ObservedContainer] {
-        let details = try await withThrowingTaskGroup(of: (String, ContainerDetails?).self) { group in
-            for container in containers where ids.contains(container.id) {
-                group.addTask {
-                    do {
-                        return (container.id, try await engine.inspectContainer(container.id))
-                    } catch let error as EngineError where error.is(.notFound) {
-                        return (container.id, nil)
-                    }
-                }
+        let engine = self.engine
+        let details = try await concurrently(containers.map(\.id).filter(ids.contains)) { id -> ContainerDetails? in
+            do {
+                let details = try await engine.inspectContainer(id)
+                return details
+            } catch let error as EngineError where error.is(.notFound) {
+                return nil
             }
-            var result: [String: ContainerDetails?] = [:]
-            for try await (id, details) in group { result[id] = details }
-            return result
         }
         return containers.compactMap { container in
             guard let inspected = details[container.id] else { return container }
@@ -55,43 +50,32 @@ public struct Observer: Sendable {
 
     /// Local images for `references`; a missing image is simply absent.
     public func images(_ references: Set<String>) async throws -> [String: ObservedImage] {
-        try await withThrowingTaskGroup(of: (String, ObservedImage?).self) { group in
-            for reference in references {
-                group.addTask {
-                    do {
-                        let image = try await engine.inspectImage(reference)
-                        return (
-                            reference,
-                            ObservedImage(image)
-                        )
-                    } catch let error as EngineError where error.is(.notFound) {
-                        return (reference, nil)
-                    }
-                }
+        let engine = self.engine
+        let images = try await concurrently(references) { reference -> ObservedImage? in
+            do {
+                let image = try await engine.inspectImage(reference)
+                return ObservedImage(image)
+            } catch let error as EngineError where error.is(.notFound) {
+                return nil
             }
-            var result: [String: ObservedImage] = [:]
-            for try await (reference, image) in group { if let image { result[reference] = image } }
-            return result
         }
+        return images.compactMapValues { $0 }
     }
 
     /// What each registry serves now for `references`, asked in parallel; a registry that cannot
     /// be reached is an answer too (the planner reports it), not a failure of the reconcile.
     public func registryDigests(_ references: Set<String>) async -> [String: RegistryAnswer] {
-        await withTaskGroup(of: (String, RegistryAnswer).self) { group in
-            for reference in references {
-                group.addTask {
-                    do {
-                        return (reference, .digest(try await engine.registryDigest(reference)))
-                    } catch {
-                        return (reference, .unreachable("\(error)"))
-                    }
+        let engine = self.engine
+        // Nothing below throws: every failure becomes an answer.
+        return
+            (try? await concurrently(references) { reference -> RegistryAnswer in
+                do {
+                    let digest = try await engine.registryDigest(reference)
+                    return .digest(digest)
+                } catch {
+                    return .unreachable("\(error)")
                 }
-            }
-            var result: [String: RegistryAnswer] = [:]
-            for await (reference, answer) in group { result[reference] = answer }
-            return result
-        }
+            }) ?? [:]
     }
 
     /// The digest of each build context directory, read from disk.

@@ -50,6 +50,9 @@ public enum ReconcileOutcome: String, Sendable, Codable {
     case failed
     /// Something Berth does not own is in the way.
     case conflict
+    /// Nothing failed, but the Engine is still finishing something (a container being removed);
+    /// the next reconcile converges.
+    case pending
 
     /// Whether the host now matches the manifests.
     public var isConverged: Bool { self == .converged || self == .changed }
@@ -71,8 +74,11 @@ public struct ReconcileReport: Sendable {
     public var rollouts: [RolloutRecord] = []
     /// Services held at an earlier revision this time, instead of what the manifests say.
     public var holds: [RollbackHold] = []
-    /// The rollback reconcile that followed a failed rollout, if any.
+    /// The rollback reconcile that followed a failed rollout or a failed profile switch, if any.
     public var rollback: [ReconcileReport] = []
+    /// Why the reconcile failed as a whole although its steps may have succeeded (a profile
+    /// switch whose consumers did not all pass their gates).
+    public var failure: String?
 }
 
 /// What a reconcile would do, computed without touching the host.
@@ -86,6 +92,9 @@ public struct Preview: Sendable {
     public var holds: [RollbackHold]
     /// Holds the manifests or images have moved past; dropped by the next apply.
     public var endedHolds: [RollbackHold]
+    /// Connections this reconcile points at another target, and the selection it moves away from.
+    public var switches: [ConnectionSwitch] = []
+    public var previousSelection: StackSelection?
 }
 
 /// observe → resolve → plan → execute → log, once. Level-based: it looks only at the manifests
@@ -99,7 +108,8 @@ public struct Reconciler: Sendable {
         self.store = store
     }
 
-    /// Resolves and plans without touching the host (reads only).
+    /// Resolves and plans without changing the host: reads only, plus the preflight probe of a
+    /// connection switch (a short-lived container, removed again).
     /// - Throws: `ManifestErrors` when resolution fails; `EngineError` when the Engine cannot be read.
     public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> Preview {
         // Without --profile / --environment, a stack keeps what it was last applied with, as long
@@ -129,10 +139,25 @@ public struct Reconciler: Sendable {
         // Only services whose spec changed need their previous spec, to say what changed.
         let appliedHashes = try store.appliedHashes(stack: stack.name)
         let changed = Set(desired.containers.filter { appliedHashes[$0.service] != $0.specHash }.map(\.service))
+        let switches = switches(stack, options, from: remembered, to: wanted, observed: observed)
+        observed.preflight = await Preflight(engine: engine, stack: stack.name).check(switches)
         let plan = Planner.plan(
-            desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed),
+            desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed), switches: switches,
             options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: options.hold))
-        return Preview(wanted: wanted, desired: desired, observed: observed, plan: plan, holds: applied, endedHolds: ended)
+        return Preview(
+            wanted: wanted, desired: desired, observed: observed, plan: plan, holds: applied, endedHolds: ended, switches: switches,
+            previousSelection: switches.isEmpty ? nil : remembered)
+    }
+
+    /// The connections `wanted` moves to another target than the selection last applied had.
+    private func switches(
+        _ stack: LoadedStack, _ options: ReconcileOptions, from remembered: StackSelection?, to wanted: DesiredState, observed: ObservedState
+    ) -> [ConnectionSwitch] {
+        guard let remembered, remembered.profiles != wanted.profiles || remembered.environment != wanted.environment else { return [] }
+        var before = options
+        (before.profiles, before.environment) = (remembered.profiles, remembered.environment)
+        guard let applied = try? resolve(stack, before, facts: observed.facts) else { return [] }
+        return ConnectionSwitch.between(applied: applied, desired: wanted, observed: observed)
     }
 
     /// Converges the host to the stack and logs the reconcile.
@@ -149,6 +174,10 @@ public struct Reconciler: Sendable {
             manifestDigest: stack.digest, startedAt: startedAt)
         record.triggerDetail = options.triggerDetail
         let reconcileID = try store.begin(record)
+        // A switch refused by its preflight changes nothing, the remembered selection included.
+        if plan.refused {
+            return try finish(reconcileID, desired: desired, plan: plan, results: [:], actions: [], since: before, startedAt: startedAt)
+        }
         if !preview.endedHolds.isEmpty { try store.deleteHolds(stack: stack.name, services: preview.endedHolds.map(\.service)) }
         // Remembered before acting, so an interrupted switch continues on the next plain apply.
         try store.saveSelection(StackSelection(profiles: desired.profiles, environment: desired.environment), stack: stack.name)
@@ -183,9 +212,26 @@ public struct Reconciler: Sendable {
             reconcileID: reconcileID)
         let ledger = RolloutLedger(engine: engine, store: store, stack: stack.name, reconcileID: reconcileID)
         let rollouts = try await ledger.record(plan: plan, results: results, desired: desired, observed: preview.observed)
-        var report = try finish(reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
+        let failedSwitch = options.rollBackFailures ? Self.failedSwitch(preview, failed: failedServices, rollouts: rollouts) : nil
+        var report = try finish(
+            reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt,
+            failure: failedSwitch?.reason)
         report.rollouts = rollouts
         report.holds = preview.holds
+        report.failure = failedSwitch?.reason
+
+        // A switch is all or nothing: one consumer failing its gate sends every consumer back to
+        // the previous target, which was kept running for that (the planner removes a retired
+        // target only after all consumers passed their gates).
+        if let failedSwitch {
+            try store.saveSelection(failedSwitch.previous, stack: stack.name)
+            var back = options
+            (back.profiles, back.environment) = (failedSwitch.previous.profiles, failedSwitch.previous.environment)
+            (back.trigger, back.triggerDetail) = ("rollback", failedSwitch.reason)
+            (back.pull, back.retryFailed, back.rollBackFailures) = (false, false, false)
+            report.rollback = [try await apply(stack, back, onEvent: onEvent)]
+            return report
+        }
 
         // A rollout that failed its gate goes back to the last healthy revision, held there until
         // the manifests or the image behind the tag change.
@@ -260,16 +306,34 @@ public struct Reconciler: Sendable {
             reconcileID, desired: DesiredState(stack: name), plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
     }
 
+    /// A connection switch whose consumers did not all come up on the new target, if any.
+    static func failedSwitch(_ preview: Preview, failed: Set<String>, rollouts: [RolloutRecord]) -> (previous: StackSelection, reason: String)? {
+        guard let previous = preview.previousSelection else { return nil }
+        let unhealthy = failed.union(rollouts.filter { $0.outcome == "failed" }.map(\.service))
+        let broken = preview.switches.compactMap { move -> String? in
+            let failing = move.consumers.filter(unhealthy.contains)
+            guard !failing.isEmpty else { return nil }
+            return "\(move.title): \(failing.joined(separator: ", ")) did not pass its health gate on \(move.to.address)"
+        }
+        guard !broken.isEmpty else { return nil }
+        let back = previous.profiles.joined(separator: ",")
+        return (previous, "profile switch failed, going back to [\(back)]: " + broken.joined(separator: "; "))
+    }
+
     /// Logs the actions and how the reconcile ended, and builds its report.
+    /// - Parameters:
+    ///   - failure: why the reconcile failed as a whole although its steps may have succeeded.
     private func finish(
         _ reconcileID: Int64, desired: DesiredState, plan: Plan, results: [Int: StepResult], actions: [ActionRecord], since before: EngineCallCounts,
-        startedAt: Date
+        startedAt: Date, failure: String? = nil
     ) throws -> ReconcileReport {
         for action in actions { try store.record(action) }
-        let outcome = Self.outcome(plan: plan, results: results)
+        let outcome = failure == nil ? Self.outcome(plan: plan, results: results) : .failed
         let calls = engine.callCounts.since(before)
         let firstError =
-            plan.steps.compactMap { step in results[step.id]?.error.map { "#\(step.id) \(step.operation.kind): \($0)" } }.first
+            failure ?? plan.checks.first(where: \.failed).map(\.description) ?? plan.steps.compactMap { step in
+                results[step.id]?.error.map { "#\(step.id) \(step.operation.kind): \($0)" }
+            }.first
             ?? plan.conflicts.first.map { "\($0.resource): \($0.reason)" }
         let endedAt = Date()
         try store.finish(
@@ -327,9 +391,11 @@ public struct Reconciler: Sendable {
     }
 
     static func outcome(plan: Plan, results: [Int: StepResult]) -> ReconcileOutcome {
+        if plan.refused { return .failed }
         let failures = plan.steps.filter { results[$0.id]?.succeeded == false }.count
         if failures > 0 { return failures == plan.steps.count ? .failed : .partial }
         if !plan.conflicts.isEmpty { return .conflict }
+        if !plan.waiting.isEmpty { return .pending }
         return plan.steps.isEmpty ? .converged : .changed
     }
 }

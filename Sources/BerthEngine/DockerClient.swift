@@ -89,7 +89,7 @@ public final class DockerClient: Sendable {
     public var callCounts: EngineCallCounts { counters.withLock { $0 } }
 
     /// Picks `min(server, maximum)`; refuses servers below `minimumAPIVersion`.
-    static func negotiate(server: EngineVersion) throws -> APIVersion {
+    public static func negotiate(server: EngineVersion) throws -> APIVersion {
         guard let serverMax = APIVersion(server.apiVersion) else {
             throw EngineError.unsupportedVersion("engine reported an unreadable API version '\(server.apiVersion)'")
         }
@@ -185,10 +185,18 @@ public struct EngineCallCounts: Sendable, Equatable, Codable {
     }
 }
 
-struct EngineVersion: Decodable {
-    let version: String
-    let apiVersion: String
-    let minAPIVersion: String?
+/// What `GET /version` says about the Engine: its release and the API versions it speaks.
+public struct EngineVersion: Decodable, Sendable {
+    public let version: String
+    public let apiVersion: String
+    public let minAPIVersion: String?
+
+    public init(version: String, apiVersion: String, minAPIVersion: String?) {
+        self.version = version
+        self.apiVersion = apiVersion
+        self.minAPIVersion = minAPIVersion
+    }
+
     enum CodingKeys: String, CodingKey {
         case version = "Version", apiVersion = "ApiVersion", minAPIVersion = "MinAPIVersion"
     }

@@ -14,6 +14,12 @@ public enum EngineEndpoint: Sendable, Equatable, CustomStringConvertible {
         public var caCertificate: String
         public var certificate: String
         public var privateKey: String
+
+        public init(caCertificate: String, certificate: String, privateKey: String) {
+            self.caCertificate = caCertificate
+            self.certificate = certificate
+            self.privateKey = privateKey
+        }
     }
 
     public static let defaultSocketPath = "/var/run/docker.sock"

@@ -8,7 +8,8 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs programs (the docker CLI as "another client", the berth binary) without blocking the
-/// cooperative thread pool: completion arrives through the termination handler.
+/// cooperative thread pool: completion arrives through the termination handler. A program that
+/// crashes throws `ProcessCrashed`.
 ///
 /// Output goes to temporary files, read after the program exits. Pipes with
 /// `FileHandle.readabilityHandler` register libdispatch sources whose teardown races the closing
@@ -52,6 +53,7 @@ public enum Command {
         }
         let stdout = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let stderr = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
+        try ProcessCrashed.check(process, command: ([executable] + arguments).joined(separator: " "), output: stdout + stderr)
         return CommandResult(status: status, stdout: stdout, stderr: stderr)
     }
 

@@ -14,6 +14,15 @@ extension TestStack {
         return try await engine.buildImage(context: context.archive, tag: tag)
     }
 
+    /// Pushes a new version server under `reference` to its registry as another machine would,
+    /// leaving this host's tag where it was: only the registry knows about the new digest.
+    public func publish(_ version: String, healthy: Bool = true, reference: String) async throws {
+        let previous = try? await engine.inspectImage(reference).id
+        try await buildVersionServer(version, healthy: healthy, tag: reference)
+        try await engine.pushImage(reference)
+        if let previous { try await engine.tagImage(previous, as: reference) }
+    }
+
     /// A web service running `image` with an HTTP healthcheck and the given update order, and a
     /// client on the same network to ask it.
     public static func versionServerManifests(image: String, order: String = "stop-first") -> String {

@@ -50,11 +50,14 @@ public struct TestStack: Sendable {
         try await engine.listContainers(labels: ["berth.stack=\(name)"], all: true)
     }
 
-    /// Removes every container, network and volume of this stack, then the directory.
+    /// Removes every container, network and volume of this stack (and preflight probes a killed
+    /// Berth left), then the directory.
     public func cleanup() async {
         let label = ["berth.stack=\(name)"]
-        for container in (try? await engine.listContainers(labels: label, all: true)) ?? [] {
-            try? await engine.removeContainer(container.id, force: true, volumes: true)
+        for labels in [label, ["berth.probe=\(name)"]] {
+            for container in (try? await engine.listContainers(labels: labels, all: true)) ?? [] {
+                try? await engine.removeContainer(container.id, force: true, volumes: true)
+            }
         }
         for network in (try? await engine.listNetworks(labels: label)) ?? [] { try? await engine.removeNetwork(network.id) }
         for volume in (try? await engine.listVolumes(labels: label)) ?? [] { try? await engine.removeVolume(volume.name, force: true) }

@@ -63,7 +63,9 @@ extension Berth {
 
         /// Conflicts, rollouts, holds and a summary line; then the same for a rollback that followed.
         static func summarize(_ report: ReconcileReport) {
+            for check in report.plan.checks { print(Output.check(check)) }
             for conflict in report.plan.conflicts { print("! conflict \(conflict.resource): \(conflict.reason)") }
+            if let failure = report.failure { print("✗ \(failure)") }
             for rollout in report.rollouts where rollout.order != "create" { print(Output.rollout(rollout)) }
             for hold in report.holds { print(Output.hold(hold)) }
             let seconds = report.endedAt.timeIntervalSince(report.startedAt)
@@ -72,7 +74,7 @@ extension Berth {
                 "\(report.stack): \(summary) in \(String(format: "%.2f", seconds))s (reconcile #\(report.reconcileID ?? 0); engine calls: \(report.engineCalls.reads) reads, \(report.engineCalls.writes) writes\(report.engineCalls.retries > 0 ? ", \(report.engineCalls.retries) retried" : ""))"
             )
             for rollback in report.rollback {
-                print("rolling back: the new container did not pass its health gate")
+                print(report.failure == nil ? "rolling back: the new container did not pass its health gate" : "going back:")
                 summarize(rollback)
             }
         }

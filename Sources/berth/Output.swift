@@ -10,9 +10,19 @@ enum Output {
 
     static func plan(_ plan: BerthModel.Plan) -> String {
         if plan.isConverged { return "\(plan.stack): in sync, nothing to do." }
+        if plan.refused { return plan.checks.map(check).joined(separator: "\n") }
         var lines = ["\(plan.stack): \(plan.changeCount) change\(plan.changeCount == 1 ? "" : "s") to make:"]
         lines += plan.description.split(separator: "\n").map { "  " + $0 }
         return lines.joined(separator: "\n")
+    }
+
+    /// `✓ connection database (external-db): … answered from network shop_default`, or `✗ … did not answer …`.
+    static func check(_ check: PreflightCheck) -> String {
+        switch check.result {
+        case .answered: "✓ \(check)"
+        case .failed: "✗ \(check)"
+        case .unchecked: "? \(check)"
+        }
     }
 
     /// One line per finished step: `✓ create container shop-web (missing) 0.12s`.
@@ -143,6 +153,10 @@ struct ReportJSON: Encodable {
     let changes: Int
     let steps: [StepJSON]
     let conflicts: [Conflict]
+    /// The preflight of each connection switch.
+    let checks: [PreflightCheck]
+    /// Why the reconcile failed as a whole (a profile switch that went back), if it did.
+    let failure: String?
     let engineCalls: EngineCallCounts?
     let seconds: Double?
     let rollouts: [RolloutRecord]
@@ -168,6 +182,8 @@ struct ReportJSON: Encodable {
         changes = report.plan.changeCount
         steps = report.plan.steps.map { StepJSON($0, result: report.results[$0.id]) }
         conflicts = report.plan.conflicts
+        checks = report.plan.checks
+        failure = report.failure
         engineCalls = report.engineCalls
         seconds = report.endedAt.timeIntervalSince(report.startedAt)
         rollouts = report.rollouts
@@ -185,6 +201,8 @@ struct ReportJSON: Encodable {
         changes = plan.changeCount
         steps = plan.steps.map { StepJSON($0) }
         conflicts = plan.conflicts
+        checks = plan.checks
+        failure = nil
         engineCalls = nil
         seconds = nil
         rollouts = []

@@ -104,7 +104,7 @@ import Testing
                     file == "compose.yaml"
                     ? ["apply", "-f", stack.directory.appendingPathComponent(file).path, "-p", stack.name]
                     : ["apply", stack.directory.path]
-                let result = try await Command.run(CLITests.binary, arguments, environment: environment)
+                let result = try await Command.run(BerthBinary.path, arguments, environment: environment)
                 #expect(result.status == 1, "case \(index): exit \(result.status) \(result.stderr)")
                 #expect(result.stderr.contains(expected), "case \(index): \(result.stderr)")
                 #expect(result.stderr.contains("nothing was changed"), "case \(index)")

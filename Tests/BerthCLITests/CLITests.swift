@@ -5,12 +5,11 @@ import Testing
 /// The `berth` binary as a user runs it: exit codes, human and JSON output, help.
 @Suite struct CLITests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binary = repository.appendingPathComponent(".build/debug/berth").path
 
     func berth(_ arguments: String..., state: String? = nil) async throws -> CommandResult {
         var environment = ProcessInfo.processInfo.environment
         if let state { environment["BERTH_STATE"] = state }
-        return try await Command.run(Self.binary, arguments, environment: environment)
+        return try await Command.run(BerthBinary.path, arguments, environment: environment)
     }
 
     func json(_ text: String) throws -> [String: Any] {
@@ -95,7 +94,7 @@ import Testing
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("berth-import-\(UInt32.random(in: 0...UInt32.max))")
         defer { try? FileManager.default.removeItem(at: output) }
         let imported = try await Command.run(
-            Self.binary,
+            BerthBinary.path,
             [
                 "import", "-f", project.appendingPathComponent("docker-compose.yml").path, "--variant",
                 "external-db=\(project.appendingPathComponent("docker-compose.external-db.yml").path)", "--base-variant", "internal-db",
@@ -137,7 +136,7 @@ import Testing
         let shop = Self.repository.appendingPathComponent("manifests/shop").path
         let secret = try String(contentsOfFile: shop + "/secrets/dev-db-password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         for arguments in [["render", shop], ["render", shop, "--json"], ["render", shop, "--profile", "external-db", "--environment", "dev"]] {
-            let result = try await Command.run(Self.binary, arguments)
+            let result = try await Command.run(BerthBinary.path, arguments)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(!result.stdout.contains(secret))
             #expect(result.stdout.contains("DB_PASSWORD"))

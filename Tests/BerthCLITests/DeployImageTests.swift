@@ -9,7 +9,7 @@ import Testing
         try await TestStack.with("dep") { stack in
             let tag = "berth-test/berth:\(stack.name)"
             let built = try await Command.run(
-                CLITests.repository.appendingPathComponent("deploy/build-image").path, ["--binary", CLITests.binary, "--tag", tag])
+                CLITests.repository.appendingPathComponent("deploy/build-image").path, ["--binary", BerthBinary.path, "--tag", tag])
             try #require(built.status == 0, "\(built.stderr)")
             let state = "\(stack.name)-state"
             do {
@@ -52,7 +52,7 @@ import Testing
         let copy = FileManager.default.temporaryDirectory.appendingPathComponent("berth-unit-\(UInt32.random(in: 0...UInt32.max))/berth.service")
         try FileManager.default.createDirectory(at: copy.deletingLastPathComponent(), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: copy.deletingLastPathComponent()) }
-        try unit.replacingOccurrences(of: "/usr/local/bin/berth", with: CLITests.binary).write(to: copy, atomically: true, encoding: .utf8)
+        try unit.replacingOccurrences(of: "/usr/local/bin/berth", with: BerthBinary.path).write(to: copy, atomically: true, encoding: .utf8)
         let verify = try await Command.run("systemd-analyze", ["verify", copy.path])
         #expect(verify.status == 0 && verify.stderr.isEmpty && verify.stdout.isEmpty, "\(verify.stdout)\(verify.stderr)")
     }

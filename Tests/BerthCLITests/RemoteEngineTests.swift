@@ -50,14 +50,14 @@ import Testing
         volumes: ["data:/data"]
         """.write(to: manifests.appendingPathComponent("stack.yaml"), atomically: true, encoding: .utf8)
 
-        let apply = try await Command.run(CLITests.binary, ["apply", manifests.path], environment: remote)
+        let apply = try await Command.run(BerthBinary.path, ["apply", manifests.path], environment: remote)
         #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         #expect(apply.stdout.contains("create container \(stack)-web"))
         let remotePS = try await Command.run(
             "docker", ["ps", "--filter", "label=berth.stack=\(stack)", "--format", "{{.Names}}"], environment: remote)
         #expect(remotePS.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(stack)-web")
         #expect(try await Command.docker("ps", "-a", "--filter", "label=berth.stack=\(stack)", "-q").isEmpty)
-        let again = try await Command.run(CLITests.binary, ["apply", manifests.path, "--json"], environment: remote)
+        let again = try await Command.run(BerthBinary.path, ["apply", manifests.path, "--json"], environment: remote)
         #expect(again.status == 0)
         #expect(again.stdout.contains("\"outcome\" : \"converged\""), "\(again.stdout)")
 
@@ -83,7 +83,7 @@ import Testing
         for (path, base, message) in cases {
             var environment = base
             if let path { environment["DOCKER_CERT_PATH"] = path }
-            let refused = try await Command.run(CLITests.binary, ["apply", manifests.path], environment: environment)
+            let refused = try await Command.run(BerthBinary.path, ["apply", manifests.path], environment: environment)
             #expect(refused.status != 0)
             #expect(refused.stderr.contains(message), "\(refused.stderr)")
             for output in [refused.stdout, refused.stderr] {
@@ -91,7 +91,7 @@ import Testing
                 #expect(!output.contains(key.split(separator: "\n")[1]))
             }
         }
-        let down = try await Command.run(CLITests.binary, ["down", manifests.path], environment: remote)
+        let down = try await Command.run(BerthBinary.path, ["down", manifests.path], environment: remote)
         #expect(down.status == 0, "\(down.stderr)")
     }
 }

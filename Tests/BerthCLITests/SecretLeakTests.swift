@@ -40,7 +40,7 @@ import Testing
                 let flag = json ? ["--json"] : []
                 try stack.write("stack.yaml", manifests(json ? "two" : "one"))
                 for command in [["plan", directory], ["apply", directory], ["status", directory], ["render", directory], ["history"]] {
-                    let result = try await Command.run(CLITests.binary, command + flag, environment: environment)
+                    let result = try await Command.run(BerthBinary.path, command + flag, environment: environment)
                     #expect(result.status == 0, "\(command): \(result.stderr)")
                     outputs.append(result.stdout + result.stderr)
                 }
@@ -51,7 +51,7 @@ import Testing
 
             // watch repairs a removed container and logs what it did.
             let watch = Process()
-            watch.executableURL = URL(fileURLWithPath: CLITests.binary)
+            watch.executableURL = URL(fileURLWithPath: BerthBinary.path)
             watch.arguments = ["watch", directory, "--resync", "1"]
             watch.environment = environment
             let log = stack.directory.appendingPathComponent("watch.log")
@@ -68,6 +68,7 @@ import Testing
             watch.waitUntilExit()
             try handle.close()
             let watched = try String(contentsOf: log, encoding: .utf8)
+            try ProcessCrashed.check(watch, command: "berth watch", output: watched)
             #expect(watched.contains("create container \(stack.name)-web"), "\(watched)")
             outputs.append(watched)
 

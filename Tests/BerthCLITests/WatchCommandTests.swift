@@ -12,7 +12,7 @@ import Testing
             var environment = ProcessInfo.processInfo.environment
             environment["BERTH_STATE"] = stack.statePath
             let watch = Process()
-            watch.executableURL = URL(fileURLWithPath: CLITests.binary)
+            watch.executableURL = URL(fileURLWithPath: BerthBinary.path)
             watch.arguments = ["watch", stack.directory.path, "--resync", "5", "--listen", "127.0.0.1:0"]
             watch.environment = environment
             let output = Pipe()
@@ -26,14 +26,16 @@ import Testing
             for _ in 0..<600 where (try? await stack.containers().first?.state) != "running" { try await Task.sleep(for: .milliseconds(100)) }
             #expect(try await stack.containers().first?.state == "running")
 
-            let second = try await Command.run(CLITests.binary, ["watch", stack.directory.path], environment: environment)
+            let second = try await Command.run(BerthBinary.path, ["watch", stack.directory.path], environment: environment)
             #expect(second.status != 0)
             #expect(second.stderr.contains("another Berth process"))
 
             kill(watch.processIdentifier, SIGTERM)
             var iterator = exited.stream.makeAsyncIterator()
-            #expect(await iterator.next() == 0)
+            let status = await iterator.next()
             let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            try ProcessCrashed.check(watch, command: "berth watch", output: printed)
+            #expect(status == 0)
             #expect(printed.contains("[startup: watch started]"))
         }
     }

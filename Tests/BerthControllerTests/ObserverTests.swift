@@ -70,4 +70,44 @@ import Testing
             #expect(try await Observer(engine: stack.engine).observe().containers.contains { $0.id == id })
         }
     }
+
+    /// Each fan-out of the Observer answers for every key it was asked about. The Swift 6.3.1
+    /// release build lost answers here (and crashed) before they went through `concurrently`;
+    /// the tests run on the release build, so this fails if that shape comes back.
+    @Test func everyParallelReadAnswersForEveryKey() async throws {
+        try await TestStack.with("o") { stack in
+            let published = ["a", "b", "c"].map { "127.0.0.1:5000/\(stack.name)/\($0):1" }
+            defer { Task { [engine = stack.engine] in for reference in published { try? await engine.removeImage(reference, force: true) } } }
+            for reference in published { try await stack.publish("v1", reference: reference) }
+            let unreachable = "127.0.0.1:1/\(stack.name)/nothing:1"
+            let observer = Observer(engine: stack.engine)
+
+            let answers = await observer.registryDigests(Set(published + [unreachable]))
+            #expect(answers.count == 4)
+            for reference in published {
+                let pushedAs = ImageReference.split(reference).repository + "@"
+                let pushed = try await stack.engine.inspectImage(reference).repoDigests.first { $0.hasPrefix(pushedAs) }
+                #expect(answers[reference] == pushed.map { .digest(String($0.dropFirst(pushedAs.count))) }, "\(reference)")
+            }
+            guard case .unreachable = answers[unreachable] else {
+                Issue.record("the unreachable registry's answer is \(String(describing: answers[unreachable]))")
+                return
+            }
+
+            let images = try await observer.images(Set(published + ["berth-test/\(stack.name)-missing:1"]))
+            #expect(images.keys.sorted() == published.sorted())
+
+            try stack.write(
+                "stack.yaml",
+                "kind: Stack\nname: {{stack}}\n"
+                    + ["x", "y", "z"].map { "---\nkind: Service\nname: \($0)\nimage: \(TestStack.baseImage)\ncommand: [sleep, '600']\n" }.joined())
+            try await stack.apply()
+            let ids = Set(try await stack.containers().map(\.id))
+            let observed = try await observer.observe(recheck: ids)
+            let rechecked = observed.containers.filter { ids.contains($0.id) }
+            #expect(rechecked.count == 3)
+            #expect(Set(rechecked.map(\.name)) == Set(["x", "y", "z"].map { "\(stack.name)-\($0)" }))
+            #expect(rechecked.allSatisfy { $0.state == "running" })
+        }
+    }
 }

@@ -11,15 +11,6 @@ import Testing
 @Suite(.serialized) struct SafeUpdateTests {
     static let registry = "127.0.0.1:5000"
 
-    /// Pushes a new image under `reference` as another machine would, leaving this host's tag
-    /// where it was: only the registry knows about the new digest.
-    static func publish(_ stack: TestStack, _ version: String, healthy: Bool = true, reference: String) async throws {
-        let previous = try? await stack.engine.inspectImage(reference).id
-        try await stack.buildVersionServer(version, healthy: healthy, tag: reference)
-        try await stack.engine.pushImage(reference)
-        if let previous { try await stack.engine.tagImage(previous, as: reference) }
-    }
-
     static func served(_ stack: TestStack) async throws -> String {
         let client = try #require(try await stack.containers().first { $0.labels["berth.service"] == "client" })
         let answer = try await stack.engine.exec(["timeout", "2", "wget", "-q", "-O", "-", "http://web:8080/"], in: client.id)
@@ -34,7 +25,7 @@ import Testing
         try await TestStack.with("su") { stack in
             let reference = "\(Self.registry)/\(stack.name)/web:stable"
             defer { Task { [engine = stack.engine] in try? await engine.removeImage(reference, force: true) } }
-            try await Self.publish(stack, "v1", reference: reference)
+            try await stack.publish("v1", reference: reference)
             try stack.write("stack.yaml", TestStack.versionServerManifests(image: reference))
             let pull = {
                 var options = ReconcileOptions(); options.pull = true; return options
@@ -47,7 +38,7 @@ import Testing
             let clientID = try await stack.containers().first { $0.labels["berth.service"] == "client" }?.id
 
             // v2 under the same tag: invisible without --pull, recreated with it.
-            try await Self.publish(stack, "v2", reference: reference)
+            try await stack.publish("v2", reference: reference)
             #expect(try await stack.apply().outcome == .converged)
             let v1Container = try await Self.webID(stack)
             let second = try await stack.apply(pull)
@@ -63,7 +54,7 @@ import Testing
             #expect(second.rollouts.map(\.outcome) == ["healthy"])
 
             // v3 fails its healthcheck: Berth goes back to v2 by itself and says so.
-            try await Self.publish(stack, "v3", healthy: false, reference: reference)
+            try await stack.publish("v3", healthy: false, reference: reference)
             let third = try await stack.apply(pull)
             #expect(!third.outcome.isConverged)
             let failed = try #require(third.rollouts.first { $0.service == "web" })
@@ -92,7 +83,7 @@ import Testing
             #expect(try await Self.served(stack) == "v1")
 
             // A fixed v4 under the tag ends the hold: it rolls out.
-            try await Self.publish(stack, "v4", reference: reference)
+            try await stack.publish("v4", reference: reference)
             let fourth = try await stack.apply(pull)
             #expect(fourth.outcome == .changed, "\(fourth.plan)")
             #expect(fourth.holds.isEmpty)

@@ -213,6 +213,50 @@ import Testing
         }
     }
 
+    /// Five `docker rm -f` of one service, one second apart: each is drift made by hand, repaired
+    /// at once, never held back by crash-loop backoff (which here would wait 5 s, then 10 s).
+    /// Runs alone (RunsAlone): it compares latencies.
+    @Test(.enabled(if: RunsAlone.now(RunsAlone.removalRepair)))
+    func everyRemovalByHandIsRepairedAtOnce() async throws {
+        try await TestStack.with("w") { stack in
+            try TestManifests.write(stack)
+            try await watching(stack, backoff: Backoff(base: .seconds(5), cap: .seconds(60))) {
+                let web = "\(stack.name)-web"
+                try await eventually("the stack up") { try await running(stack, web) != nil }
+                // The Engine's own floor for a repair: create and start the same image, measured
+                // before each removal.
+                let clock = ContinuousClock()
+                func engineFloor() async throws -> Duration {
+                    let started = clock.now
+                    var probe = ContainerCreateRequest(image: TestStack.baseImage)
+                    probe.cmd = ["sleep", "60"]
+                    probe.labels = ["berth.test": stack.name]
+                    let probeID = try await stack.engine.createContainer(name: nil, probe)
+                    try await stack.engine.startContainer(probeID)
+                    let floor = clock.now - started
+                    try await stack.engine.removeContainer(probeID, force: true)
+                    return floor
+                }
+
+                var repairs: [(repair: Duration, floor: Duration)] = []
+                for _ in 0..<5 {
+                    try await Task.sleep(for: .seconds(1))
+                    let floor = try await engineFloor()
+                    let removedAt = clock.now
+                    try await Command.docker("rm", "-f", web)
+                    try await eventually("web recreated", seconds: 30) { try await running(stack, web) != nil }
+                    repairs.append((clock.now - removedAt, floor))
+                }
+                print("repairs after docker rm -f, with the Engine's create+start: \(repairs)")
+                // Well under the 5 s the second repair would wait if removals counted as crashes.
+                for (index, sample) in repairs.enumerated() {
+                    #expect(sample.repair < sample.floor + .seconds(2), "repair \(index + 1): \(repairs)")
+                }
+                #expect(try stack.store().backoff(stack: stack.name).isEmpty)
+            }
+        }
+    }
+
     @Test func crashLoopingServiceIsRepairedWithGrowingDelays() async throws {
         try await TestStack.with("w") { stack in
             try TestManifests.write(stack)

@@ -1,6 +1,5 @@
+import BerthEngine
 import Testing
-
-@testable import BerthEngine
 
 @Suite struct EndpointAndVersionTests {
     @Test func dockerHostParsing() throws {

@@ -1,8 +1,7 @@
+import BerthEngine
 import BerthTesting
 import Foundation
 import Testing
-
-@testable import BerthEngine
 
 /// Runs `body` with a connected client and a unique label; removes everything carrying the label
 /// afterwards, also when the body fails.

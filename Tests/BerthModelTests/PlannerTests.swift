@@ -260,3 +260,93 @@ extension PlannerTests {
         #expect(plan(observed).contains("#3 [#1,#2] create container app-web (failed to start 2 times; replacing the container)"))
     }
 }
+
+/// A profile switch: what it moves, when the retired target goes, and a refused preflight.
+@Suite struct ConnectionSwitchPlanTests {
+    static let manifests = [
+        "s.yaml": """
+        kind: Stack
+        name: app
+        profiles: [internal-db, external-db]
+        default_profiles: [internal-db]
+        ---
+        kind: Service
+        name: db
+        image: db:1
+        profiles: [internal-db]
+        ---
+        kind: Service
+        name: web
+        image: web:1
+        healthcheck: {test: [CMD, true], interval: 1s, retries: 2}
+        ---
+        kind: Service
+        name: other
+        image: other:1
+        ---
+        kind: Connection
+        name: database
+        consumers: [web]
+        targets:
+          internal-db: {service: db, port: 5432}
+          external-db: {host: db.outside, port: 5432}
+        env: {DB_HOST: "${host}"}
+        """
+    ]
+
+    let onInternal: DesiredState
+    let onExternal: DesiredState
+    let observed: ObservedState
+
+    init() throws {
+        onInternal = try Fixtures.inline(Self.manifests, profiles: ["internal-db"])
+        onExternal = try Fixtures.inline(Self.manifests, profiles: ["external-db"])
+        observed = try PlannerTests().converged(onInternal)
+    }
+
+    @Test func switchNamesTheMovedConnectionAndTheRetiredTarget() throws {
+        let switches = ConnectionSwitch.between(applied: onInternal, desired: onExternal, observed: observed)
+        let move = try #require(switches.first)
+        #expect(switches.count == 1)
+        #expect(move.title == "connection database (internal-db → external-db)")
+        #expect(move.to.address == "db.outside:5432")
+        #expect(move.retiredTarget == "db")
+        #expect(move.consumers == ["web"])
+        #expect(move.network == "app_default")
+        #expect(ConnectionSwitch.between(applied: onInternal, desired: onInternal, observed: observed).isEmpty)
+        #expect(ConnectionSwitch.between(applied: onInternal, desired: onExternal, observed: ObservedState()).isEmpty, "nothing running to move")
+    }
+
+    @Test func retiredTargetGoesOnlyAfterTheConsumerPassedItsGate() {
+        let switches = ConnectionSwitch.between(applied: onInternal, desired: onExternal, observed: observed)
+        let plan = Planner.plan(desired: onExternal, observed: observed, switches: switches)
+        #expect(
+            plan.description == """
+                #1 stop container app-web (id-web-00000) (spec changed)
+                #2 [#1] rename container app-web (id-web-00000) to id-web-00000_app-web (keeps the name app-web free for the new container)
+                #3 [#1,#2] create container app-web (spec changed)
+                #4 [#3] start container app-web (spec changed)
+                #5 [#4] wait-healthy container app-web (must be healthy to converge)
+                #6 [#5] remove container app-web (id-web-00000) (replaced by new app-web)
+                #7 [#5] stop container app-db (id-db-000000) (orphan: no longer in the manifests)
+                #8 [#5,#7] remove container app-db (id-db-000000) (orphan: no longer in the manifests)
+                """, "\(plan.description)")
+    }
+
+    @Test func aFailedPreflightLeavesThePlanWithoutSteps() {
+        var probed = observed
+        probed.preflight = [
+            PreflightCheck(
+                connection: "database", profile: "external-db", target: "db.outside:5432", network: "app_default",
+                result: .failed("nc: bad address 'db.outside'"))
+        ]
+        let plan = Planner.plan(
+            desired: onExternal, observed: probed, switches: ConnectionSwitch.between(applied: onInternal, desired: onExternal, observed: observed))
+        #expect(plan.steps.isEmpty)
+        #expect(plan.refused && !plan.isConverged)
+        #expect(
+            plan.description
+                == "check connection database (external-db): db.outside:5432 did not answer from network app_default: nc: bad address 'db.outside'; nothing was changed"
+        )
+    }
+}

@@ -121,7 +121,7 @@ public final class ControlLoop: Service, Sendable {
         }
     }
 
-    static let relevantActions = ["die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"]
+    static let relevantActions = ["kill", "die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"]
 
     /// Which events mean the stack may have drifted: its containers dying, stopping, going away,
     /// being renamed or turning unhealthy; its networks losing a container or going away. The
@@ -131,6 +131,12 @@ public final class ControlLoop: Service, Sendable {
         switch event.type {
         case "container":
             guard event.actor.attributes[Resolver.Label.stack] == stack else { return nil }
+            // `docker stop` and `docker kill` send `kill` before the container dies: that death
+            // was someone's hand, not a crash (its `die` wakes the round).
+            if event.action == "kill" {
+                await state.stoppedByHand(event.actor.id)
+                return nil
+            }
             let actions = ["die", "stop", "destroy", "rename", "pause", "oom", "health_status: unhealthy"]
             return actions.contains(event.action) ? Trigger(.event, "\(event.action) \(name)", container: event.actor.id) : nil
         case "network":
@@ -202,6 +208,9 @@ public final class ControlLoop: Service, Sendable {
             if !options.hold.isEmpty, let earliest = heldNow.values.min() {
                 await wake(after: earliest - ContinuousClock.now, Trigger(.backoff, heldNow.keys.sorted().joined(separator: ", ")))
             }
+            // The Engine was still removing a container: its `destroy` wakes the next round, and
+            // this wake-up covers a `destroy` that arrived while this round was planning.
+            if report.outcome == .pending { await wake(after: .milliseconds(250), Trigger(.retry, "engine still removing a container")) }
             let crashLooping = backoff.filter { $0.value.failures >= 2 }
             onRound(WatchRound(trigger: trigger, report: report, error: nil, held: crashLooping.mapValues { $0.notBefore - ContinuousClock.now }))
         } catch let errors as ManifestErrors {
@@ -227,12 +236,15 @@ public final class ControlLoop: Service, Sendable {
             logger.info(
                 "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome ?? "not run")\(result?.error.map { " — \($0)" } ?? "")"
             )
-            // Starting a container that died or vanished counts toward crash-loop backoff (creating
-            // the stack at startup or after a manifest edit does not), and so does any failed step:
-            // a service that cannot be fixed is retried with growing delays, not on every event.
-            let isRepair = step.cause.kind == "stopped" || (step.cause == .missing && trigger.kind != .startup && trigger.kind != .manifest)
-            let isStart = if case .startContainer = step.operation { true } else { false }
-            let counts = result.map { $0.succeeded ? isRepair && isStart : true } ?? false
+            // Restarting a container that exited on its own counts toward crash-loop backoff, and so
+            // does any failed step: a service that cannot be fixed is retried with growing delays,
+            // not on every event. A container someone removed, stopped or killed is repaired at
+            // once, every time: that is drift, not a crash loop.
+            var isCrashRepair = false
+            if case .startContainer(let ref) = step.operation, case .stopped = step.cause {
+                isCrashRepair = if case .existing(let id, _) = ref { !(await state.wasStoppedByHand(id)) } else { true }
+            }
+            let counts = result.map { $0.succeeded ? isCrashRepair : true } ?? false
             if counts, let service = report.desired.containers.first(where: { step.operation.target.contains("container \($0.name)") })?.service {
                 repaired.append(service)
             }
@@ -281,6 +293,8 @@ actor LoopState {
     private var engineFailures = 0
     private var wakeups: [TriggerKind: Task<Void, Never>] = [:]
     private(set) var networks = Set<String>()
+    /// Containers `docker stop` or `docker kill` ended, by id; forgotten once repaired.
+    private var stoppedByHand = Set<String>()
 
     init(tracker: CrashLoopTracker) { self.tracker = tracker }
 
@@ -310,6 +324,11 @@ actor LoopState {
     func engineRecovered() { engineFailures = 0 }
 
     func setNetworks(_ names: Set<String>) { networks = names }
+
+    func stoppedByHand(_ id: String) { stoppedByHand.insert(id) }
+
+    /// Whether `id` was stopped by someone; asking forgets it, so its next death counts again.
+    func wasStoppedByHand(_ id: String) -> Bool { stoppedByHand.remove(id) != nil }
 
     func schedule(_ kind: TriggerKind, _ task: Task<Void, Never>) {
         wakeups[kind]?.cancel()

@@ -170,10 +170,12 @@ public struct ContainerCreateRequest: Encodable, Sendable, Equatable {
         public var networkMode: String?
         public var initProcess: Bool?
         public var extraHosts: [String]?
+        /// The Engine removes the container when it exits (`docker run --rm`).
+        public var autoRemove: Bool?
         public init() {}
         enum CodingKeys: String, CodingKey {
             case restartPolicy = "RestartPolicy", portBindings = "PortBindings", mounts = "Mounts"
-            case networkMode = "NetworkMode", initProcess = "Init", extraHosts = "ExtraHosts"
+            case networkMode = "NetworkMode", initProcess = "Init", extraHosts = "ExtraHosts", autoRemove = "AutoRemove"
         }
     }
 

@@ -14,6 +14,8 @@ public struct ObservedState: Sendable, Equatable {
     /// What the registry serves now for the references checked this time (`--pull`,
     /// `pull_policy: always`); a reference not checked is absent.
     public var registryDigests: [String: RegistryAnswer] = [:]
+    /// Whether each switched connection's new target answered (`Preflight`), read before planning.
+    public var preflight: [PreflightCheck] = []
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],

@@ -5,6 +5,11 @@ public struct Plan: Sendable, Equatable, CustomStringConvertible {
     public var steps: [PlanStep]
     /// What Berth will not touch and so cannot converge (names held by others, missing externals).
     public var conflicts: [Conflict]
+    /// The preflight of each connection switch. One that failed leaves the plan without steps.
+    public var checks: [PreflightCheck] = []
+    /// What the Engine is still doing (a container being removed) and this plan leaves to the
+    /// next reconcile: not a conflict, nothing is in the way for long.
+    public var waiting: [Conflict] = []
 
     public init(stack: String, steps: [PlanStep] = [], conflicts: [Conflict] = []) {
         self.stack = stack
@@ -13,7 +18,10 @@ public struct Plan: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True when the host already matches: nothing to do and nothing blocking.
-    public var isConverged: Bool { steps.isEmpty && conflicts.isEmpty }
+    public var isConverged: Bool { steps.isEmpty && conflicts.isEmpty && waiting.isEmpty && !refused }
+
+    /// A connection switch whose new target did not answer: nothing is done.
+    public var refused: Bool { checks.contains(where: \.failed) }
 
     /// Steps that change the host (waits and hooks aside), i.e. the drift found.
     public var changeCount: Int { steps.filter { $0.operation.isWrite }.count }
@@ -25,6 +33,8 @@ public struct Plan: Sendable, Equatable, CustomStringConvertible {
             return "#\(step.id)\(deps) \(step.operation.kind) \(step.operation.target) (\(step.cause))"
         }
         lines += conflicts.map { "conflict \($0.resource): \($0.reason)" }
+        lines += waiting.map { "wait \($0.resource): \($0.reason)" }
+        lines = checks.map { "check \($0)" } + lines
         return lines.joined(separator: "\n")
     }
 }

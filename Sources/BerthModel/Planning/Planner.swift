@@ -14,10 +14,16 @@ public enum Planner {
 
     /// - Parameters:
     ///   - previous: the last applied spec per service (from the reconcile log), to name what changed.
+    ///   - switches: connections this reconcile moves to another target; a switch whose preflight
+    ///     (in `observed.preflight`) failed leaves the plan without steps.
     public static func plan(
-        desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec] = [:], options: Options = Options()
+        desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec] = [:], switches: [ConnectionSwitch] = [],
+        options: Options = Options()
     ) -> Plan {
         var builder = PlanBuilder(desired: desired, observed: observed, previous: previous, options: options)
+        builder.plan.checks = observed.preflight
+        if builder.plan.refused { return builder.plan }
+        builder.switches = switches
         builder.planNetworks()
         builder.planVolumes()
         builder.planImages()
@@ -71,6 +77,7 @@ private struct PlanBuilder {
     var completedGate: [String: Int] = [:]
     /// Steps that remove or disconnect containers, which network removal must follow.
     var detachSteps: [Int] = []
+    var switches: [ConnectionSwitch] = []
 
     init(desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec], options: Planner.Options) {
         self.desired = desired
@@ -235,7 +242,8 @@ private struct PlanBuilder {
     mutating func planContainer(_ spec: ContainerSpec, candidates: [ObservedContainer]) {
         // The Engine is already removing one: acting now would race it; its `destroy` triggers the next reconcile.
         if let removing = candidates.first(where: { $0.state == "removing" }) {
-            conflict("container \(removing.name)", "is being removed by the Engine; it converges on the next reconcile")
+            plan.waiting.append(
+                Conflict(resource: "container \(removing.name)", reason: "is being removed by the Engine; it converges on the next reconcile"))
             return
         }
         let keeper = keeper(candidates, spec)
@@ -449,9 +457,14 @@ private struct PlanBuilder {
             let batch = ready.isEmpty ? pending : ready
             for container in batch {
                 let ref = ContainerRef.existing(id: container.id, name: container.name)
-                let after = orphans.filter {
+                var after = orphans.filter {
                     ($0.labels[Resolver.Label.dependsOn] ?? "").split(separator: ",").contains(Substring(container.service ?? ""))
                 }.compactMap { removal[$0.id] }
+                // A target a switch retires stays until every consumer passed its gate on the new
+                // one, so a failed switch can go back to it.
+                for move in switches where move.retiredTarget != nil && move.retiredTarget == container.service {
+                    after += move.consumers.compactMap { rolloutDone[$0] ?? healthyGate[$0] ?? startStep[$0] }
+                }
                 let stop = container.isRunning ? add(.stopContainer(ref, timeoutSeconds: nil), cause, after: after) : nil
                 let removed = add(.removeContainer(ref), cause, after: [stop] + after)
                 removal[container.id] = removed

@@ -13,6 +13,8 @@ public struct DesiredState: Sendable, Codable, Equatable {
     public var pendingFacts: [String]
     /// Secrets whose source is not available here (only when the request allowed that, e.g. `validate`).
     public var unavailableSecrets: [String] = []
+    /// Where each connection points in the chosen profiles, sorted by name.
+    public var connections: [ResolvedConnection] = []
 
     public init(
         stack: String, profiles: [String] = [], environment: String? = nil, containers: [ContainerSpec] = [],
@@ -42,6 +44,30 @@ public struct DesiredState: Sendable, Codable, Equatable {
         copy.containers = containers.map(\.redacted)
         return copy
     }
+}
+
+/// A connection resolved for the chosen profiles: which target its consumers are pointed at.
+public struct ResolvedConnection: Sendable, Codable, Equatable {
+    public var name: String
+    /// The profile whose target was chosen (`default` when none of the active profiles names one).
+    public var profile: String
+    public var host: String
+    public var port: Int?
+    /// The stack's own service behind the target, for an internal one.
+    public var targetService: String?
+    public var consumers: [String]
+
+    public init(name: String, profile: String, host: String, port: Int?, targetService: String?, consumers: [String]) {
+        self.name = name
+        self.profile = profile
+        self.host = host
+        self.port = port
+        self.targetService = targetService
+        self.consumers = consumers
+    }
+
+    /// `host:port`, as messages name the target.
+    public var address: String { port.map { "\(host):\($0)" } ?? host }
 }
 
 /// Everything the Engine needs to create one service's container.

@@ -76,6 +76,8 @@ private struct Resolution {
     let request: ResolutionRequest
     var errors: [ManifestError] = []
     var pendingFacts = Set<String>()
+    /// Each connection's target for the chosen profiles, as resolved.
+    var connections: [ResolvedConnection] = []
     var unavailableSecrets: [String] = []
 
     init(stack: StackManifest, request: ResolutionRequest) {
@@ -152,6 +154,7 @@ private struct Resolution {
             stack: stack.name, profiles: profiles, environment: environment?.name, containers: containers,
             networks: networkSpecs, volumes: volumeSpecs, pendingFacts: pendingFacts.sorted())
         state.unavailableSecrets = unavailableSecrets
+        state.connections = connections
         return state
     }
 
@@ -269,6 +272,10 @@ private struct Resolution {
                 }
                 targetScope["port"] = port
             }
+            connections.append(
+                ResolvedConnection(
+                    name: connection.name, profile: key, host: host.text, port: targetScope["port"].flatMap { Int($0.text) },
+                    targetService: target.service, consumers: consumers.sorted()))
             let exportLookup = Resolution.lookup(scope, factScope.merging(targetScope) { a, _ in a })
             for (name, template) in connection.environment.sorted(by: { $0.key < $1.key }) {
                 let value = interpolate(template, exportLookup, connection.locations, "\(connection.name).env.\(name)")

@@ -1,0 +1,82 @@
+/// A connection whose running consumers this reconcile points at another target: the heart of a
+/// profile switch such as internal-db → external-db.
+///
+/// A switch is planned all or nothing: the new target must answer before anything is written
+/// (`Preflight`), a service that stops being a target goes only after every consumer passed its
+/// health gate on the new one, and a consumer that fails its gate sends the whole switch back.
+public struct ConnectionSwitch: Sendable, Equatable {
+    public var from: ResolvedConnection
+    public var to: ResolvedConnection
+    /// The network the consumers reach the target over, where the preflight probe runs.
+    public var network: String?
+    /// An image of a consumer, on the host, to run the preflight probe with.
+    public var probeImage: String?
+
+    public var connection: String { to.name }
+    public var consumers: [String] { to.consumers }
+
+    /// The stack's service that stops being a target (the internal database), if any.
+    public var retiredTarget: String? {
+        guard let service = from.targetService, service != to.targetService else { return nil }
+        return service
+    }
+
+    /// `connection database (internal-db → external-db)`, as messages name it.
+    public var title: String { "connection \(connection) (\(from.profile) → \(to.profile))" }
+
+    /// The connections whose target differs between what was last applied and `desired`, and
+    /// that have a running consumer to move. Pure.
+    /// - Parameters:
+    ///   - applied: the stack resolved with the selection it was last applied with.
+    public static func between(applied: DesiredState, desired: DesiredState, observed: ObservedState) -> [ConnectionSwitch] {
+        let running = Set(
+            observed.containers.filter { $0.stack == desired.stack && $0.isRunning }.compactMap(\.service))
+        return desired.connections.compactMap { target in
+            guard let before = applied.connections.first(where: { $0.name == target.name }),
+                (before.host, before.port, before.targetService) != (target.host, target.port, target.targetService),
+                target.consumers.contains(where: running.contains)
+            else { return nil }
+            let consumer = target.consumers.lazy.compactMap { desired.container($0) }.first
+            return ConnectionSwitch(
+                from: before, to: target, network: consumer?.networks.first?.network,
+                probeImage: target.consumers.lazy.compactMap { desired.container($0)?.image }.first { observed.images[$0] != nil })
+        }
+    }
+}
+
+/// What the preflight found for one switch: whether the new target answered from where its
+/// consumers will run.
+public struct PreflightCheck: Sendable, Equatable, Codable, CustomStringConvertible {
+    public enum Result: Sendable, Equatable, Codable {
+        case answered
+        case failed(String)
+        /// The probe could not run (no image with `nc` on the host); the health gates decide.
+        case unchecked(String)
+    }
+
+    public var connection: String
+    public var profile: String
+    public var target: String
+    public var network: String?
+    public var result: Result
+
+    public init(connection: String, profile: String, target: String, network: String?, result: Result) {
+        self.connection = connection
+        self.profile = profile
+        self.target = target
+        self.network = network
+        self.result = result
+    }
+
+    public var failed: Bool { if case .failed = result { true } else { false } }
+
+    public var description: String {
+        let place = "connection \(connection) (\(profile)): \(target)"
+        let from = network.map { " from network \($0)" } ?? ""
+        switch result {
+        case .answered: return "\(place) answered\(from)"
+        case .failed(let reason): return "\(place) did not answer\(from): \(reason); nothing was changed"
+        case .unchecked(let reason): return "\(place) not checked: \(reason)"
+        }
+    }
+}
