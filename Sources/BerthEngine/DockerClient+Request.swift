@@ -39,7 +39,7 @@ extension DockerClient {
     /// reconcile converges from any intermediate state.
     func crashIfAsked() {
         guard let limit = crashAfterWrites else { return }
-        let writes = counters.withLock {
+        let writes = counters.withLockedValue {
             $0.successfulWrites += 1; return $0.successfulWrites
         }
         if writes >= limit { kill(getpid(), SIGKILL) }
@@ -90,7 +90,7 @@ extension DockerClient {
         let repeatable = !method.isWrite || idempotent
         var attempt = 1
         while true {
-            counters.withLock { counts in
+            counters.withLockedValue { counts in
                 if method.isWrite { counts.writes += 1 } else { counts.reads += 1 }
             }
             var failure: EngineError
@@ -112,7 +112,7 @@ extension DockerClient {
             let delay = policy.backoffMilliseconds(beforeAttempt: attempt + 1)
             let what = failure.status == nil ? "\(failure)" : "\(method.http) \(path): \(failure)"
             logger.warning("engine call failed (\(what)); retrying in \(delay) ms")
-            counters.withLock { $0.retries += 1 }
+            counters.withLockedValue { $0.retries += 1 }
             try await Task.sleep(for: .milliseconds(delay))
             attempt += 1
         }

@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// A unix-socket proxy in front of the real Engine that injects faults into chosen calls: an
 /// error answer, a stall longer than the client's deadline, or a dropped connection. Everything
@@ -36,16 +36,16 @@ public final class FaultyEngine: Sendable {
 
     public let socketPath: String
     private let upstream: String
-    private let rules: Mutex<[Rule]>
-    private let injected = Mutex(0)
+    private let rules: NIOLockedValueBox<[Rule]>
+    private let injected = NIOLockedValueBox(0)
     private let http = HTTPClient(eventLoopGroupProvider: .singleton)
-    private let serving: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let serving: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
 
     /// Starts listening; `upstream` is the real Engine's socket.
     public init(upstream: String = "/var/run/docker.sock", rules: [Rule] = []) async throws {
         self.socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("berth-faulty-\(UUID().uuidString.prefix(8)).sock").path
         self.upstream = upstream
-        self.rules = Mutex(rules)
+        self.rules = NIOLockedValueBox(rules)
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -62,27 +62,27 @@ public final class FaultyEngine: Sendable {
                 }
             }
         }
-        serving.withLock { $0 = task }
+        serving.withLockedValue { $0 = task }
     }
 
     /// Replaces the rules.
-    public func inject(_ new: [Rule]) { rules.withLock { $0 = new } }
+    public func inject(_ new: [Rule]) { rules.withLockedValue { $0 = new } }
 
     /// How many faults were injected so far.
-    public var injectedCount: Int { injected.withLock { $0 } }
+    public var injectedCount: Int { injected.withLockedValue { $0 } }
 
     public func stop() async {
-        serving.withLock { $0?.cancel() }
+        serving.withLockedValue { $0?.cancel() }
         try? await http.shutdown()
         try? FileManager.default.removeItem(atPath: socketPath)
     }
 
     private func fault(for head: HTTPRequestHead) -> Fault? {
-        rules.withLock { rules in
+        rules.withLockedValue { rules in
             guard let index = rules.firstIndex(where: { $0.times > 0 && $0.method == head.method.rawValue && head.uri.contains($0.path) })
             else { return nil }
             rules[index].times -= 1
-            injected.withLock { $0 += 1 }
+            injected.withLockedValue { $0 += 1 }
             return rules[index].fault
         }
     }

@@ -80,6 +80,15 @@ import Testing
                 """)
     }
 
+    /// A container the Engine is still removing is waited for, not reported as a conflict.
+    @Test func containerBeingRemovedIsWaitedFor() {
+        let observed = editing("web") { $0.state = "removing" }
+        let plan = Planner.plan(desired: desired, observed: observed)
+        #expect(plan.conflicts.isEmpty)
+        #expect(!plan.isConverged)
+        #expect(plan.description == "wait container app-web: is being removed by the Engine; it converges on the next reconcile")
+    }
+
     @Test func convergedHostNeedsNothing() {
         #expect(Planner.plan(desired: desired, observed: converged()).isConverged)
     }

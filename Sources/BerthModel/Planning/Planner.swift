@@ -77,6 +77,7 @@ private struct PlanBuilder {
     var completedGate: [String: Int] = [:]
     /// Steps that remove or disconnect containers, which network removal must follow.
     var detachSteps: [Int] = []
+    /// Connections this plan points at another target: their retired targets wait for the consumers.
     var switches: [ConnectionSwitch] = []
 
     init(desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec], options: Planner.Options) {
