@@ -168,6 +168,12 @@ public struct Reconciler: Sendable {
         let startedAt = Date()
         if options.retryFailed { try store.deleteHolds(stack: stack.name) }
         var preview = try await self.preview(stack, options)
+        // The Engine is still removing a container (say, the in-flight removal of a killed Berth):
+        // wait for it, briefly, instead of planning around it and ending `pending`.
+        for _ in 0..<50 where !preview.plan.waiting.isEmpty {
+            try await Task.sleep(for: .milliseconds(200))
+            preview = try await self.preview(stack, options)
+        }
         var (desired, plan) = (preview.desired, preview.plan)
         var record = ReconcileRecord(
             stack: stack.name, trigger: options.trigger, profiles: desired.profiles, environment: desired.environment,
@@ -218,7 +224,6 @@ public struct Reconciler: Sendable {
             failure: failedSwitch?.reason)
         report.rollouts = rollouts
         report.holds = preview.holds
-        report.failure = failedSwitch?.reason
 
         // A switch is all or nothing: one consumer failing its gate sends every consumer back to
         // the previous target, which was kept running for that (the planner removes a retired
@@ -339,9 +344,11 @@ public struct Reconciler: Sendable {
         try store.finish(
             reconcileID, outcome: outcome.rawValue, error: firstError, driftCount: plan.changeCount, engineReads: calls.reads,
             engineWrites: calls.writes, at: endedAt)
-        return ReconcileReport(
+        var report = ReconcileReport(
             reconcileID: reconcileID, stack: desired.stack, desired: desired.redacted, plan: plan, results: results, outcome: outcome,
             engineCalls: calls, startedAt: startedAt, endedAt: endedAt)
+        report.failure = failure
+        return report
     }
 
     func resolve(_ stack: LoadedStack, _ options: ReconcileOptions, facts: NetworkFacts) throws(ManifestErrors) -> DesiredState {

@@ -57,7 +57,7 @@ public final class DockerClient: Sendable {
         }
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         do {
-            let version: EngineVersion = try await Self.fetchVersion(http: http, baseURL: baseURL)
+            let version: EngineVersion = try await Self.fetchVersion(http: http, baseURL: baseURL, timeout: policy.readTimeout)
             let negotiated = try Self.negotiate(server: version)
             logger.debug("engine \(version.version), api \(negotiated)")
             return DockerClient(
@@ -109,24 +109,25 @@ public final class DockerClient: Sendable {
     /// The Engine's version from `/_ping` (its `Api-Version` and `Server` headers), falling back to
     /// `/version`: the ping answers in under a millisecond, `/version` takes ~10 ms on Docker 20.10
     /// (it asks containerd), which every short CLI run would pay.
-    private static func fetchVersion(http: HTTPClient, baseURL: String) async throws -> EngineVersion {
-        let ping = try await get(http: http, baseURL + "/_ping")
+    /// A read like any other: it gets the policy's read deadline (a busy Engine answers late).
+    private static func fetchVersion(http: HTTPClient, baseURL: String, timeout: TimeAmount) async throws -> EngineVersion {
+        let ping = try await get(http: http, baseURL + "/_ping", timeout: timeout)
         if let api = ping.headers.first(name: "Api-Version"), let server = ping.headers.first(name: "Server"),
             let slash = server.firstIndex(of: "/")
         {
             let version = server[server.index(after: slash)...].split(separator: " ").first.map(String.init) ?? server
             return EngineVersion(version: version, apiVersion: api, minAPIVersion: nil)
         }
-        let response = try await get(http: http, baseURL + "/version")
+        let response = try await get(http: http, baseURL + "/version", timeout: timeout)
         return try JSONDecoder().decode(EngineVersion.self, from: response.body)
     }
 
-    private static func get(http: HTTPClient, _ url: String) async throws -> (headers: HTTPHeaders, body: ByteBuffer) {
+    private static func get(http: HTTPClient, _ url: String, timeout: TimeAmount) async throws -> (headers: HTTPHeaders, body: ByteBuffer) {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Host", value: hostHeader)
         let response: HTTPClientResponse
         do {
-            response = try await http.execute(request, timeout: .seconds(10))
+            response = try await http.execute(request, timeout: timeout)
         } catch let error as HTTPClientError {
             throw EngineError.transport("cannot reach the Docker Engine: \(describe(error))")
         } catch let error as NIOSSLError {
