@@ -92,7 +92,8 @@ extension ObservedContainer {
     init(_ summary: ContainerSummary) {
         self.init(
             id: summary.id, name: summary.name, labels: summary.labels, imageID: summary.imageID, state: summary.state,
-            status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted())
+            status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted(),
+            networkIDs: summary.networks.compactMapValues { $0.networkID.isEmpty ? nil : $0.networkID })
     }
 
     /// Takes name, state, health and networks from an inspect, which is newer than the list's view.
@@ -102,6 +103,7 @@ extension ObservedContainer {
         status = details.state.status == "exited" ? "Exited (\(details.state.exitCode))" : details.state.status
         health = details.state.health.map(\.status).flatMap { $0 == "none" ? nil : $0 }
         networks = details.networkSettings.networks.keys.sorted()
+        networkIDs = details.networkSettings.networks.compactMapValues { $0.networkID.isEmpty ? nil : $0.networkID }
     }
 }
 

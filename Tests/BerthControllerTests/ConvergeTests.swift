@@ -73,6 +73,17 @@ import Testing
             #expect(rebuilt.outcome == .changed)
             let web = try #require(try await stack.containers().first { $0.name == "\(stack.name)-web" })
             #expect(web.networks.keys.contains(network))
+
+            // Stopped, not removed: the containers still name the old network's id, which the
+            // Engine never starts again; they are replaced in one apply, their volume kept.
+            try await Command.docker("stop", "-t", "1", "\(stack.name)-web", "\(stack.name)-db")
+            try await Command.docker("network", "rm", network)
+            let restored = try await stack.apply()
+            #expect(restored.outcome == .changed, "\(restored.failure ?? "")")
+            #expect(reasons(restored).contains("create network \(network) recreated"))
+            let running = try await stack.containers()
+            #expect(running.count == 2 && running.allSatisfy { $0.state == "running" && $0.networks.keys.contains(network) })
+            #expect(try await stack.apply().engineCalls.writes == 0)
         }
     }
 

@@ -85,8 +85,9 @@ import Testing
     @Test func repairsRemovalStopDisconnectAndNetworkRemoval() async throws {
         try await TestStack.with("w") { stack in
             try TestManifests.write(stack)
-            // Drift by hand, not a crash loop: repairs are never held back here.
-            try await watching(stack, backoff: Backoff(base: .zero, cap: .zero)) {
+            // Drift by hand, not a crash loop: repairs are never held back here. Events (and the
+            // retry after a failed step) must do every repair: no resync comes during the test.
+            try await watching(stack, backoff: Backoff(base: .zero, cap: .zero), resync: .seconds(3600)) {
                 let web = "\(stack.name)-web"
                 let db = "\(stack.name)-db"
                 // Up, and the startup round logged (a round logs its actions when it ends).
@@ -155,10 +156,12 @@ import Testing
                     }
                 }
                 let history = try stack.store().history(stack: stack.name, limit: 50)
+                let repairs = history.filter { entry in
+                    entry.reconcile.trigger != "startup" && entry.actions.contains { $0.kind == "create-network" && $0.reason == "missing" }
+                }
                 #expect(
-                    history.contains { entry in
-                        entry.reconcile.trigger == "event" && entry.actions.contains { $0.kind == "create-network" && $0.reason == "missing" }
-                    })
+                    !repairs.isEmpty && repairs.allSatisfy { ["event", "retry"].contains($0.reconcile.trigger) },
+                    "\(repairs.map(\.reconcile.trigger))")
             }
         }
     }

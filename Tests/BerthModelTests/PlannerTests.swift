@@ -139,6 +139,34 @@ import Testing
                 """)
     }
 
+    /// A container that was never started names its network only; its start must wait for the
+    /// network this round makes (it failed with "network not found" when they ran side by side).
+    @Test func createdContainerStartsOnlyAfterItsNetworkIsMade() {
+        var observed = converged()
+        observed.networks = []
+        for index in observed.containers.indices {
+            observed.containers[index].state = "created"; observed.containers[index].status = "Created"
+        }
+        #expect(
+            plan(observed) == """
+                #1 create-network network app_default (missing)
+                #2 [#1] start container app-db (id-db-000000) (stopped: Created)
+                #3 [#2] wait-healthy container app-db (id-db-000000) (must be healthy to converge)
+                #4 [#1,#3] start container app-web (id-web-00000) (stopped: Created)
+                """)
+    }
+
+    /// A stopped container still names its network's old id after the network was removed and
+    /// made again; the Engine never starts it again, so it is replaced (its volumes stay).
+    @Test func stoppedContainerOnARemadeNetworkIsReplaced() {
+        var observed = editing("web") {
+            $0.state = "exited"; $0.status = "Exited (137) 1 minute ago"; $0.networkIDs = ["app_default": "net-gone"]
+        }
+        #expect(plan(observed).contains("create container app-web (network app_default recreated)"))
+        observed.containers[1].networkIDs = ["app_default": "net-default"]
+        #expect(plan(observed) == "#1 start container app-web (id-web-00000) (stopped: Exited (137) 1 minute ago)")
+    }
+
     @Test func changedSpecIsRecreatedNamingTheField() throws {
         var old = try #require(desired.container("web"))
         old.environment = [EnvironmentVariable(name: "MODE", value: "dev")]

@@ -204,9 +204,15 @@ public final class ControlLoop: Service, Sendable {
             let backoff = await state.backoff(at: ContinuousClock.now)
             let heldNow = backoff.mapValues(\.notBefore)
             persist(backoff, stack: stack.name)
-            // A service held back this round gets its repair when its backoff ends.
-            if !options.hold.isEmpty, let earliest = heldNow.values.min() {
-                await wake(after: earliest - ContinuousClock.now, Trigger(.backoff, heldNow.keys.sorted().joined(separator: ", ")))
+            // A service held back this round, or one whose step failed, gets its next try when its
+            // backoff ends, not at the next event or resync (a failure may send no event at all).
+            let failed = report.results.values.contains { if case .failed = $0.status { true } else { false } }
+            if !options.hold.isEmpty || failed {
+                if let earliest = heldNow.values.min() {
+                    await wake(after: earliest - ContinuousClock.now, Trigger(.backoff, heldNow.keys.sorted().joined(separator: ", ")))
+                } else if failed {
+                    await wake(after: max(configuration.crashLoop.backoff.base, .milliseconds(250)), Trigger(.retry, "a step failed"))
+                }
             }
             // The Engine was still removing a container: its `destroy` wakes the next round, and
             // this wake-up covers a `destroy` that arrived while this round was planning.

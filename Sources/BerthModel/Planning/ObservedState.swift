@@ -80,10 +80,14 @@ public struct ObservedContainer: Sendable, Equatable {
     public var health: String?
     /// Engine names of the networks it is attached to.
     public var networks: [String]
+    /// The id of each network by name, as its endpoint recorded it; absent for a container never
+    /// started (the Engine resolves the name at start). An id that is no longer the network's means
+    /// the network was removed and made again: the Engine will not start that container.
+    public var networkIDs: [String: String]
 
     public init(
         id: String, name: String, labels: [String: String], imageID: String, state: String, status: String = "",
-        health: String? = nil, networks: [String]
+        health: String? = nil, networks: [String], networkIDs: [String: String] = [:]
     ) {
         self.id = id
         self.name = name
@@ -93,6 +97,7 @@ public struct ObservedContainer: Sendable, Equatable {
         self.status = status
         self.health = health
         self.networks = networks
+        self.networkIDs = networkIDs
     }
 
     public var stack: String? { labels[Resolver.Label.stack] }

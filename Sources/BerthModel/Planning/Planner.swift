@@ -285,7 +285,7 @@ private struct PlanBuilder {
             }
             return
         }
-        if let cause = unstartable(keeper) {
+        if let cause = unstartable(keeper) ?? strandedOnOldNetwork(keeper) {
             stopFirst(spec, replacing: keeper, after: nameFree, cause: cause)
             return
         }
@@ -309,7 +309,9 @@ private struct PlanBuilder {
         let finished = !keeper.isRunning && keeper.exitCode == 0 && spec.restart == "no"
         var started: Int?
         if !keeper.isRunning && !finished {
-            started = add(.startContainer(ref), .stopped(status: keeper.status), after: ready + dependencyGates(spec))
+            // A network made in this round must exist before the container starts on it.
+            let networks = spec.networks.map { networkReady[$0.network] }
+            started = add(.startContainer(ref), .stopped(status: keeper.status), after: ready + networks + dependencyGates(spec))
             startStep[spec.service] = started
         }
         let needsHook = spec.hooks.contains { !observed.hooksRun.contains("\(keeper.id)/\($0.name)") }
@@ -329,6 +331,17 @@ private struct PlanBuilder {
     func unstartable(_ container: ObservedContainer) -> Cause? {
         guard !container.isRunning, let failures = observed.failedStarts[container.shortID], failures >= 2 else { return nil }
         return .unstartable(failures: failures)
+    }
+
+    /// A stopped container whose network was removed and made again still names the old network's
+    /// id, and the Engine refuses to start it ("network … not found") for good: replace it.
+    func strandedOnOldNetwork(_ container: ObservedContainer) -> Cause? {
+        guard !container.isRunning else { return nil }
+        for (name, id) in container.networkIDs.sorted(by: { $0.key < $1.key }) {
+            let current = observed.networks.filter { $0.name == name }.min(by: ObservedNetwork.olderFirst)
+            if current?.id != id { return .networkRecreated(name) }
+        }
+        return nil
     }
 
     func recreateCause(_ container: ObservedContainer, _ spec: ContainerSpec) -> Cause? {
