@@ -99,10 +99,14 @@ let package = Package(
         ),
         .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"], swiftSettings: strict),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthTesting"], swiftSettings: strict),
-        .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore", "BerthModel"], swiftSettings: strict),
+        .testTarget(
+            name: "BerthStoreTests", dependencies: ["BerthStore", "BerthModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(
             name: "BerthControllerTests",
-            dependencies: ["BerthController", "BerthTesting", "BerthModel", "BerthEngine", "BerthStore"],
+            dependencies: [
+                "BerthController", "BerthTesting", "BerthModel", "BerthEngine", "BerthStore",
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "BerthCLITests", dependencies: ["BerthTesting"], swiftSettings: strict),

@@ -3,7 +3,7 @@ public import Foundation
 
 /// The Engine calls the controller makes, as a seam: `DockerClient` fills it for real hosts, and a
 /// second backend (e.g. Swarm) or a test double can fill it later without touching the executor.
-public protocol EngineClient: Sendable {
+public protocol EngineClient: EngineEventSource {
     func listContainers(labels: [String], all: Bool) async throws -> [ContainerSummary]
     func inspectContainer(_ id: String) async throws -> ContainerDetails
     func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> String
@@ -28,7 +28,6 @@ public protocol EngineClient: Sendable {
         progress: DockerClient.Progress?
     ) async throws -> String
     func exec(_ command: [String], in container: String) async throws -> ExecResult
-    func events(filters: [String: [String]], since: String?) -> AsyncThrowingStream<EngineEvent, any Error>
     var callCounts: EngineCallCounts { get }
 }
 

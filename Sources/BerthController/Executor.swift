@@ -13,6 +13,9 @@ public struct StepResult: Sendable, Equatable {
     public var status: Status
     public var startedAt: Date
     public var endedAt: Date
+    /// The container the step acted on, including one it created; nil when it acts on none or
+    /// its `create` failed.
+    public var containerID: String?
 
     public var succeeded: Bool { status == .succeeded }
     public var outcome: String {
@@ -84,7 +87,8 @@ public struct Executor: Sendable {
                                 } catch {
                                     status = .failed(Self.describe(error))
                                 }
-                                return (step.id, StepResult(status: status, startedAt: start, endedAt: Date()))
+                                let containerID = await created.resolved(step.operation.container)
+                                return (step.id, StepResult(status: status, startedAt: start, endedAt: Date(), containerID: containerID))
                             }
                         } else {
                             continue
@@ -240,6 +244,9 @@ actor CreatedContainers {
     private var ids: [String: String] = [:]
 
     func set(_ service: String, _ id: String) { ids[service] = id }
+
+    /// The id `ref` stands for, or nil when there is no such container (yet).
+    func resolved(_ ref: ContainerRef?) -> String? { ref.flatMap { try? id($0) } }
 
     func id(_ ref: ContainerRef) throws -> String {
         switch ref {

@@ -38,6 +38,18 @@ public struct ReconcileOptions: Sendable {
     }
 }
 
+extension ReconcileOptions {
+    /// The options of a reconcile that goes back to a healthy revision or selection (after a
+    /// failed gate or switch, or on request): no registry checks, holds kept, and a failing
+    /// rollback is reported, not chased further back.
+    func rollback(because reason: String) -> ReconcileOptions {
+        var options = self
+        (options.trigger, options.triggerDetail) = ("rollback", reason)
+        (options.pull, options.retryFailed, options.rollBackFailures) = (false, false, false)
+        return options
+    }
+}
+
 /// How a reconcile ended.
 public enum ReconcileOutcome: String, Sendable, Codable {
     /// Nothing to do: the host already matched.
@@ -160,57 +172,37 @@ public struct Reconciler: Sendable {
         return ConnectionSwitch.between(applied: applied, desired: wanted, observed: observed)
     }
 
-    /// Converges the host to the stack and logs the reconcile.
+    /// Converges the host to the stack and logs the reconcile: observe → resolve → plan (one
+    /// `preview`) → execute → record → roll back if a gate or a profile switch failed.
     public func apply(_ stack: LoadedStack, _ options: ReconcileOptions, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in })
         async throws -> ReconcileReport
     {
         let before = engine.callCounts
         let startedAt = Date()
         if options.retryFailed { try store.deleteHolds(stack: stack.name) }
-        var preview = try await self.preview(stack, options)
-        // The Engine is still removing a container (say, the in-flight removal of a killed Berth):
-        // wait for it, briefly, instead of planning around it and ending `pending`.
-        for _ in 0..<50 where !preview.plan.waiting.isEmpty {
-            try await Task.sleep(for: .milliseconds(200))
-            preview = try await self.preview(stack, options)
-        }
-        var (desired, plan) = (preview.desired, preview.plan)
+        var preview = try await settledPreview(stack, options)
         var record = ReconcileRecord(
-            stack: stack.name, trigger: options.trigger, profiles: desired.profiles, environment: desired.environment,
+            stack: stack.name, trigger: options.trigger, profiles: preview.desired.profiles, environment: preview.desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
         record.triggerDetail = options.triggerDetail
         let reconcileID = try store.begin(record)
         // A switch refused by its preflight changes nothing, the remembered selection included.
-        if plan.refused {
-            return try finish(reconcileID, desired: desired, plan: plan, results: [:], actions: [], since: before, startedAt: startedAt)
+        if preview.plan.refused {
+            return try finish(reconcileID, desired: preview.desired, plan: preview.plan, results: [:], actions: [], since: before, startedAt: startedAt)
         }
         if !preview.endedHolds.isEmpty { try store.deleteHolds(stack: stack.name, services: preview.endedHolds.map(\.service)) }
         // Remembered before acting, so an interrupted switch continues on the next plain apply.
-        try store.saveSelection(StackSelection(profiles: desired.profiles, environment: desired.environment), stack: stack.name)
-        var results: [Int: StepResult] = [:]
-        var actions: [ActionRecord] = []
+        try store.saveSelection(StackSelection(profiles: preview.desired.profiles, environment: preview.desired.environment), stack: stack.name)
 
-        // Values that need a network's facts (its gateway) wait until the network exists.
-        if !desired.pendingFacts.isEmpty {
-            let networkSteps = plan.steps.filter { if case .createNetwork = $0.operation { $0.dependsOn.isEmpty } else { false } }
-            let first = Plan(stack: plan.stack, steps: networkSteps)
-            let firstResults = await execute(first, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)
-            results.merge(firstResults) { a, _ in a }
-            preview = try await self.preview(stack, options)
-            (desired, plan) = (preview.desired, preview.plan)
-            if !desired.pendingFacts.isEmpty {
-                // Never create a container with a placeholder in its spec.
-                plan = Plan(
-                    stack: plan.stack,
-                    conflicts: desired.pendingFacts.map {
-                        Conflict(
-                            resource: $0, reason: "the Engine does not report this fact even after creating the network; pin it in the Network's ipam"
-                        )
-                    })
-            }
+        var actions: [ActionRecord] = []
+        var results: [Int: StepResult] = [:]
+        if !preview.desired.pendingFacts.isEmpty {
+            (preview, results) = try await settleNetworkFacts(preview, stack, options, reconcileID: reconcileID, onEvent: onEvent, actions: &actions)
         }
+        let (desired, plan) = (preview.desired, preview.plan)
         results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)) { _, b in b }
 
+        // Record: what now runs, each replaced container with its gate result, the reconcile.
         let failedServices = Set(plan.steps.filter { results[$0.id]?.succeeded == false }.compactMap(\.service))
         let applied = try store.appliedHashes(stack: stack.name)
         try store.saveApplied(
@@ -225,40 +217,81 @@ public struct Reconciler: Sendable {
         report.rollouts = rollouts
         report.holds = preview.holds
 
-        // A switch is all or nothing: one consumer failing its gate sends every consumer back to
-        // the previous target, which was kept running for that (the planner removes a retired
-        // target only after all consumers passed their gates).
         if let failedSwitch {
-            try store.saveSelection(failedSwitch.previous, stack: stack.name)
-            var back = options
-            (back.profiles, back.environment) = (failedSwitch.previous.profiles, failedSwitch.previous.environment)
-            (back.trigger, back.triggerDetail) = ("rollback", failedSwitch.reason)
-            (back.pull, back.retryFailed, back.rollBackFailures) = (false, false, false)
-            report.rollback = [try await apply(stack, back, onEvent: onEvent)]
-            return report
+            report.rollback = [try await switchBack(stack, options, failedSwitch, onEvent: onEvent)]
+        } else if options.rollBackFailures {
+            try await rollBackFailedRollouts(&report, stack, options, preview: preview, ledger: ledger, onEvent: onEvent)
         }
+        return report
+    }
 
-        // A rollout that failed its gate goes back to the last healthy revision, held there until
-        // the manifests or the image behind the tag change.
+    /// The preview to act on. When the Engine is still removing a container (say, the in-flight
+    /// removal of a killed Berth), waits for it, briefly, instead of planning around it and
+    /// ending `pending`.
+    private func settledPreview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> Preview {
+        var preview = try await self.preview(stack, options)
+        for _ in 0..<50 where !preview.plan.waiting.isEmpty {
+            try await Task.sleep(for: .milliseconds(200))
+            preview = try await self.preview(stack, options)
+        }
+        return preview
+    }
+
+    /// Values that need a network's facts (its gateway) wait until the network exists: the
+    /// networks are created first, then the host is observed, resolved and planned again. A
+    /// container is never created with a placeholder in its spec.
+    private func settleNetworkFacts(
+        _ preview: Preview, _ stack: LoadedStack, _ options: ReconcileOptions, reconcileID: Int64,
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]
+    ) async throws -> (Preview, [Int: StepResult]) {
+        let networkSteps = preview.plan.steps.filter { if case .createNetwork = $0.operation { $0.dependsOn.isEmpty } else { false } }
+        let first = Plan(stack: preview.plan.stack, steps: networkSteps)
+        let results = await execute(first, reconcileID: reconcileID, desired: preview.desired, onEvent: onEvent, actions: &actions)
+        var again = try await self.preview(stack, options)
+        if !again.desired.pendingFacts.isEmpty {
+            again.plan = Plan(
+                stack: again.plan.stack,
+                conflicts: again.desired.pendingFacts.map {
+                    Conflict(resource: $0, reason: "the Engine does not report this fact even after creating the network; pin it in the Network's ipam")
+                })
+        }
+        return (again, results)
+    }
+
+    /// A switch is all or nothing: one consumer failing its gate sends every consumer back to the
+    /// previous target, which was kept running for that (the planner removes a retired target
+    /// only after all consumers passed their gates).
+    private func switchBack(
+        _ stack: LoadedStack, _ options: ReconcileOptions, _ failed: (previous: StackSelection, reason: String),
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+    ) async throws -> ReconcileReport {
+        try store.saveSelection(failed.previous, stack: stack.name)
+        var back = options.rollback(because: failed.reason)
+        (back.profiles, back.environment) = (failed.previous.profiles, failed.previous.environment)
+        return try await apply(stack, back, onEvent: onEvent)
+    }
+
+    /// A rollout that failed its gate goes back to the last healthy revision, held there until the
+    /// manifests or the image behind the tag change.
+    private func rollBackFailedRollouts(
+        _ report: inout ReconcileReport, _ stack: LoadedStack, _ options: ReconcileOptions, preview: Preview, ledger: RolloutLedger,
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+    ) async throws {
         let heldServices = Set(preview.holds.map(\.service))
-        let failed = rollouts.filter { $0.outcome == "failed" && !heldServices.contains($0.service) }
-        guard options.rollBackFailures, !failed.isEmpty else { return report }
+        let failed = report.rollouts.filter { $0.outcome == "failed" && !heldServices.contains($0.service) }
+        guard !failed.isEmpty else { return }
         let holds = try await ledger.holdsAfterFailure(failed, wanted: preview.wanted)
-        guard !holds.isEmpty else { return report }
+        guard !holds.isEmpty else { return }
         for hold in holds { try store.saveHold(hold, stack: stack.name) }
-        var rollbackOptions = options
-        rollbackOptions.trigger = "rollback"
-        rollbackOptions.triggerDetail = holds.map { "\($0.service): \($0.reason)" }.joined(separator: "; ")
-        (rollbackOptions.pull, rollbackOptions.retryFailed, rollbackOptions.rollBackFailures) = (false, false, false)
-        let rollback = try await apply(stack, rollbackOptions, onEvent: onEvent)
+        let reason = holds.map { "\($0.service): \($0.reason)" }.joined(separator: "; ")
+        let rollback = try await apply(stack, options.rollback(because: reason), onEvent: onEvent)
         if let rollbackID = rollback.reconcileID {
-            try store.markRolledBack(reconcileID: reconcileID, services: holds.map(\.service), by: rollbackID)
+            try store.markRolledBack(reconcileID: report.reconcileID ?? 0, services: holds.map(\.service), by: rollbackID)
             for index in report.rollouts.indices where holds.contains(where: { $0.service == report.rollouts[index].service }) {
                 report.rollouts[index].rolledBackIn = rollbackID
             }
         }
         report.rollback = [rollback]
-        return report
     }
 
     /// Puts `service` back on an earlier healthy revision on request (`berth rollback`): the newest
@@ -289,10 +322,7 @@ public struct Reconciler: Sendable {
             RollbackHold(
                 service: service, replacedSpecHash: wanted.specHash, replacedImageID: image.id, replacedDigest: image.digest, spec: spec,
                 reason: reason, reconcileID: revision.reconcileID), stack: stack.name)
-        var options = options
-        (options.trigger, options.triggerDetail) = ("rollback", "\(service): \(reason)")
-        (options.pull, options.retryFailed, options.rollBackFailures) = (false, false, false)
-        return try await apply(stack, options, onEvent: onEvent)
+        return try await apply(stack, options.rollback(because: "\(service): \(reason)"), onEvent: onEvent)
     }
 
     /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
@@ -391,7 +421,8 @@ public struct Reconciler: Sendable {
             actions.append(
                 ActionRecord(
                     reconcileID: reconcileID, step: step.id, kind: step.operation.kind, target: step.operation.target,
-                    reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome, error: result.error
+                    reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome, error: result.error,
+                    service: step.service, containerID: result.containerID ?? step.containerID
                 ))
         }
         return results
@@ -411,21 +442,6 @@ public struct Reconciler: Sendable {
 public struct RollbackError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
-}
-
-extension PlanStep {
-    /// The service a container step acts on, when it is one.
-    var service: String? {
-        switch operation {
-        case .createContainer(let spec): return spec.service
-        case .startContainer(let ref), .stopContainer(let ref, _), .renameContainer(let ref, _), .removeContainer(let ref),
-            .waitHealthy(let ref, _), .waitCompleted(let ref), .drain(let ref, _), .runHook(let ref, _), .connectNetwork(let ref, _),
-            .disconnectNetwork(let ref, _):
-            if case .created(let service, _) = ref { return service }
-            return nil
-        default: return nil
-        }
-    }
 }
 
 extension StepResult {

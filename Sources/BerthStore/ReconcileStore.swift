@@ -153,7 +153,27 @@ public final class ReconcileStore: Sendable {
                 t.primaryKey(["stack", "service"])
             }
         }
+        migrator.registerMigration("v5: action service and container id") { db in
+            try db.alter(table: "action") { t in
+                t.add(column: "service", .text)
+                t.add(column: "containerId", .text)
+            }
+            // Older rows named their container only in the display text; its short id is taken
+            // from there once, here, so `failedStarts` keeps counting across the upgrade.
+            let rows = try Row.fetchAll(db, sql: "SELECT id, target FROM action WHERE target LIKE '%container %(%'")
+            for row in rows {
+                guard let id = Self.shortID(inTarget: row["target"]) else { continue }
+                try db.execute(sql: "UPDATE action SET containerId = ? WHERE id = ?", arguments: [id, row["id"] as Int64])
+            }
+        }
         return migrator
+    }
+
+    /// `1a2b3c4d5e6f` in `container shop-web (1a2b3c4d5e6f) …`, the text rows older than v5 carry.
+    static func shortID(inTarget target: String) -> String? {
+        guard let open = target.firstIndex(of: "("), let close = target[open...].firstIndex(of: ")") else { return nil }
+        let id = target[target.index(after: open)..<close]
+        return id.count == 12 && id.allSatisfy(\.isHexDigit) ? String(id) : nil
     }
 
     // MARK: Writing
@@ -391,16 +411,15 @@ public final class ReconcileStore: Sendable {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT a.target, a.outcome FROM action a JOIN reconcile r ON r.id = a.reconcileId
-                    WHERE r.stack = ? AND a.kind = 'start' AND a.outcome != 'skipped' ORDER BY a.id DESC LIMIT 500
+                    SELECT a.containerId, a.outcome FROM action a JOIN reconcile r ON r.id = a.reconcileId
+                    WHERE r.stack = ? AND a.kind = 'start' AND a.outcome != 'skipped' AND a.containerId IS NOT NULL
+                    ORDER BY a.id DESC LIMIT 500
                     """, arguments: [stack])
         }
         var counts: [String: Int] = [:]
         var settled = Set<String>()
         for row in rows {
-            let target: String = row["target"]
-            guard let open = target.lastIndex(of: "("), let close = target.lastIndex(of: ")"), open < close else { continue }
-            let id = String(target[target.index(after: open)..<close])
+            let id = String((row["containerId"] as String).prefix(12))
             if settled.contains(id) { continue }
             if (row["outcome"] as String) == "failed" { counts[id, default: 0] += 1 } else { settled.insert(id) }
         }
@@ -428,13 +447,20 @@ public final class ReconcileStore: Sendable {
     }
 
     /// Reconciles, newest first, each with its actions in step order.
-    public func history(stack: String? = nil, limit: Int = 20) throws -> [(reconcile: ReconcileRecord, actions: [ActionRecord])] {
+    /// - Parameter service: only reconciles that acted on this service, with only those actions.
+    public func history(stack: String? = nil, service: String? = nil, limit: Int = 20) throws -> [(
+        reconcile: ReconcileRecord, actions: [ActionRecord]
+    )] {
         try read { db in
             var query = ReconcileRow.order(Column("id").desc).limit(limit)
             if let stack { query = query.filter(Column("stack") == stack) }
+            if let service {
+                query = query.filter(sql: "id IN (SELECT reconcileId FROM action WHERE service = ?)", arguments: [service])
+            }
             return try query.fetchAll(db).map { row in
-                let actions = try ActionRow.filter(Column("reconcileId") == row.id!).order(Column("step"), Column("id")).fetchAll(db)
-                return (row.record, actions.map(\.record))
+                var actions = ActionRow.filter(Column("reconcileId") == row.id!)
+                if let service { actions = actions.filter(Column("service") == service) }
+                return (row.record, try actions.order(Column("step"), Column("id")).fetchAll(db).map(\.record))
             }
         }
     }

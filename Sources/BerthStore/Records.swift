@@ -48,9 +48,14 @@ public struct ActionRecord: Sendable, Codable, Equatable {
     /// `ok`, `failed`, `skipped`.
     public var outcome: String
     public var error: String?
+    /// The service the step was for (nil: a network, volume or image, or a row older than v5).
+    public var service: String?
+    /// The full id of the container it acted on (rows older than v5: the short id, if any).
+    public var containerID: String?
 
     public init(
-        reconcileID: Int64, step: Int, kind: String, target: String, reason: String, startedAt: Date, endedAt: Date?, outcome: String, error: String?
+        reconcileID: Int64, step: Int, kind: String, target: String, reason: String, startedAt: Date, endedAt: Date?, outcome: String, error: String?,
+        service: String? = nil, containerID: String? = nil
     ) {
         self.reconcileID = reconcileID
         self.step = step
@@ -61,6 +66,8 @@ public struct ActionRecord: Sendable, Codable, Equatable {
         self.endedAt = endedAt
         self.outcome = outcome
         self.error = error
+        self.service = service
+        self.containerID = containerID
     }
 }
 

@@ -55,16 +55,18 @@ struct ActionRow: Codable, FetchableRecord, PersistableRecord {
     var endedAt: Date?
     var outcome: String
     var error: String?
+    var service: String?
+    var containerId: String?
 
     init(_ a: ActionRecord) {
         (id, reconcileId, step, kind, target, reason) = (a.id, a.reconcileID, a.step, a.kind, a.target, a.reason)
-        (startedAt, endedAt, outcome, error) = (a.startedAt, a.endedAt, a.outcome, a.error)
+        (startedAt, endedAt, outcome, error, service, containerId) = (a.startedAt, a.endedAt, a.outcome, a.error, a.service, a.containerID)
     }
 
     var record: ActionRecord {
         var a = ActionRecord(
             reconcileID: reconcileId, step: step, kind: kind, target: target, reason: reason, startedAt: startedAt, endedAt: endedAt,
-            outcome: outcome, error: error)
+            outcome: outcome, error: error, service: service, containerID: containerId)
         a.id = id
         return a
     }

@@ -14,6 +14,8 @@ extension Berth {
 
         @Option(help: "Only this stack.")
         var stack: String?
+        @Option(help: "Only the actions on this service's containers, and the reconciles that had any.")
+        var service: String?
         @Option(help: "How many reconciles to show.")
         var limit = 20
         @Flag(help: "Delete old reconciles (with their actions and rollouts) instead of listing: see --older-than-days and --keep.")
@@ -26,6 +28,7 @@ extension Berth {
         func validate() throws {
             if prune && olderThanDays == nil && keep == nil { throw ValidationError("--prune needs --older-than-days N and/or --keep N") }
             if !prune && (olderThanDays != nil || keep != nil) { throw ValidationError("--older-than-days and --keep go with --prune") }
+            if prune && service != nil { throw ValidationError("--service lists; it does not go with --prune") }
         }
         @OptionGroup var common: CommonOptions
 
@@ -46,9 +49,10 @@ extension Berth {
                     "pruned \(deleted) reconcile\(deleted == 1 ? "" : "s") from \(common.statePath) (the newest of each stack, revisions and holds are kept)"
                 )
             }
-            let entries = try store.history(stack: stack, limit: limit)
+            let entries = try store.history(stack: stack, service: service, limit: limit)
             let rollouts = Dictionary(
-                grouping: try store.rollouts(reconcileIDs: entries.compactMap(\.reconcile.id), limit: 10_000).reversed(), by: \.reconcileID)
+                grouping: try store.rollouts(reconcileIDs: entries.compactMap(\.reconcile.id), limit: 10_000).reversed()
+                    .filter { service == nil || $0.service == service }, by: \.reconcileID)
             if common.json {
                 return try printJSON(
                     entries.map { Entry(reconcile: $0.reconcile, actions: $0.actions, rollouts: rollouts[$0.reconcile.id ?? 0] ?? []) })

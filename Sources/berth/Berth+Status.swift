@@ -64,9 +64,8 @@ extension Berth {
             let services = desired.containers.map { spec in
                 let current = observed.containers.filter { $0.stack == desired.stack && $0.service == spec.service }
                     .max { ($0.name == spec.name ? 1 : 0) < ($1.name == spec.name ? 1 : 0) }
-                let names = [spec.name] + (current.map { [$0.name] } ?? [])
                 let pending = plan.steps
-                    .filter { step in step.operation.isWrite && names.contains { step.operation.target.contains("container \($0)") } }
+                    .filter { $0.operation.isWrite && $0.service == spec.service }
                     .map { "\($0.operation.kind) (\($0.cause))" }
                 return ServiceStatus(
                     service: spec.service, container: current?.name ?? spec.name, image: spec.image, state: current?.state ?? "missing",

@@ -15,8 +15,9 @@ extension Berth {
             discussion: """
                 Runs until SIGTERM or SIGINT, which let the reconcile in flight finish, then exit 0. Each \
                 reconcile is logged in the state file with its trigger (startup, event, manifest, resync, \
-                backoff, retry). A service that keeps dying is repaired with growing delays (1 s, 2 s, 4 s, \
-                … up to 5 min) while the rest of the stack converges. Only one watch per stack runs at a time.
+                backoff, retry). A service that keeps dying, or whose steps keep failing, is repaired with \
+                growing delays (0.25 s, 0.5 s, 1 s, … up to 5 min) while the rest of the stack converges; \
+                a container someone removed or stopped is repaired at once. Only one watch per stack runs at a time.
                 """)
 
         @OptionGroup var stack: StackOptions
@@ -56,7 +57,7 @@ extension Berth {
             try await withEngine { engine in
                 let metrics = Metrics()
                 let loop = ControlLoop(
-                    configuration: WatchConfiguration(source: stack.source.source, options: stack.reconcileOptions, resync: .seconds(resync)),
+                    watching: stack.source.source, options: stack.reconcileOptions, configuration: WatchConfiguration(resync: .seconds(resync)),
                     engine: engine, store: store, metrics: metrics, logger: logger, onRound: Output.watchPrinter(json: json))
                 var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
                 if let listen, let (host, port) = Self.split(listen) {

@@ -124,6 +124,9 @@ struct StepJSON: Encodable {
     let id: Int
     let action: String
     let target: String
+    /// The service and container the step acts on (nil for networks, volumes, images).
+    let service: String?
+    let containerID: String?
     let reason: String
     let dependsOn: [Int]
     let outcome: String?
@@ -134,6 +137,8 @@ struct StepJSON: Encodable {
         id = step.id
         action = step.operation.kind
         target = step.operation.target
+        service = step.service
+        containerID = result?.containerID ?? step.containerID
         reason = step.cause.description
         dependsOn = step.dependsOn
         outcome = result?.outcome

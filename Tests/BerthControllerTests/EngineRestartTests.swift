@@ -11,8 +11,7 @@ struct EngineRestartTests {
         try await TestStack.with("r") { stack in
             try TestManifests.write(stack)
             let loop = ControlLoop(
-                configuration: WatchConfiguration(source: .directory(stack.directory.path), options: ReconcileOptions(), resync: .seconds(30)),
-                engine: stack.engine, store: try stack.store())
+                watching: .directory(stack.directory.path), options: ReconcileOptions(), engine: stack.engine, store: try stack.store())
             let task = Task { try await loop.run() }
             defer { task.cancel() }
             func bothRunning() async -> Bool {

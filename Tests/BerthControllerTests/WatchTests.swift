@@ -14,9 +14,8 @@ import Testing
         resync: Duration = .seconds(30), _ body: () async throws -> T
     ) async throws -> T {
         let loop = ControlLoop(
-            configuration: WatchConfiguration(
-                source: source ?? .directory(stack.directory.path), options: ReconcileOptions(), resync: resync,
-                crashLoop: CrashLoopTracker(backoff: backoff, stableAfter: .seconds(30))),
+            watching: source ?? .directory(stack.directory.path), options: ReconcileOptions(),
+            configuration: WatchConfiguration(resync: resync, crashLoop: CrashLoopTracker(backoff: backoff, stableAfter: .seconds(30))),
             engine: stack.engine, store: try stack.store())
         let task = Task { try await loop.run() }
         defer { task.cancel() }
@@ -46,11 +45,11 @@ import Testing
         try await stack.containers().first { $0.name == name && $0.state == "running" }
     }
 
-    /// The newest reconcile with a write action on `target`, as (trigger, detail, reasons).
-    func repair(_ stack: TestStack, of target: String) throws -> (String, String, [String])? {
-        try stack.store().history(stack: stack.name, limit: 50).lazy
+    /// The newest reconcile with a write action on `service`, as (trigger, detail, reasons).
+    func repair(_ stack: TestStack, of service: String) throws -> (String, String, [String])? {
+        try stack.store().history(stack: stack.name, service: service, limit: 50).lazy
             .compactMap { entry -> (String, String, [String])? in
-                let actions = entry.actions.filter { $0.target.contains(target) && $0.outcome == "ok" && $0.kind != "wait-healthy" }
+                let actions = entry.actions.filter { $0.outcome == "ok" && $0.kind != "wait-healthy" }
                 return actions.isEmpty
                     ? nil : (entry.reconcile.trigger, entry.reconcile.triggerDetail ?? "", actions.map { "\($0.kind) \($0.reason)" })
             }.first
@@ -73,9 +72,9 @@ import Testing
                 try await eventually("web recreated with the new value, and logged") {
                     guard let container = try await running(stack, web) else { return false }
                     let updated = try await stack.engine.inspectContainer(container.id).config.env?.contains("GREETING=bonjour") ?? false
-                    return try updated && repair(stack, of: "container \(web)")?.0 == "manifest"
+                    return try updated && repair(stack, of: "web")?.0 == "manifest"
                 }
-                let change = try #require(try repair(stack, of: "container \(web)"))
+                let change = try #require(try repair(stack, of: "web"))
                 #expect(change.0 == "manifest")
                 #expect(change.1.contains(".env"))
             }
@@ -94,17 +93,17 @@ import Testing
                 try await eventually("the stack up") {
                     let webUp = try await running(stack, web) != nil
                     let dbUp = try await running(stack, db) != nil
-                    return try webUp && dbUp && repair(stack, of: "container \(web)")?.0 == "startup"
+                    return try webUp && dbUp && repair(stack, of: "web")?.0 == "startup"
                 }
 
                 let webID = try #require(try await running(stack, web)?.id)
                 try await Command.docker("rm", "-f", web)
                 try await eventually("web recreated and logged") {
                     let up = try await running(stack, web) != nil
-                    let latest = try repair(stack, of: "container \(web)")
+                    let latest = try repair(stack, of: "web")
                     return up && latest?.0 != "startup" && (latest?.2.contains("create missing") ?? false)
                 }
-                let removed = try #require(try repair(stack, of: "container \(web)"))
+                let removed = try #require(try repair(stack, of: "web"))
                 #expect(removed.0 == "event")
                 // Any of the removal's events may wake the repair: `die web` … or `network disconnect … (container <id>)`.
                 #expect(removed.1.contains(web) || removed.1.contains(String(webID.prefix(12))), "\(removed.1)")
@@ -113,9 +112,9 @@ import Testing
                 try await Command.docker("stop", "-t", "1", web)
                 try await eventually("web restarted") {
                     let up = try await running(stack, web) != nil
-                    return try up && (repair(stack, of: "container \(web)")?.2.contains { $0.hasPrefix("start stopped") } ?? false)
+                    return try up && (repair(stack, of: "web")?.2.contains { $0.hasPrefix("start stopped") } ?? false)
                 }
-                #expect(try repair(stack, of: "container \(web)")?.0 == "event")
+                #expect(try repair(stack, of: "web")?.0 == "event")
 
                 let network = "\(stack.name)_default"
                 try await Command.docker("network", "disconnect", network, db)
@@ -163,6 +162,40 @@ import Testing
                     !repairs.isEmpty && repairs.allSatisfy { ["event", "retry"].contains($0.reconcile.trigger) },
                     "\(repairs.map(\.reconcile.trigger))")
             }
+        }
+    }
+
+    /// `web` and `web-admin`: each step, backoff, status line and history row goes to its own
+    /// service. Matching display text charged `web-admin`'s crash repairs to `web`.
+    @Test func servicesSharingANamePrefixAreToldApart() async throws {
+        try await TestStack.with("w") { stack in
+            let service = { (name: String, command: String) in
+                "---\nkind: Service\nname: \(name)\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sh, -c, \"\(command)\"]\n"
+            }
+            try stack.write("stack.yaml", "kind: Stack\nname: {{stack}}\n" + service("web", "sleep 600") + service("web-admin", "sleep 1; exit 3"))
+            try await watching(stack) {
+                try await eventually("web-admin held back as crash-looping") {
+                    try stack.store().backoff(stack: stack.name).contains { $0.service == "web-admin" && $0.failures >= 2 }
+                }
+                #expect(try stack.store().backoff(stack: stack.name).map(\.service) == ["web-admin"])
+            }
+            let admin = "\(stack.name)-web-admin"
+            try await eventually("web-admin exited") { try await stack.containers().first { $0.name == admin }?.state == "exited" }
+
+            let adminRows = try stack.store().history(stack: stack.name, service: "web-admin", limit: 100).flatMap(\.actions)
+            #expect(adminRows.filter { $0.kind == "start" }.count >= 3)
+            #expect(adminRows.allSatisfy { $0.target.contains(admin) && $0.containerID != nil })
+            let webRows = try stack.store().history(stack: stack.name, service: "web", limit: 100).flatMap(\.actions)
+            #expect(webRows.map(\.kind) == ["create", "start"])
+
+            var environment = ProcessInfo.processInfo.environment
+            environment["BERTH_STATE"] = stack.statePath
+            let status = try await Command.run(BerthBinary.path, ["status", stack.directory.path, "--json"], environment: environment)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+            let pending = Dictionary(
+                uniqueKeysWithValues: (json["services"] as? [[String: Any]] ?? []).map { ($0["service"] as? String ?? "", $0["pending"] as? [String] ?? []) })
+            #expect(pending["web"] == [])
+            #expect(pending["web-admin"]?.count == 1 && pending["web-admin"]?.first?.hasPrefix("start (stopped: Exited (3)") == true, "\(pending)")
         }
     }
 

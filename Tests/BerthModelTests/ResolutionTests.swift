@@ -120,6 +120,23 @@ import Testing
         #expect(try hash(base) != hash(base.replacingOccurrences(of: from, with: to)), "\(what)")
     }
 
+    /// Every stored field of `ContainerSpec` is either hashed or listed as not recreating, and
+    /// the hash encodes exactly the listed recreating fields: a new field must take a side.
+    @Test func everyFieldIsHashedOrDeliberatelyLeftOut() throws {
+        let spec = try #require(Fixtures.inline(["s.yaml": base]).container("web"))
+        let fields = Mirror(reflecting: spec).children.compactMap(\.label)
+        let recreating = SpecHash.recreating.map(\.property)
+        #expect(Set(fields) == Set(recreating).union(SpecHash.inPlace.keys), "unlisted: \(Set(fields).subtracting(recreating).subtracting(SpecHash.inPlace.keys))")
+        #expect(Set(recreating).isDisjoint(with: SpecHash.inPlace.keys))
+        #expect(Set(SpecHash.encodedProperties) == Set(recreating))
+    }
+
+    /// Hashes stamped by earlier versions stay valid: a change here recreates every container
+    /// of every user on upgrade, and must come with an upgrade path.
+    @Test func hashOfAKnownSpecNeverChanges() throws {
+        #expect(try hash(base) == "PINNED")
+    }
+
     @Test func ignoresWhatDoesNotNeedARecreate() throws {
         let withHook = base + "\n---\nkind: Service\nname: other\nimage: app\n"
         #expect(try hash(base) == hash(withHook))

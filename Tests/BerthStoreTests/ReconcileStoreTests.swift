@@ -1,6 +1,7 @@
 import BerthModel
 import BerthStore
 import Foundation
+import GRDB
 import Testing
 
 @Suite struct ReconcileStoreTests {
@@ -40,6 +41,52 @@ import Testing
         #expect(history[1].actions.map(\.reason) == ["missing"])
         #expect(try store.history(limit: 10).count == 3)
         #expect(try store.lastReconcile(stack: "shop")?.outcome == "converged")
+    }
+
+    /// Steps are found by their service and container id, never by their display text:
+    /// `web-admin`'s rows are not `web`'s although its container name starts with `app-web`.
+    @Test func actionsAreFoundByServiceAndContainerID() throws {
+        let store = try ReconcileStore(path: temporaryPath())
+        let id = try store.begin(ReconcileRecord(stack: "app", trigger: "event", profiles: [], environment: nil, manifestDigest: "d"))
+        for (step, service, container, outcome) in [(1, "web-admin", "aaaaaaaaaaaa1111", "failed"), (2, "web", "bbbbbbbbbbbb2222", "ok")] {
+            try store.record(
+                ActionRecord(
+                    reconcileID: id, step: step, kind: "start", target: "container app-\(service) (\(container.prefix(12)))", reason: "stopped",
+                    startedAt: Date(), endedAt: Date(), outcome: outcome, error: nil, service: service, containerID: container))
+        }
+        try store.finish(id, outcome: "partial", error: nil, driftCount: 2, engineReads: 5, engineWrites: 2)
+        #expect(try store.history(stack: "app", service: "web").flatMap(\.actions).map(\.step) == [2])
+        #expect(try store.history(stack: "app", service: "web-admin").flatMap(\.actions).map(\.containerID) == ["aaaaaaaaaaaa1111"])
+        #expect(try store.history(stack: "app", service: "db").isEmpty)
+        #expect(try store.failedStarts(stack: "app") == ["aaaaaaaaaaaa": 1])
+    }
+
+    /// A log written before v5 has no identity columns: the upgrade adds them and takes the short
+    /// container id from the old display text, so consecutive failed starts still count.
+    @Test func upgradeKeepsOlderActionRowsCounting() throws {
+        let path = temporaryPath()
+        let store = try ReconcileStore(path: path)
+        let id = try store.begin(ReconcileRecord(stack: "app", trigger: "apply", profiles: [], environment: nil, manifestDigest: "d"))
+        for target in ["container app-web (0123456789ab)", "hook in container app-web (0123456789ab)", "network app_default"] {
+            try store.record(
+                ActionRecord(
+                    reconcileID: id, step: 1, kind: target.hasPrefix("container") ? "start" : "hook", target: target, reason: "stopped",
+                    startedAt: Date(), endedAt: Date(), outcome: "failed", error: nil))
+        }
+        // Back to the v4 schema, as an older Berth left it.
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: "ALTER TABLE action DROP COLUMN service")
+            try db.execute(sql: "ALTER TABLE action DROP COLUMN containerId")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v5%'")
+        }
+        try queue.close()
+
+        let upgraded = try ReconcileStore(path: path)
+        #expect(try upgraded.failedStarts(stack: "app") == ["0123456789ab": 1])
+        let rows = try upgraded.history(stack: "app").flatMap(\.actions)
+        #expect(rows.map(\.containerID) == ["0123456789ab", "0123456789ab", nil])
+        #expect(rows.allSatisfy { $0.service == nil })
     }
 
     @Test func pruneDeletesOldReconcilesWithTheirActionsButKeepsTheNewestOfEachStack() throws {

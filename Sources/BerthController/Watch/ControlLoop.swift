@@ -1,30 +1,25 @@
-import BerthEngine
-import BerthModel
+public import BerthEngine
 public import BerthStore
 import Foundation
 public import Logging
 public import ServiceLifecycle
 
-/// How `berth watch` runs.
+/// When `berth watch` runs a round: timing only; what a round does is the `RoundReconciler`'s.
 public struct WatchConfiguration: Sendable {
-    public var source: StackSource
-    public var options: ReconcileOptions
     /// A full reconcile at least this often, whatever the events say.
     public var resync: Duration
     /// How long to gather a burst of triggers into one reconcile.
     public var debounce: Duration
-    /// Spacing of repairs of a crash-looping service.
+    /// Spacing of repairs of a crash-looping service, and of rounds requeued one after another.
     public var crashLoop: CrashLoopTracker
     /// Spacing of retries while the Engine is unreachable.
     public var engineRetry: Backoff
 
     public init(
-        source: StackSource, options: ReconcileOptions, resync: Duration = .seconds(30), debounce: Duration = .milliseconds(25),
+        resync: Duration = .seconds(30), debounce: Duration = .milliseconds(25),
         crashLoop: CrashLoopTracker = CrashLoopTracker(backoff: Backoff(base: .milliseconds(250), cap: .seconds(300)), stableAfter: .seconds(10)),
         engineRetry: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
     ) {
-        self.source = source
-        self.options = options
         self.resync = resync
         self.debounce = debounce
         self.crashLoop = crashLoop
@@ -42,14 +37,21 @@ public struct WatchRound: Sendable {
     public var held: [String: Duration]
 }
 
-/// Keeps a stack converged: reconciles on Engine events for its containers and networks, on
-/// edits of its manifests, every `resync`, and at startup. Level-based and coalescing; a failing
-/// Engine is retried with backoff; a crash-looping service is repaired with growing delays while the
-/// rest of the stack converges. On SIGTERM/SIGINT it finishes the reconcile in flight and returns.
+/// The Engine's event stream, the one Engine call the loop makes itself.
+public protocol EngineEventSource: Sendable {
+    func events(filters: [String: [String]], since: String?) -> AsyncThrowingStream<EngineEvent, any Error>
+}
+
+/// Keeps a stack converged by scheduling rounds of its `RoundReconciler`: on Engine events for
+/// the stack's containers and networks (`EventTable`), on edits of its manifests, every `resync`,
+/// and at startup. Level-based and coalescing; a requeued round is retried with growing delays,
+/// an unreachable Engine with backoff; a crash-looping service is held back with growing delays
+/// while the rest of the stack converges. On SIGTERM/SIGINT it finishes the round in flight and
+/// returns. It never loads manifests, takes locks or reads a plan: that is behind the contract.
 public final class ControlLoop: Service, Sendable {
     let configuration: WatchConfiguration
-    let engine: any EngineClient
-    let store: ReconcileStore
+    let reconciler: any RoundReconciler
+    let events: any EngineEventSource
     let metrics: Metrics
     let logger: Logger
     let onRound: @Sendable (WatchRound) -> Void
@@ -57,38 +59,46 @@ public final class ControlLoop: Service, Sendable {
     let state: LoopState
 
     public init(
-        configuration: WatchConfiguration, engine: any EngineClient, store: ReconcileStore, metrics: Metrics = Metrics(),
+        configuration: WatchConfiguration, reconciler: any RoundReconciler, events: any EngineEventSource, metrics: Metrics = Metrics(),
         logger: Logger = Logger(label: "berth.watch"), onRound: @escaping @Sendable (WatchRound) -> Void = { _ in }
     ) {
         self.configuration = configuration
-        self.engine = engine
-        self.store = store
+        self.reconciler = reconciler
+        self.events = events
         self.metrics = metrics
         self.logger = logger
         self.onRound = onRound
         self.state = LoopState(tracker: configuration.crashLoop)
     }
 
+    /// The loop of `berth watch`: the stack read from `source`, reconciled on `engine`, logged in `store`.
+    public convenience init(
+        watching source: StackSource, options: ReconcileOptions, configuration: WatchConfiguration = WatchConfiguration(),
+        engine: any EngineClient, store: ReconcileStore, metrics: Metrics = Metrics(), logger: Logger = Logger(label: "berth.watch"),
+        onRound: @escaping @Sendable (WatchRound) -> Void = { _ in }
+    ) {
+        let stack = WatchedStack(source: source, options: options, engine: engine, store: store, metrics: metrics, logger: logger)
+        self.init(configuration: configuration, reconciler: stack, events: engine, metrics: metrics, logger: logger, onRound: onRound)
+    }
+
     public func run() async throws {
-        let loaded = try? configuration.source.load()
-        let stackName = loaded?.name ?? configuration.source.fallbackName
+        let (stack, watched) = await reconciler.prepare()
         let queue = self.queue
         // Only files that can change the desired state: not the state file, locks or editors' temporaries.
-        let watched = loaded?.watched ?? WatchedFiles(directories: [], names: [], anyManifest: false)
         let watcher = try? ManifestWatcher(directories: watched.directories) { name in
             guard watched.matters(name) else { return }
             Task { await queue.push(Trigger(.manifest, name)) }
         }
         defer { watcher?.stop() }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.followEvents(stack: stackName) }
+            group.addTask { await self.followEvents(stack: stack) }
             group.addTask { await self.resyncPeriodically() }
             await queue.push(Trigger(.startup, "watch started"))
             for await _ in queue.doorbell.cancelOnGracefulShutdown() {
                 try? await Task.sleep(for: configuration.debounce)
                 let batch = await queue.drain()
                 guard !batch.isEmpty else { continue }
-                await reconcile(batch)
+                await round(batch)
             }
             group.cancelAll()
         }
@@ -102,12 +112,13 @@ public final class ControlLoop: Service, Sendable {
         var attempt = 0
         while !Task.isCancelled {
             do {
-                // Filtered by action at the Engine: every healthcheck run on the host emits exec_*
-                // events, and receiving them all would keep an idle loop busy.
-                let filters = ["type": ["container", "network"], "event": Self.relevantActions]
-                for try await event in engine.events(filters: filters, since: nil) {
+                for try await event in events.events(filters: EventTable.filters, since: nil) {
                     attempt = 0
-                    if let trigger = await trigger(for: event, stack: stack) { await queue.push(trigger) }
+                    switch EventTable.meaning(of: event, stack: stack, networks: await state.networks) {
+                    case .stoppedByHand(let container): await state.stoppedByHand(container)
+                    case .reconcile(let trigger): await queue.push(trigger)
+                    case nil: break
+                    }
                 }
             } catch {
                 if Task.isCancelled { return }
@@ -118,34 +129,6 @@ public final class ControlLoop: Service, Sendable {
             await metrics.setEngineUp(false)
             try? await Task.sleep(for: configuration.engineRetry.delay(attempt: attempt))
             await queue.push(Trigger(.retry, "event stream reconnect"))
-        }
-    }
-
-    static let relevantActions = ["kill", "die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"]
-
-    /// Which events mean the stack may have drifted: its containers dying, stopping, going away,
-    /// being renamed or turning unhealthy; its networks losing a container or going away. The
-    /// trigger names the container the event is about, for the round to read it fresh.
-    private func trigger(for event: EngineEvent, stack: String) async -> Trigger? {
-        let name = event.actor.attributes["name"] ?? String(event.actor.id.prefix(12))
-        switch event.type {
-        case "container":
-            guard event.actor.attributes[Resolver.Label.stack] == stack else { return nil }
-            // `docker stop` and `docker kill` send `kill` before the container dies: that death
-            // was someone's hand, not a crash (its `die` wakes the round).
-            if event.action == "kill" {
-                await state.stoppedByHand(event.actor.id)
-                return nil
-            }
-            let actions = ["die", "stop", "destroy", "rename", "pause", "oom", "health_status: unhealthy"]
-            return actions.contains(event.action) ? Trigger(.event, "\(event.action) \(name)", container: event.actor.id) : nil
-        case "network":
-            guard ["disconnect", "destroy"].contains(event.action), await state.networks.contains(name) else { return nil }
-            let container = event.actor.attributes["container"]
-            let about = container.map { " (container \($0.prefix(12)))" } ?? ""
-            return Trigger(.event, "network \(event.action) \(name)\(about)", container: container)
-        default:
-            return nil
         }
     }
 
@@ -169,150 +152,72 @@ public final class ControlLoop: Service, Sendable {
 
     // MARK: One round
 
-    private func reconcile(_ batch: [Trigger]) async {
-        let primary = batch.min { $0.kind < $1.kind }!
-        var details: [String] = []
-        for trigger in batch where trigger.kind == primary.kind && !details.contains(trigger.detail) { details.append(trigger.detail) }
-        let detail = details.prefix(5).joined(separator: ", ")
-        let trigger = Trigger(primary.kind, detail)
-        let started = ContinuousClock.now
-        var options = configuration.options
-        options.trigger = trigger.kind.rawValue
-        options.triggerDetail = trigger.detail
-
-        let stack: LoadedStack
-        do {
-            stack = try await state.stack(configuration.source, reload: batch.contains { $0.kind == .manifest })
-        } catch {
-            let name = await state.lastStackName ?? configuration.source.fallbackName
-            manifestsInvalid(error, stack: name, options: options, trigger: trigger)
-            return
-        }
-
+    private func round(_ batch: [Trigger]) async {
+        let request = await state.request(for: batch, at: ContinuousClock.now)
+        let result = await reconciler.reconcile(request)
         let now = ContinuousClock.now
-        let held = await state.held(at: now)
-        options.hold = Set(held.keys)
-        options.recheck = Set(batch.compactMap(\.container))
-        do {
-            let lock = try await StackLock.reconcile(stateFile: store.path, stack: stack.name, timeout: .seconds(600))
-            let report = try await Reconciler(engine: engine, store: store).apply(stack, options)
-            withExtendedLifetime(lock) {}
-            await state.engineRecovered()
-            await metrics.setEngineUp(true)
-            await state.setNetworks(Set(report.desired.networks.map(\.engineName)))
-            await record(report, trigger: trigger, seconds: (ContinuousClock.now - started).seconds)
-            let backoff = await state.backoff(at: ContinuousClock.now)
-            let heldNow = backoff.mapValues(\.notBefore)
-            persist(backoff, stack: stack.name)
-            // A service held back this round, or one whose step failed, gets its next try when its
-            // backoff ends, not at the next event or resync (a failure may send no event at all).
-            let failed = report.results.values.contains { if case .failed = $0.status { true } else { false } }
-            if !options.hold.isEmpty || failed {
-                if let earliest = heldNow.values.min() {
-                    await wake(after: earliest - ContinuousClock.now, Trigger(.backoff, heldNow.keys.sorted().joined(separator: ", ")))
-                } else if failed {
-                    await wake(after: max(configuration.crashLoop.backoff.base, .milliseconds(250)), Trigger(.retry, "a step failed"))
-                }
-            }
-            // The Engine was still removing a container: its `destroy` wakes the next round, and
-            // this wake-up covers a `destroy` that arrived while this round was planning.
-            if report.outcome == .pending { await wake(after: .milliseconds(250), Trigger(.retry, "engine still removing a container")) }
-            let crashLooping = backoff.filter { $0.value.failures >= 2 }
-            onRound(WatchRound(trigger: trigger, report: report, error: nil, held: crashLooping.mapValues { $0.notBefore - ContinuousClock.now }))
-        } catch let errors as ManifestErrors {
-            manifestsInvalid(errors, stack: stack.name, options: options, trigger: trigger)
-        } catch {
-            let attempt = await state.engineFailed()
-            let delay = configuration.engineRetry.delay(attempt: attempt)
+        await state.finished(request, result, at: now)
+        let held = await state.backoff(at: now)
+        await reconciler.backoffChanged(held)
+        await metrics.setBackoff(held.mapValues { ($0.notBefore - now).seconds })
+
+        switch result.next {
+        case .engineUnavailable(let error):
+            let delay = configuration.engineRetry.delay(attempt: await state.engineFailed())
             logger.warning("reconcile failed (\(error)); retrying in \(delay)")
-            await metrics.setEngineUp(false)
-            await metrics.recordReconcile(trigger: trigger.kind.rawValue, outcome: "error", seconds: (ContinuousClock.now - started).seconds)
             await wake(after: delay, Trigger(.retry, "after: \(error)"))
-            onRound(WatchRound(trigger: trigger, report: nil, error: "\(error)", held: [:]))
-        }
-    }
-
-    private func record(_ report: ReconcileReport, trigger: Trigger, seconds: Double) async {
-        await metrics.recordReconcile(trigger: trigger.kind.rawValue, outcome: report.outcome.rawValue, seconds: seconds)
-        var repaired: [String] = []
-        for step in report.plan.steps where step.operation.isWrite {
-            let result = report.results[step.id]
-            await metrics.recordDrift(step.cause.kind)
-            await metrics.recordAction(step.operation.kind, outcome: result?.outcome ?? "skipped")
-            logger.info(
-                "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome ?? "not run")\(result?.error.map { " — \($0)" } ?? "")"
-            )
-            // Restarting a container that exited on its own counts toward crash-loop backoff, and so
-            // does any failed step: a service that cannot be fixed is retried with growing delays,
-            // not on every event. A container someone removed, stopped or killed is repaired at
-            // once, every time: that is drift, not a crash loop.
-            var isCrashRepair = false
-            if case .startContainer(let ref) = step.operation, case .stopped = step.cause {
-                isCrashRepair = if case .existing(let id, _) = ref { !(await state.wasStoppedByHand(id)) } else { true }
+        case .requeue(let after, let reason):
+            // Requeued rounds one after another back off like a crash loop: a step that keeps
+            // failing on no particular service (a network) must not spin the loop.
+            let delay = max(after, configuration.crashLoop.backoff.delay(attempt: await state.requeued()))
+            if let earliest = held.values.map(\.notBefore).min(), earliest - now > delay {
+                await wake(after: earliest - now, Trigger(.backoff, held.keys.sorted().joined(separator: ", ")))
+            } else {
+                await wake(after: delay, Trigger(.retry, reason))
             }
-            let counts = result.map { $0.succeeded ? isCrashRepair : true } ?? false
-            if counts, let service = report.desired.containers.first(where: { step.operation.target.contains("container \($0.name)") })?.service {
-                repaired.append(service)
+        case .done:
+            // A service held back this round gets its repair when its backoff ends.
+            if !request.hold.isEmpty, let earliest = held.values.map(\.notBefore).min() {
+                await wake(after: earliest - now, Trigger(.backoff, held.keys.sorted().joined(separator: ", ")))
             }
         }
-        await state.recordRepairs(Array(Set(repaired)), at: ContinuousClock.now)
-        await metrics.setBackoff(await state.held(at: ContinuousClock.now).mapValues { ($0 - ContinuousClock.now).seconds })
-        logger.info("reconcile (\(trigger.kind.rawValue): \(trigger.detail)) → \(report.outcome.rawValue), \(report.plan.changeCount) change(s)")
-        for rollback in report.rollback {
-            logger.warning(
-                "rollout failed its health gate; rolled back in reconcile #\(rollback.reconcileID ?? 0) → \(rollback.outcome.rawValue): \(rollback.holds.map { "\($0.service): \($0.reason)" }.joined(separator: "; "))"
-            )
-        }
-    }
-
-    /// Invalid manifests leave the host as it is; the round is logged as failed with the errors.
-    private func manifestsInvalid(_ error: any Error, stack: String, options: ReconcileOptions, trigger: Trigger) {
-        let message = "manifests invalid, host left as it is:\n\(error)"
-        logger.error("\(message)")
-        recordFailure(stack: stack, options: options, error: message)
-        onRound(WatchRound(trigger: trigger, report: nil, error: message, held: [:]))
-    }
-
-    /// Saves the crash-loop backoff for `berth status`, which runs in another process.
-    private func persist(_ backoff: [String: CrashLoopTracker.Entry], stack: String) {
-        let now = ContinuousClock.now
-        let records = backoff.map { service, entry in
-            ServiceBackoffRecord(service: service, failures: entry.failures, notBefore: Date().addingTimeInterval((entry.notBefore - now).seconds))
-        }
-        try? store.saveBackoff(records, stack: stack)
-    }
-
-    private func recordFailure(stack: String, options: ReconcileOptions, error: String) {
-        var record = ReconcileRecord(
-            stack: stack, trigger: options.trigger, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
-        record.triggerDetail = options.triggerDetail
-        if let id = try? store.begin(record) {
-            try? store.finish(id, outcome: "failed", error: error, driftCount: 0, engineReads: 0, engineWrites: 0)
-        }
+        let crashLooping = held.filter { $0.value.failures >= 2 }
+        onRound(WatchRound(trigger: request.trigger, report: result.report, error: result.error, held: crashLooping.mapValues { $0.notBefore - now }))
     }
 }
 
 /// The loop's mutable state, isolated.
 actor LoopState {
     private var tracker: CrashLoopTracker
-    private var loaded: LoadedStack?
     private var engineFailures = 0
+    private var requeues = 0
     private var wakeups: [TriggerKind: Task<Void, Never>] = [:]
+    /// Engine names of the stack's networks, as the last round reported them.
     private(set) var networks = Set<String>()
-    /// Containers `docker stop` or `docker kill` ended, by id; forgotten once repaired.
+    /// Containers `docker stop` or `docker kill` ended, by id; forgotten once started again.
     private var stoppedByHand = Set<String>()
 
     init(tracker: CrashLoopTracker) { self.tracker = tracker }
 
-    /// The name of the last stack that loaded, for logging a round whose manifests do not.
-    var lastStackName: String? { loaded?.name }
-
-    func stack(_ source: StackSource, reload: Bool) throws -> LoadedStack {
-        if reload || loaded == nil { loaded = try source.load() }
-        return loaded!
+    /// The round a batch of triggers asks for: named after its most specific trigger, leaving
+    /// crash-looping services alone.
+    func request(for batch: [Trigger], at now: ContinuousClock.Instant) -> RoundRequest {
+        let primary = batch.min { $0.kind < $1.kind }!
+        var details: [String] = []
+        for trigger in batch where trigger.kind == primary.kind && !details.contains(trigger.detail) { details.append(trigger.detail) }
+        return RoundRequest(
+            trigger: Trigger(primary.kind, details.prefix(5).joined(separator: ", ")), reload: batch.contains { $0.kind == .manifest },
+            hold: Set(tracker.held(at: now).keys), recheck: Set(batch.compactMap(\.container)), stoppedByHand: stoppedByHand)
     }
 
-    func held(at now: ContinuousClock.Instant) -> [String: ContinuousClock.Instant] { tracker.held(at: now) }
+    /// Takes in what a round did: repairs toward backoff, containers started, the stack's networks.
+    func finished(_ request: RoundRequest, _ result: RoundResult, at now: ContinuousClock.Instant) {
+        tracker.recordRepairs(result.repaired, at: now)
+        stoppedByHand.subtract(result.started)
+        if let networks = result.networks { self.networks = networks }
+        if case .engineUnavailable = result.next {} else { engineFailures = 0 }
+        if case .requeue = result.next {} else { requeues = 0 }
+    }
 
     /// Services held back now, with their failure counts.
     func backoff(at now: ContinuousClock.Instant) -> [String: CrashLoopTracker.Entry] {
@@ -320,21 +225,19 @@ actor LoopState {
         return tracker.entries.filter { held[$0.key] != nil }
     }
 
-    func recordRepairs(_ services: [String], at now: ContinuousClock.Instant) { tracker.recordRepairs(services, at: now) }
-
+    /// Counts one more round the Engine could not serve; returns how many in a row.
     func engineFailed() -> Int {
         engineFailures += 1
         return engineFailures
     }
 
-    func engineRecovered() { engineFailures = 0 }
-
-    func setNetworks(_ names: Set<String>) { networks = names }
+    /// Counts one more requeued round; returns how many in a row.
+    func requeued() -> Int {
+        requeues += 1
+        return requeues
+    }
 
     func stoppedByHand(_ id: String) { stoppedByHand.insert(id) }
-
-    /// Whether `id` was stopped by someone; asking forgets it, so its next death counts again.
-    func wasStoppedByHand(_ id: String) -> Bool { stoppedByHand.remove(id) != nil }
 
     func schedule(_ kind: TriggerKind, _ task: Task<Void, Never>) {
         wakeups[kind]?.cancel()

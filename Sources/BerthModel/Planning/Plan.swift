@@ -44,6 +44,22 @@ public struct PlanStep: Sendable, Equatable {
     public var operation: Operation
     public var cause: Cause
     public var dependsOn: [Int]
+    /// The service whose container the step acts on; nil for networks, volumes, images and
+    /// containers no service of the stack owns. Backoff, `status` and the log go by this, never
+    /// by the display text.
+    public var service: String?
+    /// The container acted on, when it exists before the plan runs (a created one gets its id
+    /// when the step runs: `StepResult.containerID`).
+    public var containerID: String?
+
+    public init(id: Int, operation: Operation, cause: Cause, dependsOn: [Int], service: String? = nil, containerID: String? = nil) {
+        self.id = id
+        self.operation = operation
+        self.cause = cause
+        self.dependsOn = dependsOn
+        self.service = service
+        self.containerID = containerID
+    }
 }
 
 /// Something in the way that Berth does not own and will not remove.
@@ -67,6 +83,11 @@ public enum ContainerRef: Sendable, Equatable, CustomStringConvertible {
         case .existing(let id, let name): "container \(name) (\(id.prefix(12)))"
         case .created(_, let name): "container \(name)"
         }
+    }
+
+    /// The id of a container that exists before the plan runs.
+    public var existingID: String? {
+        if case .existing(let id, _) = self { id } else { nil }
     }
 }
 
@@ -133,6 +154,18 @@ public enum Operation: Sendable, Equatable {
         case .startContainer(let ref), .stopContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _),
             .waitCompleted(let ref):
             ref.description
+        }
+    }
+
+    /// The container it acts on, if any; a `create` acts on the container it makes.
+    public var container: ContainerRef? {
+        switch self {
+        case .createContainer(let spec): .created(service: spec.service, name: spec.name)
+        case .disconnectNetwork(let ref, _), .connectNetwork(let ref, _), .startContainer(let ref), .stopContainer(let ref, _),
+            .renameContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _), .waitCompleted(let ref), .drain(let ref, _),
+            .runHook(let ref, _):
+            ref
+        case .createNetwork, .removeNetwork, .createVolume, .removeVolume, .buildImage, .pullImage: nil
         }
     }
 

@@ -79,6 +79,8 @@ private struct PlanBuilder {
     var detachSteps: [Int] = []
     /// Connections this plan points at another target: their retired targets wait for the consumers.
     var switches: [ConnectionSwitch] = []
+    /// The service label of each container the stack owns, by id: the identity its steps carry.
+    let serviceOfContainer: [String: String]
 
     init(desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec], options: Planner.Options) {
         self.desired = desired
@@ -86,14 +88,32 @@ private struct PlanBuilder {
         self.previous = previous
         self.options = options
         self.plan = Plan(stack: desired.stack)
+        let owned = observed.containers.filter { $0.stack == desired.stack }
+        self.serviceOfContainer = Dictionary(owned.compactMap { c in c.service.map { (c.id, $0) } }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// - Parameter service: the service the step is for, when its container is not the service's
+    ///   own (a foreign container removed to free the service's name).
     @discardableResult
-    mutating func add(_ operation: Operation, _ cause: Cause, after: [Int?] = []) -> Int {
+    mutating func add(_ operation: Operation, _ cause: Cause, after: [Int?] = [], for service: String? = nil) -> Int {
         let id = plan.steps.count + 1
         let dependsOn = Array(Set(after.compactMap { $0 })).sorted()
-        plan.steps.append(PlanStep(id: id, operation: operation, cause: cause, dependsOn: dependsOn))
+        let container = operation.container
+        plan.steps.append(
+            PlanStep(
+                id: id, operation: operation, cause: cause, dependsOn: dependsOn, service: service ?? self.service(of: container),
+                containerID: container?.existingID))
         return id
+    }
+
+    /// The service a container belongs to: the one a created container is made for, or the
+    /// stack's label on an existing one.
+    func service(of container: ContainerRef?) -> String? {
+        switch container {
+        case .created(let service, _): service
+        case .existing(let id, _): serviceOfContainer[id]
+        case nil: nil
+        }
     }
 
     mutating func conflict(_ resource: String, _ reason: String) {
@@ -264,8 +284,8 @@ private struct PlanBuilder {
                 return
             }
             let ref = ContainerRef.existing(id: foreign.id, name: foreign.name)
-            let stop = add(.stopContainer(ref, timeoutSeconds: nil), .conflictReplaced)
-            nameFree.append(add(.removeContainer(ref), .conflictReplaced, after: [stop]))
+            let stop = add(.stopContainer(ref, timeoutSeconds: nil), .conflictReplaced, for: spec.service)
+            nameFree.append(add(.removeContainer(ref), .conflictReplaced, after: [stop], for: spec.service))
         }
         if spec.networks.contains(where: { blockedNetworks.contains($0.network) }) {
             conflict("container \(spec.name)", "its network is held by another owner")

@@ -1,0 +1,47 @@
+public import BerthEngine
+import BerthModel
+
+/// What an Engine event means for a watched stack: the one table. Pure, so it is tested by table.
+public enum EventTable {
+    /// What the loop does with an event.
+    public enum Meaning: Sendable, Equatable {
+        /// Someone stopped or killed the container (`docker stop` / `kill` send `kill` before the
+        /// container dies): its death that follows is drift, not a crash.
+        case stoppedByHand(container: String)
+        /// The stack may have drifted: reconcile.
+        case reconcile(Trigger)
+    }
+
+    /// Container actions that may mean drift, and what each says happened.
+    static let containerActions: Set<String> = ["die", "stop", "destroy", "rename", "pause", "oom", "health_status: unhealthy"]
+    /// Network actions that may mean drift (on the stack's own networks).
+    static let networkActions: Set<String> = ["disconnect", "destroy"]
+
+    /// Filters for the Engine's event stream. Filtering by action there matters: every
+    /// healthcheck run on the host emits `exec_*` events, which would keep an idle loop busy.
+    /// (`health_status` is the filter's name for all `health_status: …` actions.)
+    public static let filters: [String: [String]] = [
+        "type": ["container", "network"],
+        "event": ["kill", "die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"],
+    ]
+
+    /// - Parameter networks: Engine names of the stack's networks.
+    public static func meaning(of event: EngineEvent, stack: String, networks: Set<String>) -> Meaning? {
+        let name = event.actor.attributes["name"] ?? String(event.actor.id.prefix(12))
+        switch event.type {
+        case "container":
+            guard event.actor.attributes[Resolver.Label.stack] == stack else { return nil }
+            if event.action == "kill" { return .stoppedByHand(container: event.actor.id) }
+            guard containerActions.contains(event.action) else { return nil }
+            return .reconcile(Trigger(.event, "\(event.action) \(name)", container: event.actor.id))
+        case "network":
+            guard networkActions.contains(event.action), networks.contains(name) else { return nil }
+            // A network event names the container it is about, to read it fresh.
+            let container = event.actor.attributes["container"]
+            let about = container.map { " (container \($0.prefix(12)))" } ?? ""
+            return .reconcile(Trigger(.event, "network \(event.action) \(name)\(about)", container: container))
+        default:
+            return nil
+        }
+    }
+}
