@@ -188,7 +188,8 @@ public struct Reconciler: Sendable {
         let reconcileID = try store.begin(record)
         // A switch refused by its preflight changes nothing, the remembered selection included.
         if preview.plan.refused {
-            return try finish(reconcileID, desired: preview.desired, plan: preview.plan, results: [:], actions: [], since: before, startedAt: startedAt)
+            return try finish(
+                reconcileID, desired: preview.desired, plan: preview.plan, results: [:], actions: [], since: before, startedAt: startedAt)
         }
         if !preview.endedHolds.isEmpty { try store.deleteHolds(stack: stack.name, services: preview.endedHolds.map(\.service)) }
         // Remembered before acting, so an interrupted switch continues on the next plain apply.
@@ -252,7 +253,8 @@ public struct Reconciler: Sendable {
             again.plan = Plan(
                 stack: again.plan.stack,
                 conflicts: again.desired.pendingFacts.map {
-                    Conflict(resource: $0, reason: "the Engine does not report this fact even after creating the network; pin it in the Network's ipam")
+                    Conflict(
+                        resource: $0, reason: "the Engine does not report this fact even after creating the network; pin it in the Network's ipam")
                 })
         }
         return (again, results)
@@ -421,7 +423,8 @@ public struct Reconciler: Sendable {
             actions.append(
                 ActionRecord(
                     reconcileID: reconcileID, step: step.id, kind: step.operation.kind, target: step.operation.target,
-                    reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome, error: result.error,
+                    reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome,
+                    error: result.error,
                     service: step.service, containerID: result.containerID ?? step.containerID
                 ))
         }

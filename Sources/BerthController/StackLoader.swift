@@ -25,6 +25,12 @@ public struct WatchedFiles: Sendable {
     /// Whether any new `*.yaml` / `*.yml` matters too (a directory of Berth manifests).
     public var anyManifest: Bool
 
+    public init(directories: [String], names: Set<String>, anyManifest: Bool) {
+        self.directories = directories
+        self.names = names
+        self.anyManifest = anyManifest
+    }
+
     /// Whether a change to the file named `name` can change what runs.
     public func matters(_ name: String) -> Bool {
         if names.contains(name) { return true }

@@ -20,8 +20,22 @@ public final class StackLock: Sendable {
         URL(fileURLWithPath: stateFile).deletingLastPathComponent().appendingPathComponent("\(stack).\(purpose).lock").path
     }
 
+    /// Runs `body` while holding the lock at `path`, released when `body` returns or throws:
+    /// the scoped form every command and watch round uses.
+    public static func holding<T>(
+        _ path: String, timeout: Duration, isolation: isolated (any Actor)? = #isolation, onWait: @Sendable (String) -> Void = { _ in },
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let lock = try await acquire(path, timeout: timeout, onWait: onWait)
+        defer { lock.release() }
+        return try await body()
+    }
+
+    /// Lets go of the lock now rather than when the last reference goes.
+    func release() { flock(fd, LOCK_UN) }
+
     /// The lock held while one reconcile (apply, down, or one round of watch) acts on `stack`.
-    public static func reconcile(stateFile: String, stack: String, timeout: Duration, onWait: (String) -> Void = { _ in }) async throws
+    public static func reconcile(stateFile: String, stack: String, timeout: Duration, onWait: @Sendable (String) -> Void = { _ in }) async throws
         -> StackLock
     {
         try await acquire(path(stateFile: stateFile, stack: stack, purpose: "reconcile"), timeout: timeout, onWait: onWait)
@@ -29,7 +43,7 @@ public final class StackLock: Sendable {
 
     /// Takes the lock, waiting up to `timeout` (zero: try once).
     /// - Throws: `LockError` naming the holder's pid when it stays taken.
-    public static func acquire(_ path: String, timeout: Duration, onWait: (String) -> Void = { _ in }) async throws -> StackLock {
+    public static func acquire(_ path: String, timeout: Duration, onWait: @Sendable (String) -> Void = { _ in }) async throws -> StackLock {
         try FileManager.default.createDirectory(
             atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
         let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)

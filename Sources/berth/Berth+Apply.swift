@@ -36,18 +36,13 @@ extension Berth {
                 try? await connecting.value.shutdown()
                 throw error
             }
-            let store = try common.openStore()
             var options = stack.reconcileOptions
             options.replaceConflicts = replace
             options.pull = pull
             options.retryFailed = retryFailed
-            let lock = try await StackLock.reconcile(stateFile: store.path, stack: loaded.name, timeout: .seconds(lockTimeout)) { message in
-                FileHandle.standardError.write(Data("\(message)\n".utf8))
-            }
-            defer { withExtendedLifetime(lock) {} }
-            let report = try await withEngine(connecting) { engine in
+            let report = try await withSession(common, stack: loaded.name, lockTimeout: .seconds(lockTimeout), connecting: connecting) { session in
                 do {
-                    return try await Reconciler(engine: engine, store: store).apply(
+                    return try await Reconciler(engine: session.engine, store: session.store).apply(
                         loaded, options, onEvent: Output.progressPrinter(json: common.json))
                 } catch let error as ManifestErrors {
                     throw ManifestFailure(errors: error)

@@ -25,13 +25,8 @@ extension Berth {
             } else {
                 name = (try? source.source.load().name) ?? source.source.fallbackName
             }
-            let store = try common.openStore()
-            let lock = try await StackLock.reconcile(stateFile: store.path, stack: name, timeout: .seconds(120)) { message in
-                FileHandle.standardError.write(Data("\(message)\n".utf8))
-            }
-            defer { withExtendedLifetime(lock) {} }
-            let report = try await withEngine { engine in
-                try await Reconciler(engine: engine, store: store).down(
+            let report = try await withSession(common, stack: name, lockTimeout: .seconds(120)) { session in
+                try await Reconciler(engine: session.engine, store: session.store).down(
                     stack: name, removeVolumes: volumes, onEvent: Output.progressPrinter(json: common.json))
             }
             if common.json {

@@ -34,17 +34,12 @@ extension Berth {
 
         func run() async throws {
             let loaded = try stack.load()
-            let store = try common.openStore()
-            let lock = try await StackLock.reconcile(stateFile: store.path, stack: loaded.name, timeout: .seconds(lockTimeout)) { message in
-                FileHandle.standardError.write(Data("\(message)\n".utf8))
-            }
-            defer { withExtendedLifetime(lock) {} }
             let name = service ?? serviceOption ?? ""
             var options = stack.reconcileOptions
             options.trigger = "rollback"
-            let report = try await withEngine { engine in
+            let report = try await withSession(common, stack: loaded.name, lockTimeout: .seconds(lockTimeout)) { session in
                 do {
-                    return try await Reconciler(engine: engine, store: store).rollback(
+                    return try await Reconciler(engine: session.engine, store: session.store).rollback(
                         loaded, service: name, to: reconcileID, options, onEvent: Output.progressPrinter(json: common.json))
                 } catch let error as ManifestErrors {
                     throw ManifestFailure(errors: error)

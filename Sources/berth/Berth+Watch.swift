@@ -45,35 +45,34 @@ extension Berth {
             }
             let logger = Logger(label: "berth.watch")
             let loaded = try stack.load()
-            let store = try common.openStore()
-            let lockPath = StackLock.path(stateFile: store.path, stack: loaded.name, purpose: "watch")
-            let watchLock: StackLock
+            let json = common.json
             do {
-                watchLock = try await StackLock.acquire(lockPath, timeout: .zero)
-            } catch {
+                try await withSession(common, stack: loaded.name, purpose: "watch", lockTimeout: .zero) { session in
+                    try await watch(loaded, session, logger: logger, json: json)
+                }
+            } catch let error as LockError {
                 throw fail("berth watch: \(error)")
             }
-            let json = common.json
-            try await withEngine { engine in
-                let metrics = Metrics()
-                let loop = ControlLoop(
-                    watching: stack.source.source, options: stack.reconcileOptions, configuration: WatchConfiguration(resync: .seconds(resync)),
-                    engine: engine, store: store, metrics: metrics, logger: logger, onRound: Output.watchPrinter(json: json))
-                var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
-                if let listen, let (host, port) = Self.split(listen) {
-                    services.append(
-                        .init(
-                            service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics)),
-                            successTerminationBehavior: .ignore))
-                }
-                logger.info(
-                    "watching \(loaded.name) (\(stack.source.source.description)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
-                )
-                let group = ServiceGroup(
-                    configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-                try await group.run()
+        }
+
+        private func watch(_ loaded: LoadedStack, _ session: Session, logger: Logger, json: Bool) async throws {
+            let metrics = Metrics()
+            let loop = ControlLoop(
+                watching: stack.source.source, options: stack.reconcileOptions, configuration: WatchConfiguration(resync: .seconds(resync)),
+                engine: session.engine, store: session.store, metrics: metrics, logger: logger, onRound: Output.watchPrinter(json: json))
+            var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
+            if let listen, let (host, port) = Self.split(listen) {
+                services.append(
+                    .init(
+                        service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics)),
+                        successTerminationBehavior: .ignore))
             }
-            withExtendedLifetime(watchLock) {}
+            logger.info(
+                "watching \(loaded.name) (\(stack.source.source.description)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
+            )
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         }
     }
 }

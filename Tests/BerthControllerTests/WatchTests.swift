@@ -193,7 +193,9 @@ import Testing
             let status = try await Command.run(BerthBinary.path, ["status", stack.directory.path, "--json"], environment: environment)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
             let pending = Dictionary(
-                uniqueKeysWithValues: (json["services"] as? [[String: Any]] ?? []).map { ($0["service"] as? String ?? "", $0["pending"] as? [String] ?? []) })
+                uniqueKeysWithValues: (json["services"] as? [[String: Any]] ?? []).map {
+                    ($0["service"] as? String ?? "", $0["pending"] as? [String] ?? [])
+                })
             #expect(pending["web"] == [])
             #expect(pending["web-admin"]?.count == 1 && pending["web-admin"]?.first?.hasPrefix("start (stopped: Exited (3)") == true, "\(pending)")
         }

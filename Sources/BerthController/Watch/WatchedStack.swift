@@ -46,9 +46,10 @@ public actor WatchedStack: RoundReconciler {
             return manifestsInvalid(error, stack: loaded?.name ?? source.fallbackName, options: options)
         }
         do {
-            let lock = try await StackLock.reconcile(stateFile: store.path, stack: stack.name, timeout: .seconds(600))
-            let report = try await Reconciler(engine: engine, store: store).apply(stack, options)
-            withExtendedLifetime(lock) {}
+            let lock = StackLock.path(stateFile: store.path, stack: stack.name, purpose: "reconcile")
+            let report = try await StackLock.holding(lock, timeout: .seconds(600)) {
+                try await Reconciler(engine: engine, store: store).apply(stack, options)
+            }
             await metrics.setEngineUp(true)
             await record(report, trigger: request.trigger, seconds: (ContinuousClock.now - started).seconds)
             let (repaired, restarted) = Self.repairs(in: report, stoppedByHand: request.stoppedByHand)

@@ -14,7 +14,7 @@ public enum SpecHash {
         public let property: String
         let changes: @Sendable (ContainerSpec, ContainerSpec) -> [String]
 
-        init(_ property: String, _ label: String, _ value: @escaping @Sendable (ContainerSpec) -> some Equatable) {
+        init<Value: Equatable & Sendable>(_ property: String, _ label: String, _ value: @escaping @Sendable (ContainerSpec) -> Value) {
             self.property = property
             self.changes = { old, new in value(old) == value(new) ? [] : [label] }
         }
