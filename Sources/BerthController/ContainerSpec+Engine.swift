@@ -29,9 +29,8 @@ extension ContainerSpec {
             }
             request.hostConfig.portBindings = bindings
         }
-        let policy = restart.split(separator: ":")
-        request.hostConfig.restartPolicy = RestartPolicy(
-            name: String(policy.first ?? "no"), maximumRetryCount: policy.count > 1 ? Int(policy[1]) : nil)
+        let retries: Int? = if case .onFailure(let count) = restart { count } else { nil }
+        request.hostConfig.restartPolicy = RestartPolicy(name: restart.name, maximumRetryCount: retries)
         request.hostConfig.initProcess = initProcess ? true : nil
         request.hostConfig.mounts = mounts.map { mount in
             .init(type: mount.kind.rawValue, source: mount.source, target: mount.target, readOnly: mount.readOnly)

@@ -3,51 +3,58 @@ public import BerthModel
 public import BerthStore
 public import Foundation
 
-/// The choices of one reconcile.
+/// The user's choices for a reconcile: what to run and how far to go.
 public struct ReconcileOptions: Sendable {
     public var profiles: [String]?
     public var environment: String?
-    /// Why it runs, as logged: `apply`, `down`, `event`, `resync`, …
-    public var trigger: String
-    /// What exactly triggered it (an event, a file), for the log.
-    public var triggerDetail: String?
     public var replaceConflicts: Bool
+    /// Ask the registries whether tags moved, for every image not `pull_policy: never` (`--pull`).
+    public var pull = false
+    /// Drop the rollback holds first, so failed rollouts are tried again (`--retry-failed`).
+    public var retryFailed = false
+    /// What `${VAR}` resolves against: the caller's process environment, passed in.
+    public var processEnvironment: [String: String]
+
+    public init(processEnvironment: [String: String], profiles: [String]? = nil, environment: String? = nil, replaceConflicts: Bool = false) {
+        self.processEnvironment = processEnvironment
+        self.profiles = profiles
+        self.environment = environment
+        self.replaceConflicts = replaceConflicts
+    }
+
+    /// The choices of a reconcile that goes back: no registry checks, holds kept.
+    var goingBack: ReconcileOptions {
+        var options = self
+        (options.pull, options.retryFailed) = (false, false)
+        return options
+    }
+}
+
+/// Why a reconcile runs, and what its caller knows that the user did not choose.
+public struct Occasion: Sendable, Equatable {
+    public var trigger: Trigger
     /// Services to leave alone this time (crash-loop backoff).
     public var hold: Set<String> = []
     /// Ids of containers an Engine event just reported on, read by inspect as well as listed
     /// (see `Observer.observe(recheck:)`).
     public var recheck: Set<String> = []
-    /// Ask the registries whether tags moved, for every image not `pull_policy: never` (`--pull`).
-    public var pull = false
-    /// Drop the rollback holds first, so failed rollouts are tried again (`--retry-failed`).
-    public var retryFailed = false
-    /// Go back to the last healthy revision when a rollout fails its health gate. Off for the
-    /// rollback reconcile itself: a failing rollback is reported, not chased further back.
-    public var rollBackFailures = true
-    public var processEnvironment: [String: String]
 
-    public init(
-        profiles: [String]? = nil, environment: String? = nil, trigger: String = "apply", replaceConflicts: Bool = false,
-        processEnvironment: [String: String] = ProcessInfo.processInfo.environment
-    ) {
-        self.profiles = profiles
-        self.environment = environment
+    public init(trigger: Trigger, hold: Set<String> = [], recheck: Set<String> = []) {
         self.trigger = trigger
-        self.replaceConflicts = replaceConflicts
-        self.processEnvironment = processEnvironment
+        self.hold = hold
+        self.recheck = recheck
     }
-}
 
-extension ReconcileOptions {
-    /// The options of a reconcile that goes back to a healthy revision or selection (after a
-    /// failed gate or switch, or on request): no registry checks, holds kept, and a failing
-    /// rollback is reported, not chased further back.
-    func rollback(because reason: String) -> ReconcileOptions {
-        var options = self
-        (options.trigger, options.triggerDetail) = ("rollback", reason)
-        (options.pull, options.retryFailed, options.rollBackFailures) = (false, false, false)
-        return options
-    }
+    /// `berth apply` (and `plan`, `status`, which preview one).
+    public static let apply = Occasion(trigger: Trigger(.apply, ""))
+
+    /// A reconcile that goes back to a healthy revision or selection (after a failed gate or
+    /// switch, or on request).
+    public static func rollback(_ reason: String) -> Occasion { Occasion(trigger: Trigger(.rollback, reason)) }
+
+    /// Whether a rollout that fails its gate here is rolled back: not in a rollback itself, whose
+    /// failure is reported, not chased further back.
+    var rollsBackFailures: Bool { trigger.kind != .rollback }
 }
 
 /// How a reconcile ended.
@@ -123,7 +130,7 @@ public struct Reconciler: Sendable {
     /// Resolves and plans without changing the host: reads only, plus the preflight probe of a
     /// connection switch (a short-lived container, removed again).
     /// - Throws: `ManifestErrors` when resolution fails; `EngineError` when the Engine cannot be read.
-    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> Preview {
+    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply) async throws -> Preview {
         // Without --profile / --environment, a stack keeps what it was last applied with, as long
         // as its manifests still know them (a Compose project imported as manifests may not).
         var options = options
@@ -132,7 +139,7 @@ public struct Reconciler: Sendable {
         options.profiles = options.profiles ?? remembered.map(\.profiles).flatMap { $0.allSatisfy(manifest.profiles.contains) ? $0 : nil }
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         let observer = Observer(engine: engine)
-        var observed = try await observer.observe(recheck: options.recheck)
+        var observed = try await observer.observe(recheck: occasion.recheck)
         let wanted = try resolve(stack, options, facts: observed.facts)
         let holds = try store.holds(stack: stack.name)
         observed.images = try await observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))
@@ -155,7 +162,7 @@ public struct Reconciler: Sendable {
         observed.preflight = await Preflight(engine: engine, stack: stack.name).check(switches)
         let plan = Planner.plan(
             desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed), switches: switches,
-            options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: options.hold))
+            options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: occasion.hold))
         return Preview(
             wanted: wanted, desired: desired, observed: observed, plan: plan, holds: applied, endedHolds: ended, switches: switches,
             previousSelection: switches.isEmpty ? nil : remembered)
@@ -174,17 +181,18 @@ public struct Reconciler: Sendable {
 
     /// Converges the host to the stack and logs the reconcile: observe → resolve → plan (one
     /// `preview`) → execute → record → roll back if a gate or a profile switch failed.
-    public func apply(_ stack: LoadedStack, _ options: ReconcileOptions, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in })
-        async throws -> ReconcileReport
-    {
+    public func apply(
+        _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply,
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async throws -> ReconcileReport {
         let before = engine.callCounts
         let startedAt = Date()
         if options.retryFailed { try store.deleteHolds(stack: stack.name) }
-        var preview = try await settledPreview(stack, options)
+        var preview = try await settledPreview(stack, options, occasion)
         var record = ReconcileRecord(
-            stack: stack.name, trigger: options.trigger, profiles: preview.desired.profiles, environment: preview.desired.environment,
+            stack: stack.name, trigger: occasion.trigger.kind.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
-        record.triggerDetail = options.triggerDetail
+        record.triggerDetail = occasion.trigger.detail.isEmpty ? nil : occasion.trigger.detail
         let reconcileID = try store.begin(record)
         // A switch refused by its preflight changes nothing, the remembered selection included.
         if preview.plan.refused {
@@ -198,7 +206,7 @@ public struct Reconciler: Sendable {
         var actions: [ActionRecord] = []
         var results: [Int: StepResult] = [:]
         if !preview.desired.pendingFacts.isEmpty {
-            (preview, results) = try await settleNetworkFacts(preview, stack, options, reconcileID: reconcileID, onEvent: onEvent, actions: &actions)
+            (preview, results) = try await settleNetworkFacts(preview, stack, options, occasion, reconcileID: reconcileID, onEvent: onEvent, actions: &actions)
         }
         let (desired, plan) = (preview.desired, preview.plan)
         results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)) { _, b in b }
@@ -211,7 +219,7 @@ public struct Reconciler: Sendable {
             reconcileID: reconcileID)
         let ledger = RolloutLedger(engine: engine, store: store, stack: stack.name, reconcileID: reconcileID)
         let rollouts = try await ledger.record(plan: plan, results: results, desired: desired, observed: preview.observed)
-        let failedSwitch = options.rollBackFailures ? Self.failedSwitch(preview, failed: failedServices, rollouts: rollouts) : nil
+        let failedSwitch = occasion.rollsBackFailures ? Self.failedSwitch(preview, failed: failedServices, rollouts: rollouts) : nil
         var report = try finish(
             reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt,
             failure: failedSwitch?.reason)
@@ -220,7 +228,7 @@ public struct Reconciler: Sendable {
 
         if let failedSwitch {
             report.rollback = [try await switchBack(stack, options, failedSwitch, onEvent: onEvent)]
-        } else if options.rollBackFailures {
+        } else if occasion.rollsBackFailures {
             try await rollBackFailedRollouts(&report, stack, options, preview: preview, ledger: ledger, onEvent: onEvent)
         }
         return report
@@ -229,11 +237,11 @@ public struct Reconciler: Sendable {
     /// The preview to act on. When the Engine is still removing a container (say, the in-flight
     /// removal of a killed Berth), waits for it, briefly, instead of planning around it and
     /// ending `pending`.
-    private func settledPreview(_ stack: LoadedStack, _ options: ReconcileOptions) async throws -> Preview {
-        var preview = try await self.preview(stack, options)
+    private func settledPreview(_ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion) async throws -> Preview {
+        var preview = try await self.preview(stack, options, occasion)
         for _ in 0..<50 where !preview.plan.waiting.isEmpty {
             try await Task.sleep(for: .milliseconds(200))
-            preview = try await self.preview(stack, options)
+            preview = try await self.preview(stack, options, occasion)
         }
         return preview
     }
@@ -242,13 +250,13 @@ public struct Reconciler: Sendable {
     /// networks are created first, then the host is observed, resolved and planned again. A
     /// container is never created with a placeholder in its spec.
     private func settleNetworkFacts(
-        _ preview: Preview, _ stack: LoadedStack, _ options: ReconcileOptions, reconcileID: Int64,
+        _ preview: Preview, _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion, reconcileID: Int64,
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]
     ) async throws -> (Preview, [Int: StepResult]) {
         let networkSteps = preview.plan.steps.filter { if case .createNetwork = $0.operation { $0.dependsOn.isEmpty } else { false } }
         let first = Plan(stack: preview.plan.stack, steps: networkSteps)
         let results = await execute(first, reconcileID: reconcileID, desired: preview.desired, onEvent: onEvent, actions: &actions)
-        var again = try await self.preview(stack, options)
+        var again = try await self.preview(stack, options, occasion)
         if !again.desired.pendingFacts.isEmpty {
             again.plan = Plan(
                 stack: again.plan.stack,
@@ -268,9 +276,9 @@ public struct Reconciler: Sendable {
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async throws -> ReconcileReport {
         try store.saveSelection(failed.previous, stack: stack.name)
-        var back = options.rollback(because: failed.reason)
+        var back = options.goingBack
         (back.profiles, back.environment) = (failed.previous.profiles, failed.previous.environment)
-        return try await apply(stack, back, onEvent: onEvent)
+        return try await apply(stack, back, .rollback(failed.reason), onEvent: onEvent)
     }
 
     /// A rollout that failed its gate goes back to the last healthy revision, held there until the
@@ -286,7 +294,7 @@ public struct Reconciler: Sendable {
         guard !holds.isEmpty else { return }
         for hold in holds { try store.saveHold(hold, stack: stack.name) }
         let reason = holds.map { "\($0.service): \($0.reason)" }.joined(separator: "; ")
-        let rollback = try await apply(stack, options.rollback(because: reason), onEvent: onEvent)
+        let rollback = try await apply(stack, options.goingBack, .rollback(reason), onEvent: onEvent)
         if let rollbackID = rollback.reconcileID {
             try store.markRolledBack(reconcileID: report.reconcileID ?? 0, services: holds.map(\.service), by: rollbackID)
             for index in report.rollouts.indices where holds.contains(where: { $0.service == report.rollouts[index].service }) {
@@ -324,19 +332,19 @@ public struct Reconciler: Sendable {
             RollbackHold(
                 service: service, replacedSpecHash: wanted.specHash, replacedImageID: image.id, replacedDigest: image.digest, spec: spec,
                 reason: reason, reconcileID: revision.reconcileID), stack: stack.name)
-        return try await apply(stack, options.rollback(because: "\(service): \(reason)"), onEvent: onEvent)
+        return try await apply(stack, options.goingBack, .rollback("\(service): \(reason)"), onEvent: onEvent)
     }
 
     /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
     public func down(
-        stack name: String, removeVolumes: Bool, trigger: String = "down", onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+        stack name: String, removeVolumes: Bool, trigger: TriggerKind = .down, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
     ) async throws -> ReconcileReport {
         let before = engine.callCounts
         let startedAt = Date()
         let observed = try await Observer(engine: engine).observe()
         let plan = Planner.down(stack: name, observed: observed, removeVolumes: removeVolumes)
         let reconcileID = try store.begin(
-            ReconcileRecord(stack: name, trigger: trigger, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
+            ReconcileRecord(stack: name, trigger: trigger.rawValue, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
         var actions: [ActionRecord] = []
         let results = await execute(plan, reconcileID: reconcileID, desired: DesiredState(stack: name), onEvent: onEvent, actions: &actions)
         return try finish(
@@ -422,7 +430,7 @@ public struct Reconciler: Sendable {
             guard let result = results[step.id] else { continue }
             actions.append(
                 ActionRecord(
-                    reconcileID: reconcileID, step: step.id, kind: step.operation.kind, target: step.operation.target,
+                    reconcileID: reconcileID, step: step.id, kind: step.operation.kind.rawValue, target: step.operation.target,
                     reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome,
                     error: result.error,
                     service: step.service, containerID: result.containerID ?? step.containerID

@@ -35,8 +35,7 @@ extension Berth {
         func run() async throws {
             let loaded = try stack.load()
             let name = service ?? serviceOption ?? ""
-            var options = stack.reconcileOptions
-            options.trigger = "rollback"
+            let options = stack.reconcileOptions
             let report = try await withSession(common, stack: loaded.name, lockTimeout: .seconds(lockTimeout)) { session in
                 do {
                     return try await Reconciler(engine: session.engine, store: session.store).rollback(

@@ -101,7 +101,7 @@ extension Berth {
                 }
             }
             for conflict in plan.conflicts { print("  ! conflict \(conflict.resource): \(conflict.reason)") }
-            let orphans = plan.steps.filter { $0.cause == .orphan && $0.operation.kind == "remove" }
+            let orphans = plan.steps.filter { $0.cause == .orphan && $0.operation.kind == .remove }
             for orphan in orphans { print("  orphan: \(orphan.operation.target)") }
             if let last {
                 print(

@@ -60,7 +60,8 @@ struct StackOptions: ParsableArguments {
     var environment: String?
 
     var reconcileOptions: ReconcileOptions {
-        ReconcileOptions(profiles: profiles.isEmpty ? nil : profiles, environment: environment)
+        ReconcileOptions(
+            processEnvironment: ProcessInfo.processInfo.environment, profiles: profiles.isEmpty ? nil : profiles, environment: environment)
     }
 
     func load() throws -> LoadedStack { try source.load() }

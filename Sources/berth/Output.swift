@@ -135,7 +135,7 @@ struct StepJSON: Encodable {
 
     init(_ step: PlanStep, result: StepResult? = nil) {
         id = step.id
-        action = step.operation.kind
+        action = step.operation.kind.rawValue
         target = step.operation.target
         service = step.service
         containerID = result?.containerID ?? step.containerID

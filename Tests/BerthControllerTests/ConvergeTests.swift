@@ -29,7 +29,7 @@ import Testing
             #expect(details.config.env?.contains("DB_HOST=db") == true)
             #expect(details.config.env?.contains("DB_PASSWORD=\(TestManifests.secret)") == true)
 
-            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions()).plan
+            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan
             #expect(plan.isConverged)
             let second = try await stack.apply()
             #expect(second.outcome == .converged)
@@ -178,7 +178,7 @@ import Testing
     @Test func historyLogsEveryReconcileAndNoSecret() async throws {
         try await TestStack.with { stack in
             try TestManifests.write(stack)
-            try await stack.apply(ReconcileOptions(trigger: "apply"))
+            try await stack.apply()
             try await Command.docker("rm", "-f", "\(stack.name)-web")
             try await stack.apply()
             try await stack.apply()

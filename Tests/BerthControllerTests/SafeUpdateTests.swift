@@ -28,7 +28,7 @@ import Testing
             try await stack.publish("v1", reference: reference)
             try stack.write("stack.yaml", TestStack.versionServerManifests(image: reference))
             let pull = {
-                var options = ReconcileOptions(); options.pull = true; return options
+                var options = ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment); options.pull = true; return options
             }()
 
             // v1 is pulled because it is missing.
@@ -74,11 +74,11 @@ import Testing
             let again = try await stack.apply(pull)
             #expect(again.outcome == .converged, "\(again.plan)")
             #expect(again.holds.map(\.service) == ["web"])
-            let status = try await stack.reconciler().preview(try stack.load(), ReconcileOptions())
+            let status = try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
             #expect(status.holds.first?.reason.contains("failed") == true)
 
             // On request: back to v1, the newest healthy revision other than v2.
-            let requested = try await stack.reconciler().rollback(try stack.load(), service: "web", to: nil, ReconcileOptions())
+            let requested = try await stack.reconciler().rollback(try stack.load(), service: "web", to: nil, ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
             #expect(requested.outcome.isConverged)
             #expect(try await Self.served(stack) == "v1")
 

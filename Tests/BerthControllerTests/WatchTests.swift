@@ -14,7 +14,7 @@ import Testing
         resync: Duration = .seconds(30), _ body: () async throws -> T
     ) async throws -> T {
         let loop = ControlLoop(
-            watching: source ?? .directory(stack.directory.path), options: ReconcileOptions(),
+            watching: source ?? .directory(stack.directory.path), options: ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment),
             configuration: WatchConfiguration(resync: resync, crashLoop: CrashLoopTracker(backoff: backoff, stableAfter: .seconds(30))),
             engine: stack.engine, store: try stack.store())
         let task = Task { try await loop.run() }

@@ -1,5 +1,9 @@
-/// Why a reconcile runs, as logged.
+/// Why a reconcile runs, as logged (stored by raw value).
 public enum TriggerKind: String, Sendable, Codable, Comparable, CaseIterable {
+    /// Commands: `apply`, `down`, and a reconcile that goes back (after a failed gate or switch,
+    /// or `berth rollback`).
+    case apply, down, rollback
+    /// Rounds of `watch`.
     case startup, manifest, event, backoff, retry, resync
 
     /// When several arrive together, the log names the most specific one.
@@ -11,6 +15,7 @@ public enum TriggerKind: String, Sendable, Codable, Comparable, CaseIterable {
         case .backoff: 3
         case .retry: 4
         case .resync: 5
+        case .apply, .down, .rollback: 6
         }
     }
 

@@ -34,21 +34,19 @@ public actor WatchedStack: RoundReconciler {
 
     public func reconcile(_ request: RoundRequest) async -> RoundResult {
         let started = ContinuousClock.now
-        var options = self.options
-        (options.trigger, options.triggerDetail) = (request.trigger.kind.rawValue, request.trigger.detail)
-        (options.hold, options.recheck) = (request.hold, request.recheck)
+        let occasion = Occasion(trigger: request.trigger, hold: request.hold, recheck: request.recheck)
 
         let stack: LoadedStack
         do {
             if request.reload || loaded == nil { loaded = try source.load() }
             stack = loaded!
         } catch {
-            return manifestsInvalid(error, stack: loaded?.name ?? source.fallbackName, options: options)
+            return manifestsInvalid(error, stack: loaded?.name ?? source.fallbackName, trigger: request.trigger)
         }
         do {
             let lock = StackLock.path(stateFile: store.path, stack: stack.name, purpose: "reconcile")
             let report = try await StackLock.holding(lock, timeout: .seconds(600)) {
-                try await Reconciler(engine: engine, store: store).apply(stack, options)
+                try await Reconciler(engine: engine, store: store).apply(stack, options, occasion)
             }
             await metrics.setEngineUp(true)
             await record(report, trigger: request.trigger, seconds: (ContinuousClock.now - started).seconds)
@@ -57,10 +55,10 @@ public actor WatchedStack: RoundReconciler {
                 next: Self.next(after: report), report: report, repaired: repaired, started: restarted,
                 networks: Set(report.desired.networks.map(\.engineName)))
         } catch let errors as ManifestErrors {
-            return manifestsInvalid(errors, stack: stack.name, options: options)
+            return manifestsInvalid(errors, stack: stack.name, trigger: request.trigger)
         } catch {
             await metrics.setEngineUp(false)
-            await metrics.recordReconcile(trigger: options.trigger, outcome: "error", seconds: (ContinuousClock.now - started).seconds)
+            await metrics.recordReconcile(trigger: request.trigger.kind.rawValue, outcome: "error", seconds: (ContinuousClock.now - started).seconds)
             return RoundResult(next: .engineUnavailable("\(error)"), error: "\(error)")
         }
     }
@@ -111,7 +109,7 @@ public actor WatchedStack: RoundReconciler {
         for step in report.plan.steps where step.operation.isWrite {
             let result = report.results[step.id]
             await metrics.recordDrift(step.cause.kind)
-            await metrics.recordAction(step.operation.kind, outcome: result?.outcome ?? "skipped")
+            await metrics.recordAction(step.operation.kind.rawValue, outcome: result?.outcome ?? "skipped")
             logger.info(
                 "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome ?? "not run")\(result?.error.map { " — \($0)" } ?? "")"
             )
@@ -125,12 +123,12 @@ public actor WatchedStack: RoundReconciler {
     }
 
     /// Invalid manifests leave the host as it is; the round is logged as failed with the errors.
-    private func manifestsInvalid(_ error: any Error, stack: String, options: ReconcileOptions) -> RoundResult {
+    private func manifestsInvalid(_ error: any Error, stack: String, trigger: Trigger) -> RoundResult {
         let message = "manifests invalid, host left as it is:\n\(error)"
         logger.error("\(message)")
         var record = ReconcileRecord(
-            stack: stack, trigger: options.trigger, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
-        record.triggerDetail = options.triggerDetail
+            stack: stack, trigger: trigger.kind.rawValue, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
+        record.triggerDetail = trigger.detail
         if let id = try? store.begin(record) {
             try? store.finish(id, outcome: "failed", error: message, driftCount: 0, engineReads: 0, engineWrites: 0)
         }

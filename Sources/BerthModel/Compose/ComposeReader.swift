@@ -201,8 +201,8 @@ final class ComposeReader {
         if let node = map["networks"] { service.networks = attachments(node, f("networks")) }
         if let node = map["healthcheck"] { service.healthcheck = healthcheck(node, f("healthcheck")) }
         if let node = map["restart"], let value = eager(node, f("restart")) {
-            if RestartPolicyText.isValid(value) {
-                service.restart = value
+            if let restart = Restart(value) {
+                service.restart = restart
             } else {
                 reader.fail(
                     .invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
@@ -370,14 +370,14 @@ final class ComposeReader {
                 node, field, supported: ["test", "interval", "timeout", "start_period", "retries", "disable"],
                 ignored: ["start_interval": "'start_interval' needs Engine API 1.44; 'interval' applies throughout"])
         else { return nil }
-        if let node = map["disable"], eagerBool(node, "\(field).disable") == true { return HealthcheckManifest(test: ["NONE"], disabled: true) }
+        if let node = map["disable"], eagerBool(node, "\(field).disable") == true { return .disabled }
         guard let testNode = reader.required(map, "test", field, in: node) else { return nil }
         var test: [String]
         if case .scalar = testNode {
             test = ["CMD-SHELL", deferred(testNode, "\(field).test") ?? ""]
         } else {
             test = reader.sequence(testNode, "\(field).test")?.enumerated().compactMap { deferred($1, "\(field).test[\($0)]") } ?? []
-            if test == ["NONE"] { return HealthcheckManifest(test: ["NONE"], disabled: true) }
+            if test == ["NONE"] { return .disabled }
             if let first = test.first, !["CMD", "CMD-SHELL", "NONE"].contains(first) { test.insert("CMD", at: 0) }
         }
         var check = HealthcheckManifest(test: test)

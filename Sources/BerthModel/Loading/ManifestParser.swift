@@ -144,8 +144,8 @@ private struct DocumentParser {
         if let node = map["networks"] { service.networks = parseAttachments(node, f("networks")) }
         if let node = map["healthcheck"] { service.healthcheck = parseHealthcheck(node, f("healthcheck")) }
         if let node = map["restart"], let value = reader.string(node, f("restart")) {
-            if RestartPolicyText.isValid(value) {
-                service.restart = value
+            if let restart = Restart(value) {
+                service.restart = restart
             } else {
                 reader.fail(
                     .invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
@@ -261,7 +261,7 @@ private struct DocumentParser {
             return nil
         }
         if let node = map["disable"], reader.bool(node, "\(field).disable") == true {
-            return HealthcheckManifest(test: ["NONE"], disabled: true)
+            return .disabled
         }
         guard let testNode = reader.required(map, "test", field, in: node) else { return nil }
         var test: [String]
@@ -413,10 +413,3 @@ func isValidName(_ name: String) -> Bool {
     return name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
 }
 
-enum RestartPolicyText {
-    static func isValid(_ value: String) -> Bool {
-        if ["no", "always", "unless-stopped", "on-failure"].contains(value) { return true }
-        if value.hasPrefix("on-failure:"), Int(value.dropFirst("on-failure:".count)) != nil { return true }
-        return false
-    }
-}

@@ -55,7 +55,7 @@ public enum ManifestWriter {
                 ("volumes", service.volumes.isEmpty ? nil : .sequence(Node.Sequence(service.volumes.map(mount)))),
                 ("networks", service.networks.isEmpty ? nil : networks(service.networks)),
                 ("healthcheck", service.healthcheck.map(healthcheck)),
-                ("restart", service.restart == "no" ? nil : string(service.restart)),
+                ("restart", service.restart == .no ? nil : string(service.restart.description)),
                 ("init", service.initProcess ? plain("true") : nil),
                 ("stop_grace_period", service.stopGracePeriod.map { plain(duration($0)) }),
                 ("user", service.user.map(string)),

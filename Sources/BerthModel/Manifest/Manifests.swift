@@ -65,7 +65,7 @@ public struct ServiceManifest: Sendable {
     public var volumes: [MountManifest] = []
     public var networks: [NetworkAttachmentManifest] = []
     public var healthcheck: HealthcheckManifest?
-    public var restart: String = "no"
+    public var restart: Restart = .no
     public var initProcess: Bool = false
     public var stopGracePeriod: Duration?
     public var user: String?
@@ -116,6 +116,9 @@ public struct HealthcheckManifest: Sendable, Equatable {
     public var startPeriod: Duration?
     public var retries: Int?
     public var disabled = false
+
+    /// `disable: true` or `test: [NONE]`: the image's own healthcheck is turned off.
+    public static let disabled = HealthcheckManifest(test: [], disabled: true)
 }
 
 /// When a dependent may start: once the dependency has started, is healthy, or has exited 0.

@@ -91,6 +91,16 @@ public enum ContainerRef: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// The kind of a step, by the name plans print and the log stores.
+public enum StepKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case createNetwork = "create-network", removeNetwork = "remove-network", disconnect, connect
+    case createVolume = "create-volume", removeVolume = "remove-volume", buildImage = "build-image", pullImage = "pull-image"
+    case create, start, stop, rename, remove
+    case waitHealthy = "wait-healthy", waitCompleted = "wait-completed", drain, hook
+
+    public var description: String { rawValue }
+}
+
 /// One Engine operation. Each case carries exactly what its call needs.
 public enum Operation: Sendable, Equatable {
     case createNetwork(NetworkSpec)
@@ -115,25 +125,25 @@ public enum Operation: Sendable, Equatable {
     case runHook(ContainerRef, HookSpec)
 
     /// Stable name of the operation, as shown in plans and stored in the log.
-    public var kind: String {
+    public var kind: StepKind {
         switch self {
-        case .createNetwork: "create-network"
-        case .removeNetwork: "remove-network"
-        case .disconnectNetwork: "disconnect"
-        case .connectNetwork: "connect"
-        case .createVolume: "create-volume"
-        case .removeVolume: "remove-volume"
-        case .buildImage: "build-image"
-        case .pullImage: "pull-image"
-        case .createContainer: "create"
-        case .startContainer: "start"
-        case .stopContainer: "stop"
-        case .renameContainer: "rename"
-        case .removeContainer: "remove"
-        case .waitHealthy: "wait-healthy"
-        case .waitCompleted: "wait-completed"
-        case .drain: "drain"
-        case .runHook: "hook"
+        case .createNetwork: .createNetwork
+        case .removeNetwork: .removeNetwork
+        case .disconnectNetwork: .disconnect
+        case .connectNetwork: .connect
+        case .createVolume: .createVolume
+        case .removeVolume: .removeVolume
+        case .buildImage: .buildImage
+        case .pullImage: .pullImage
+        case .createContainer: .create
+        case .startContainer: .start
+        case .stopContainer: .stop
+        case .renameContainer: .rename
+        case .removeContainer: .remove
+        case .waitHealthy: .waitHealthy
+        case .waitCompleted: .waitCompleted
+        case .drain: .drain
+        case .runHook: .hook
         }
     }
 

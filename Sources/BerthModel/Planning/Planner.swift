@@ -326,7 +326,7 @@ private struct PlanBuilder {
                 recreatedNetworks.contains(attachment.network) ? .networkRecreated(attachment.network) : .detached(network: attachment.network)
             ready.append(add(.connectNetwork(ref, attachment), cause, after: [networkReady[attachment.network]]))
         }
-        let finished = !keeper.isRunning && keeper.exitCode == 0 && spec.restart == "no"
+        let finished = !keeper.isRunning && keeper.exitCode == 0 && spec.restart == .no
         var started: Int?
         if !keeper.isRunning && !finished {
             // A network made in this round must exist before the container starts on it.
@@ -336,8 +336,8 @@ private struct PlanBuilder {
         }
         let needsHook = spec.hooks.contains { !observed.hooksRun.contains("\(keeper.id)/\($0.name)") }
         let restarted = started != nil || spec.networks.contains { !keeper.networks.contains($0.network) }
-        let unhealthy = spec.healthcheck != nil && spec.healthcheck?.test != ["NONE"] && keeper.health != "healthy"
-        if let health = spec.healthcheck, health.test != ["NONE"], restarted || unhealthy || needsHook {
+        let unhealthy = spec.healthcheck.map { !$0.isDisabled } == true && keeper.health != "healthy"
+        if let health = spec.healthcheck, !health.isDisabled, restarted || unhealthy || needsHook {
             healthyGate[spec.service] = add(
                 .waitHealthy(ref, deadlineMilliseconds: health.deadlineMilliseconds), .healthGate, after: [started] + ready)
         }

@@ -86,7 +86,7 @@ public struct ContainerSpec: Sendable, Codable, Equatable {
     public var mounts: [MountSpec]
     public var networks: [NetworkAttachment]
     public var healthcheck: HealthcheckSpec?
-    public var restart: String
+    public var restart: Restart
     public var hostname: String?
     public var user: String?
     public var workingDir: String?
@@ -113,7 +113,7 @@ public struct ContainerSpec: Sendable, Codable, Equatable {
 
     /// How long a new container may take to become healthy before its rollout counts as failed.
     public var rolloutDeadlineMilliseconds: Int64? {
-        guard let healthcheck, healthcheck.test != ["NONE"] else { return nil }
+        guard let healthcheck, !healthcheck.isDisabled else { return nil }
         return update?.deadlineMilliseconds ?? healthcheck.deadlineMilliseconds
     }
 
@@ -220,6 +220,11 @@ public struct HealthcheckSpec: Sendable, Codable, Equatable {
     public var timeoutMilliseconds: Int64?
     public var startPeriodMilliseconds: Int64?
     public var retries: Int?
+
+    /// The image's own healthcheck turned off. The Engine's word for it is the test `["NONE"]`,
+    /// which is also what the spec hash has always encoded.
+    public static let disabled = HealthcheckSpec(test: ["NONE"])
+    public var isDisabled: Bool { test == ["NONE"] }
 
     /// How long to wait for `healthy` before calling it a failure: the Engine's own give-up point
     /// (start period + (interval + timeout) × retries) plus slack.

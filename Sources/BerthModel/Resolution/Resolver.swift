@@ -381,7 +381,7 @@ private struct Resolution {
         }
 
         let healthcheck = service.healthcheck.flatMap { check -> HealthcheckSpec? in
-            if check.disabled { return HealthcheckSpec(test: ["NONE"]) }
+            if check.disabled { return .disabled }
             return HealthcheckSpec(
                 test: list(check.test, "healthcheck.test") ?? [], intervalMilliseconds: check.interval.map(DurationText.milliseconds),
                 timeoutMilliseconds: check.timeout.map(DurationText.milliseconds),

@@ -103,7 +103,7 @@ public enum SpecHash {
             ports: spec.ports.map(\.description).sorted(), mounts: spec.mounts.map(\.description).sorted(),
             networks: spec.networks.map { NetworkAttachment(network: $0.network, aliases: $0.aliases.sorted(), ipv4Address: $0.ipv4Address) }
                 .sorted(),
-            healthcheck: spec.healthcheck, restart: spec.restart, hostname: spec.hostname, user: spec.user,
+            healthcheck: spec.healthcheck, restart: spec.restart.description, hostname: spec.hostname, user: spec.user,
             workingDir: spec.workingDir, initProcess: spec.initProcess, stopGraceSeconds: spec.stopGraceSeconds,
             labels: spec.labels)
     }
