@@ -206,7 +206,8 @@ public struct Reconciler: Sendable {
         var actions: [ActionRecord] = []
         var results: [Int: StepResult] = [:]
         if !preview.desired.pendingFacts.isEmpty {
-            (preview, results) = try await settleNetworkFacts(preview, stack, options, occasion, reconcileID: reconcileID, onEvent: onEvent, actions: &actions)
+            (preview, results) = try await settleNetworkFacts(
+                preview, stack, options, occasion, reconcileID: reconcileID, onEvent: onEvent, actions: &actions)
         }
         let (desired, plan) = (preview.desired, preview.plan)
         results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)) { _, b in b }

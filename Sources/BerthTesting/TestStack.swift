@@ -41,7 +41,9 @@ public struct TestStack: Sendable {
 
     /// Loads the manifests and applies them once.
     @discardableResult
-    public func apply(_ options: ReconcileOptions = ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)) async throws -> ReconcileReport {
+    public func apply(_ options: ReconcileOptions = ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)) async throws
+        -> ReconcileReport
+    {
         try await reconciler().apply(try load(), options)
     }
 

@@ -29,7 +29,9 @@ import Testing
             #expect(details.config.env?.contains("DB_HOST=db") == true)
             #expect(details.config.env?.contains("DB_PASSWORD=\(TestManifests.secret)") == true)
 
-            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan
+            let plan = try await stack.reconciler().preview(
+                try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)
+            ).plan
             #expect(plan.isConverged)
             let second = try await stack.apply()
             #expect(second.outcome == .converged)

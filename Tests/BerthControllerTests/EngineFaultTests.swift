@@ -31,7 +31,9 @@ import Testing
             #expect(report.outcome == .changed, "\(Self.failures(report))")
             #expect(proxy.injectedCount == 4)
             #expect(engine.callCounts.retries == 4)
-            #expect(try await reconciler.preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan.isConverged)
+            #expect(
+                try await reconciler.preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan
+                    .isConverged)
             #expect(try await stack.containers().filter { $0.state == "running" }.count == 2)
             try await engine.shutdown()
             await proxy.stop()

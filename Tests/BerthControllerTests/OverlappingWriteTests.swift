@@ -21,7 +21,7 @@ import Testing
     }
 
     func step(_ plan: Plan, _ kind: String, _ name: String) throws -> PlanStep {
-        try #require(plan.steps.first { $0.operation.kind == kind && $0.operation.target.contains(name) }, "\(plan)")
+        try #require(plan.steps.first { $0.operation.kind.rawValue == kind && $0.operation.target.contains(name) }, "\(plan)")
     }
 
     func failures(_ results: [Int: StepResult]) -> [String] {
@@ -31,12 +31,17 @@ import Testing
     /// Plans, runs the plan's steps through `kind` of `name` as the killed process did, then runs
     /// the whole plan as the next reconcile would: its failures, and whether the host converged.
     func replayDeadProcess(_ stack: TestStack, through kind: String, of name: String) async throws -> (failures: [String], converged: Bool) {
-        let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan
+        let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
+            .plan
         let executor = Executor(engine: stack.engine, stack: stack.name)
         let dead = prefix(of: plan, through: try step(plan, kind, name))
         try #require(failures(await executor.execute(dead)) == [])
         let next = failures(await executor.execute(plan))
-        return (next, try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan.isConverged)
+        return (
+            next,
+            try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan
+                .isConverged
+        )
     }
 
     @Test func createAndNetworkThatLandAfterObservationAreTakenOver() async throws {
@@ -80,7 +85,9 @@ import Testing
     @Test func foreignContainerThatTookTheNameIsNotTakenOver() async throws {
         try await TestStack.with { stack in
             try TestManifests.write(stack)
-            let plan = try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)).plan
+            let plan = try await stack.reconciler().preview(
+                try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)
+            ).plan
             try await Command.docker("create", "--name", "\(stack.name)-web", "--label", "berth.stack=\(stack.name)", TestStack.baseImage, "true")
 
             let results = await Executor(engine: stack.engine, stack: stack.name).execute(plan)

@@ -35,7 +35,7 @@ import Testing
     func options(_ stack: TestStack, _ profile: String?) -> ReconcileOptions {
         var environment = ProcessInfo.processInfo.environment
         environment["EXTERNAL_DB_HOST"] = "\(stack.name)-external-db"
-        return ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment, profiles: profile.map { [$0] }, processEnvironment: environment)
+        return ReconcileOptions(processEnvironment: environment, profiles: profile.map { [$0] })
     }
 
     /// An outside PostgreSQL Berth does not manage, on the stack's network.

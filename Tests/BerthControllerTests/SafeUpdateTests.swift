@@ -43,9 +43,9 @@ import Testing
             let v1Container = try await Self.webID(stack)
             let second = try await stack.apply(pull)
             #expect(second.outcome == .changed, "\(second.plan)")
-            let pullStep = try #require(second.plan.steps.first { $0.operation.kind == "pull-image" })
+            let pullStep = try #require(second.plan.steps.first { $0.operation.kind == .pullImage })
             #expect(pullStep.cause.description.hasPrefix("registry has sha256:"))
-            let recreated = second.plan.steps.filter { $0.operation.kind == "create" }
+            let recreated = second.plan.steps.filter { $0.operation.kind == .create }
             #expect(recreated.map(\.operation.target) == ["container \(stack.name)-web"])
             #expect(recreated.first?.cause.description.hasPrefix("image changed: sha256:") == true)
             #expect(try await Self.served(stack) == "v2")
@@ -74,11 +74,13 @@ import Testing
             let again = try await stack.apply(pull)
             #expect(again.outcome == .converged, "\(again.plan)")
             #expect(again.holds.map(\.service) == ["web"])
-            let status = try await stack.reconciler().preview(try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
+            let status = try await stack.reconciler().preview(
+                try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
             #expect(status.holds.first?.reason.contains("failed") == true)
 
             // On request: back to v1, the newest healthy revision other than v2.
-            let requested = try await stack.reconciler().rollback(try stack.load(), service: "web", to: nil, ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
+            let requested = try await stack.reconciler().rollback(
+                try stack.load(), service: "web", to: nil, ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
             #expect(requested.outcome.isConverged)
             #expect(try await Self.served(stack) == "v1")
 

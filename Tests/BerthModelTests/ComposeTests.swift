@@ -55,7 +55,7 @@ import Testing
         #expect(database.variable("DB_KIND")?.value == "postgresql")
         #expect(database.mounts.map(\.description) == ["volume:compose-shop_sf1_db_storage:/var/lib/postgresql/data"])
         #expect(database.ports.map(\.description) == ["127.0.0.1:25432:5432/tcp"])
-        #expect(database.restart == "unless-stopped")
+        #expect(database.restart == .unlessStopped)
 
         let serviceB = try #require(state.container("SERVICE_B"))
         #expect(serviceB.image == "berth-demo/compose-shop-app:1.0")
@@ -240,7 +240,7 @@ import Testing
         let state = try Self.resolve(try Self.load(files))
         let worker = try #require(state.container("worker"))
         #expect(worker.image == "app:1")
-        #expect(worker.restart == "always")
+        #expect(worker.restart == .always)
         #expect(worker.command == ["work"])
         #expect(worker.environment.map(\.description) == ["LEVEL=debug", "SHARED=yes"])
         #expect(state.container("remote")?.image == "tmpl:2")

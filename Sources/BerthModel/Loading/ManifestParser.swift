@@ -412,4 +412,3 @@ func isValidName(_ name: String) -> Bool {
     guard let first = name.unicodeScalars.first, CharacterSet.alphanumerics.contains(first) else { return false }
     return name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
 }
-
