@@ -163,11 +163,8 @@ final class ComposeReader {
             reader.fail(.missingField, node, f("image"), "a service needs 'image' or 'build'")
         }
         var service = ServiceManifest(name: name, image: image ?? "", locations: locations)
+        ServiceFields(dialect: self).read(map, into: &service)
         service.containerName = map["container_name"].flatMap { deferred($0, f("container_name")) } ?? "\(project)-\(name)-1"
-        if let node = map["build"] { service.build = build(node, f("build")) }
-        if let node = map["hostname"] { service.hostname = deferred(node, f("hostname")) }
-        if let node = map["command"] { service.command = command(node, f("command")) }
-        if let node = map["entrypoint"] { service.entrypoint = command(node, f("entrypoint")) }
         if let node = map["env_file"] {
             let values = envFiles(node, f("env_file"))
             service.environment = values.mapValues(Self.literal)
@@ -183,12 +180,6 @@ final class ComposeReader {
                 }
             }
         }
-        if let node = map["ports"], let items = reader.sequence(node, f("ports")) {
-            service.ports = items.enumerated().compactMap { port($1, "\(f("ports"))[\($0)]") }
-        }
-        if let node = map["volumes"], let items = reader.sequence(node, f("volumes")) {
-            service.volumes = items.enumerated().compactMap { mount($1, "\(f("volumes"))[\($0)]") }
-        }
         if let node = map["tmpfs"], let items = reader.sequence(node, f("tmpfs")) {
             for (index, item) in items.enumerated() {
                 guard let path = eager(item, "\(f("tmpfs"))[\(index)]") else { continue }
@@ -198,31 +189,6 @@ final class ComposeReader {
                 service.volumes.append(.long(type: "tmpfs", source: nil, target: path, readOnly: false))
             }
         }
-        if let node = map["networks"] { service.networks = attachments(node, f("networks")) }
-        if let node = map["healthcheck"] { service.healthcheck = healthcheck(node, f("healthcheck")) }
-        if let node = map["restart"], let value = eager(node, f("restart")) {
-            if let restart = Restart(value) {
-                service.restart = restart
-            } else {
-                reader.fail(
-                    .invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
-            }
-        }
-        if let node = map["depends_on"] { service.dependsOn = dependencies(node, f("depends_on")) }
-        if let node = map["profiles"], let items = reader.sequence(node, f("profiles")) {
-            service.profiles = items.enumerated().compactMap { eager($1, "\(f("profiles"))[\($0)]") }
-        }
-        if let node = map["labels"], let entries = reader.entries(node, f("labels")) {
-            for (key, value) in entries {
-                service.labels[key] = ComposeMerge.isNull(value) ? "" : deferred(value, "\(f("labels")).\(key)")
-            }
-        }
-        if let node = map["init"] { service.initProcess = eagerBool(node, f("init")) ?? false }
-        if let node = map["stop_grace_period"], let text = eager(node, f("stop_grace_period")) {
-            service.stopGracePeriod = reader.duration(ComposeMerge.text(text, nil), f("stop_grace_period"), at: node)
-        }
-        if let node = map["user"] { service.user = deferred(node, f("user")) }
-        if let node = map["working_dir"] { service.workingDir = deferred(node, f("working_dir")) }
         if let node = map["pull_policy"], let value = eager(node, f("pull_policy")) {
             switch value {
             case "always", "never", "missing": service.pullPolicy = PullPolicy(rawValue: value)!
@@ -234,32 +200,6 @@ final class ComposeReader {
             }
         }
         return service
-    }
-
-    func command(_ node: Node, _ field: String) -> [String]? {
-        if case .scalar = node, let text = deferred(node, field) { return ShellWords.split(text) }
-        guard let items = reader.sequence(node, field) else { return nil }
-        return items.enumerated().compactMap { deferred($1, "\(field)[\($0)]") }
-    }
-
-    func build(_ node: Node, _ field: String) -> BuildManifest? {
-        guard
-            let map = checkKeys(
-                node, field, supported: ["context", "dockerfile", "args"],
-                ignored: ["cache_from": "", "cache_to": "", "labels": "image labels are not set", "tags": "", "pull": "", "no_cache": ""],
-                unsupported: [
-                    "target", "network", "secrets", "ssh", "shm_size", "extra_hosts", "isolation", "privileged", "dockerfile_inline",
-                    "additional_contexts", "entitlements", "ulimits", "platforms",
-                ])
-        else { return nil }
-        var build = BuildManifest(context: map["context"].flatMap { deferred($0, "\(field).context") } ?? ".")
-        if let node = map["dockerfile"] { build.dockerfile = deferred(node, "\(field).dockerfile") ?? "Dockerfile" }
-        if let node = map["args"], let entries = reader.entries(node, "\(field).args") {
-            for (key, value) in entries {
-                build.args[key] = ComposeMerge.isNull(value) ? fromScope(key) : deferred(value, "\(field).args.\(key)")
-            }
-        }
-        return build
     }
 
     /// `env_file` entries, read now and final (not interpolated again): later files win, and
@@ -299,129 +239,6 @@ final class ComposeReader {
         return result
     }
 
-    func port(_ node: Node, _ field: String) -> PortManifest? {
-        if case .scalar = node { return deferred(node, field).map { .short($0) } }
-        guard
-            let map = checkKeys(
-                node, field, supported: ["target", "published", "host_ip", "protocol"],
-                ignored: ["mode": "'mode' applies to Swarm", "name": "", "app_protocol": ""])
-        else { return nil }
-        guard let targetNode = reader.required(map, "target", field, in: node), let target = deferred(targetNode, "\(field).target") else {
-            return nil
-        }
-        return .long(
-            target: target, published: map["published"].flatMap { deferred($0, "\(field).published") },
-            hostIP: map["host_ip"].flatMap { deferred($0, "\(field).host_ip") },
-            protocol: map["protocol"].flatMap { deferred($0, "\(field).protocol") })
-    }
-
-    func mount(_ node: Node, _ field: String) -> MountManifest? {
-        if case .scalar = node { return deferred(node, field).map { .short($0) } }
-        guard
-            let map = checkKeys(
-                node, field, supported: ["type", "source", "target", "read_only", "bind", "volume"],
-                ignored: ["consistency": "'consistency' applies to Docker Desktop only"], unsupported: ["tmpfs", "image"])
-        else { return nil }
-        let type = map["type"].flatMap { eager($0, "\(field).type") } ?? "volume"
-        guard ["volume", "bind", "tmpfs"].contains(type) else {
-            reader.fail(.invalidValue, map["type"], "\(field).type", "mount type '\(type)' is not supported; expected volume, bind or tmpfs")
-            return nil
-        }
-        if let bind = map["bind"] {
-            _ = checkKeys(
-                bind, "\(field).bind", supported: [], ignored: ["create_host_path": ""], unsupported: ["propagation", "selinux", "recursive"])
-        }
-        if let volume = map["volume"], let options = checkKeys(volume, "\(field).volume", supported: ["nocopy"], unsupported: ["subpath"]),
-            let nocopy = options["nocopy"], eagerBool(nocopy, "\(field).volume.nocopy") == true
-        {
-            reader.fail(
-                .unknownKey, nocopy, "\(field).volume.nocopy",
-                "'nocopy: true' is not supported; ignoring it would copy the image's files into the volume")
-        }
-        guard let targetNode = reader.required(map, "target", field, in: node), let target = deferred(targetNode, "\(field).target") else {
-            return nil
-        }
-        return .long(
-            type: type, source: map["source"].flatMap { deferred($0, "\(field).source") }, target: target,
-            readOnly: map["read_only"].flatMap { eagerBool($0, "\(field).read_only") } ?? false)
-    }
-
-    func attachments(_ node: Node, _ field: String) -> [NetworkAttachmentManifest] {
-        guard let entries = reader.entries(node, field) else { return [] }
-        return entries.compactMap { name, value in
-            var attachment = NetworkAttachmentManifest(network: name)
-            if ComposeMerge.isNull(value) { return attachment }
-            guard
-                let map = checkKeys(
-                    value, "\(field).\(name)", supported: ["aliases", "ipv4_address"], ignored: ["priority": "", "gw_priority": ""],
-                    unsupported: ["ipv6_address", "link_local_ips", "mac_address", "driver_opts"])
-            else { return nil }
-            if let node = map["aliases"], let items = reader.sequence(node, "\(field).\(name).aliases") {
-                attachment.aliases = items.enumerated().compactMap { deferred($1, "\(field).\(name).aliases[\($0)]") }
-            }
-            if let node = map["ipv4_address"] { attachment.ipv4Address = deferred(node, "\(field).\(name).ipv4_address") }
-            return attachment
-        }
-    }
-
-    func healthcheck(_ node: Node, _ field: String) -> HealthcheckManifest? {
-        guard
-            let map = checkKeys(
-                node, field, supported: ["test", "interval", "timeout", "start_period", "retries", "disable"],
-                ignored: ["start_interval": "'start_interval' needs Engine API 1.44; 'interval' applies throughout"])
-        else { return nil }
-        if let node = map["disable"], eagerBool(node, "\(field).disable") == true { return .disabled }
-        guard let testNode = reader.required(map, "test", field, in: node) else { return nil }
-        var test: [String]
-        if case .scalar = testNode {
-            test = ["CMD-SHELL", deferred(testNode, "\(field).test") ?? ""]
-        } else {
-            test = reader.sequence(testNode, "\(field).test")?.enumerated().compactMap { deferred($1, "\(field).test[\($0)]") } ?? []
-            if test == ["NONE"] { return .disabled }
-            if let first = test.first, !["CMD", "CMD-SHELL", "NONE"].contains(first) { test.insert("CMD", at: 0) }
-        }
-        var check = HealthcheckManifest(test: test)
-        func duration(_ key: String) -> Duration? {
-            guard let node = map[key], let text = eager(node, "\(field).\(key)") else { return nil }
-            return reader.duration(ComposeMerge.text(text, nil), "\(field).\(key)", at: node)
-        }
-        check.interval = duration("interval")
-        check.timeout = duration("timeout")
-        check.startPeriod = duration("start_period")
-        if let node = map["retries"], let text = eager(node, "\(field).retries") {
-            check.retries = reader.int(ComposeMerge.text(text, nil), "\(field).retries", range: 0...1000, at: node)
-        }
-        return check
-    }
-
-    func dependencies(_ node: Node, _ field: String) -> [DependencyManifest] {
-        guard let entries = reader.entries(node, field) else { return [] }
-        return entries.compactMap { name, value in
-            let path = "\(field).\(name)"
-            guard
-                let map = checkKeys(
-                    value, path, supported: ["condition", "required", "restart"])
-            else { return nil }
-            var dependency = DependencyManifest(service: name, condition: .started)
-            if let node = map["condition"], let text = eager(node, "\(path).condition") {
-                switch text {
-                case "service_started": dependency.condition = .started
-                case "service_healthy": dependency.condition = .healthy
-                case "service_completed_successfully": dependency.condition = .completed
-                default:
-                    reader.fail(
-                        .invalidValue, node, "\(path).condition",
-                        "unknown condition '\(text)'; expected service_started, service_healthy or service_completed_successfully")
-                }
-            }
-            if let node = map["required"] { dependency.required = eagerBool(node, "\(path).required") ?? true }
-            if let node = map["restart"], eagerBool(node, "\(path).restart") == true {
-                warn(node, "\(path).restart", "'restart: true' is not applied: Berth recreates a dependent only when its own spec changes")
-            }
-            return dependency
-        }
-    }
-
     // MARK: Networks and volumes
 
     func network(_ name: String, _ node: Node) -> NetworkManifest? {
@@ -451,15 +268,11 @@ final class ComposeReader {
                     let entry = checkKeys(first, f("ipam.config[0]"), supported: ["subnet", "gateway"], unsupported: ["ip_range", "aux_addresses"])
                 {
                     if let node = entry["subnet"], let subnet = eager(node, f("ipam.config[0].subnet")) {
-                        if IPv4.parseCIDR(subnet) == nil {
-                            reader.fail(.invalidValue, node, f("ipam.config[0].subnet"), "'\(subnet)' is not an IPv4 subnet such as 10.255.254.0/24")
-                        }
+                        IPAMCheck.subnet(subnet, node, f("ipam.config[0].subnet"), reader)
                         network.subnet = subnet
                     }
                     if let node = entry["gateway"], let gateway = eager(node, f("ipam.config[0].gateway")) {
-                        if IPv4.parse(gateway) == nil {
-                            reader.fail(.invalidValue, node, f("ipam.config[0].gateway"), "'\(gateway)' is not an IPv4 address")
-                        }
+                        IPAMCheck.gateway(gateway, subnet: network.subnet, node, f("ipam.config[0].gateway"), reader)
                         network.gateway = gateway
                     }
                 }
@@ -495,4 +308,41 @@ final class ComposeReader {
         }
         return eagerBool(node, field) ?? false
     }
+}
+
+/// Compose's dialect: `x-` keys skipped, keys Compose has that Berth does not apply reported
+/// (warnings when ignoring them changes nothing, errors otherwise), `${…}` checked against the
+/// project's variables now.
+extension ComposeReader: ManifestDialect {
+    var policies: FieldPolicies {
+        FieldPolicies(
+            build: KeyPolicy(
+                supported: ["context", "dockerfile", "args"],
+                ignored: ["cache_from": "", "cache_to": "", "labels": "image labels are not set", "tags": "", "pull": "", "no_cache": ""],
+                unsupported: [
+                    "target", "network", "secrets", "ssh", "shm_size", "extra_hosts", "isolation", "privileged", "dockerfile_inline",
+                    "additional_contexts", "entitlements", "ulimits", "platforms",
+                ]),
+            port: KeyPolicy(
+                supported: ["target", "published", "host_ip", "protocol"],
+                ignored: ["mode": "'mode' applies to Swarm", "name": "", "app_protocol": ""]),
+            mount: KeyPolicy(
+                supported: ["type", "source", "target", "read_only", "bind", "volume"],
+                ignored: ["consistency": "'consistency' applies to Docker Desktop only"], unsupported: ["tmpfs", "image"]),
+            attachment: KeyPolicy(
+                supported: ["aliases", "ipv4_address"], ignored: ["priority": "", "gw_priority": ""],
+                unsupported: ["ipv6_address", "link_local_ips", "mac_address", "driver_opts"]),
+            healthcheck: KeyPolicy(
+                supported: ["test", "interval", "timeout", "start_period", "retries", "disable"],
+                ignored: ["start_interval": "'start_interval' needs Engine API 1.44; 'interval' applies throughout"]),
+            dependency: KeyPolicy(supported: ["condition", "required", "restart"]))
+    }
+
+    func keys(_ node: Node, _ field: String, _ policy: KeyPolicy) -> [String: Node]? {
+        checkKeys(node, field, supported: policy.supported, ignored: policy.ignored, unsupported: policy.unsupported)
+    }
+
+    func text(_ node: Node, _ field: String) -> String? { deferred(node, field) }
+    func now(_ node: Node, _ field: String) -> String? { eager(node, field) }
+    func unset(_ key: String) -> String? { fromScope(key) }
 }

@@ -57,6 +57,7 @@ public enum ManifestParser {
 /// Reads one document of a known `kind`.
 private struct DocumentParser {
     let reader: NodeReader
+    var fields: ServiceFields<NativeDialect> { ServiceFields(dialect: NativeDialect(reader: reader)) }
 
     func parse(_ document: Node, into stack: inout StackManifest, sawStack: inout Bool) {
         guard case .mapping(let mapping) = document else {
@@ -129,36 +130,10 @@ private struct DocumentParser {
         }
         var service = ServiceManifest(name: name, image: image ?? "", locations: locations)
         let f = { (key: String) in "\(name).\(key)" }
-        if let node = map["build"] { service.build = parseBuild(node, f("build")) }
+        fields.read(map, into: &service)
         if let node = map["container_name"] { service.containerName = reader.string(node, f("container_name")) }
-        if let node = map["hostname"] { service.hostname = reader.string(node, f("hostname")) }
-        if let node = map["command"] { service.command = reader.command(node, f("command")) }
-        if let node = map["entrypoint"] { service.entrypoint = reader.command(node, f("entrypoint")) }
-        if let node = map["environment"] { service.environment = environment(node, f("environment")) }
-        if let node = map["ports"], let items = reader.sequence(node, f("ports")) {
-            service.ports = items.enumerated().compactMap { parsePort($1, "\(f("ports"))[\($0)]") }
-        }
-        if let node = map["volumes"], let items = reader.sequence(node, f("volumes")) {
-            service.volumes = items.enumerated().compactMap { parseMount($1, "\(f("volumes"))[\($0)]") }
-        }
-        if let node = map["networks"] { service.networks = parseAttachments(node, f("networks")) }
-        if let node = map["healthcheck"] { service.healthcheck = parseHealthcheck(node, f("healthcheck")) }
-        if let node = map["restart"], let value = reader.string(node, f("restart")) {
-            if let restart = Restart(value) {
-                service.restart = restart
-            } else {
-                reader.fail(
-                    .invalidValue, node, f("restart"), "unknown restart policy '\(value)'; expected no, always, unless-stopped or on-failure[:N]")
-            }
-        }
-        if let node = map["init"] { service.initProcess = reader.bool(node, f("init")) ?? false }
-        if let node = map["stop_grace_period"] { service.stopGracePeriod = reader.duration(node, f("stop_grace_period")) }
-        if let node = map["user"] { service.user = reader.string(node, f("user")) }
-        if let node = map["working_dir"] { service.workingDir = reader.string(node, f("working_dir")) }
-        if let node = map["depends_on"] { service.dependsOn = parseDependencies(node, f("depends_on")) }
-        if let node = map["profiles"] { service.profiles = reader.strings(node, f("profiles"), allowSingle: true) ?? [] }
+        if let node = map["environment"] { service.environment = fields.keyValues(node, f("environment"), unset: { _ in "" }) }
         if let node = map["hooks"] { service.hooks = parseHooks(node, f("hooks")) }
-        if let node = map["labels"] { service.labels = reader.stringMap(node, f("labels")) ?? [:] }
         if let node = map["pull_policy"], let value = reader.string(node, f("pull_policy")) {
             if let policy = PullPolicy(rawValue: value) {
                 service.pullPolicy = policy
@@ -168,23 +143,6 @@ private struct DocumentParser {
         }
         if let node = map["update"] { service.update = parseUpdate(node, f("update")) }
         return service
-    }
-
-    /// `environment:` as a mapping or as a list of `KEY=VALUE`.
-    private func environment(_ node: Node, _ field: String) -> [String: String] {
-        if case .sequence = node {
-            var result: [String: String] = [:]
-            for (index, item) in (reader.strings(node, field) ?? []).enumerated() {
-                let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                if parts.count == 2 {
-                    result[String(parts[0])] = String(parts[1])
-                } else {
-                    reader.fail(.invalidValue, node, "\(field)[\(index)]", "expected KEY=VALUE, found '\(item)'")
-                }
-            }
-            return result
-        }
-        return reader.stringMap(node, field) ?? [:]
     }
 
     private func parseUpdate(_ node: Node, _ field: String) -> UpdateManifest? {
@@ -199,111 +157,6 @@ private struct DocumentParser {
         }
         if let node = map["deadline"] { update.deadline = reader.duration(node, "\(field).deadline") }
         return update
-    }
-
-    private func parseBuild(_ node: Node, _ field: String) -> BuildManifest? {
-        if case .scalar(let scalar) = node { return BuildManifest(context: scalar.string) }
-        guard let map = reader.mapping(node, field, allowed: ["context", "dockerfile", "args"]) else { return nil }
-        guard let contextNode = reader.required(map, "context", field, in: node), let context = reader.string(contextNode, "\(field).context") else {
-            return nil
-        }
-        var build = BuildManifest(context: context)
-        if let node = map["dockerfile"] { build.dockerfile = reader.string(node, "\(field).dockerfile") ?? "Dockerfile" }
-        if let node = map["args"] { build.args = environment(node, "\(field).args") }
-        return build
-    }
-
-    private func parsePort(_ node: Node, _ field: String) -> PortManifest? {
-        if case .scalar(let scalar) = node { return .short(scalar.string) }
-        guard let map = reader.mapping(node, field, allowed: ["target", "published", "host_ip", "protocol"]) else { return nil }
-        guard let targetNode = reader.required(map, "target", field, in: node), let target = reader.scalar(targetNode, "\(field).target") else {
-            return nil
-        }
-        return .long(
-            target: target, published: map["published"].flatMap { reader.scalar($0, "\(field).published") },
-            hostIP: map["host_ip"].flatMap { reader.string($0, "\(field).host_ip") },
-            protocol: map["protocol"].flatMap { reader.string($0, "\(field).protocol") })
-    }
-
-    private func parseMount(_ node: Node, _ field: String) -> MountManifest? {
-        if case .scalar(let scalar) = node { return .short(scalar.string) }
-        guard let map = reader.mapping(node, field, allowed: ["type", "source", "target", "read_only"]) else { return nil }
-        guard let targetNode = reader.required(map, "target", field, in: node), let target = reader.string(targetNode, "\(field).target") else {
-            return nil
-        }
-        let type = map["type"].flatMap { reader.string($0, "\(field).type") } ?? "volume"
-        guard ["volume", "bind", "tmpfs"].contains(type) else {
-            reader.fail(.invalidValue, map["type"], "\(field).type", "unknown mount type '\(type)'; expected volume, bind or tmpfs")
-            return nil
-        }
-        return .long(
-            type: type, source: map["source"].flatMap { reader.string($0, "\(field).source") }, target: target,
-            readOnly: map["read_only"].flatMap { reader.bool($0, "\(field).read_only") } ?? false)
-    }
-
-    private func parseAttachments(_ node: Node, _ field: String) -> [NetworkAttachmentManifest] {
-        if case .sequence = node {
-            return (reader.strings(node, field) ?? []).map { NetworkAttachmentManifest(network: $0) }
-        }
-        guard let entries = reader.entries(node, field) else { return [] }
-        return entries.compactMap { name, value in
-            var attachment = NetworkAttachmentManifest(network: name)
-            if value.null != nil { return attachment }
-            guard let map = reader.mapping(value, "\(field).\(name)", allowed: ["aliases", "ipv4_address"]) else { return nil }
-            if let node = map["aliases"] { attachment.aliases = reader.strings(node, "\(field).\(name).aliases") ?? [] }
-            if let node = map["ipv4_address"] { attachment.ipv4Address = reader.string(node, "\(field).\(name).ipv4_address") }
-            return attachment
-        }
-    }
-
-    private func parseHealthcheck(_ node: Node, _ field: String) -> HealthcheckManifest? {
-        guard let map = reader.mapping(node, field, allowed: ["test", "interval", "timeout", "start_period", "retries", "disable"]) else {
-            return nil
-        }
-        if let node = map["disable"], reader.bool(node, "\(field).disable") == true {
-            return .disabled
-        }
-        guard let testNode = reader.required(map, "test", field, in: node) else { return nil }
-        var test: [String]
-        if case .scalar(let scalar) = testNode {
-            test = ["CMD-SHELL", scalar.string]
-        } else {
-            test = reader.strings(testNode, "\(field).test") ?? []
-            if let first = test.first, !["CMD", "CMD-SHELL", "NONE"].contains(first) { test.insert("CMD", at: 0) }
-        }
-        var check = HealthcheckManifest(test: test)
-        if let node = map["interval"] { check.interval = reader.duration(node, "\(field).interval") }
-        if let node = map["timeout"] { check.timeout = reader.duration(node, "\(field).timeout") }
-        if let node = map["start_period"] { check.startPeriod = reader.duration(node, "\(field).start_period") }
-        if let node = map["retries"] { check.retries = reader.int(node, "\(field).retries", range: 0...1000) }
-        return check
-    }
-
-    private func parseDependencies(_ node: Node, _ field: String) -> [DependencyManifest] {
-        if case .sequence = node {
-            return (reader.strings(node, field) ?? []).map { DependencyManifest(service: $0, condition: .started) }
-        }
-        guard let entries = reader.entries(node, field) else { return [] }
-        return entries.compactMap { name, value in
-            let path = "\(field).\(name)"
-            let conditionNode: Node?
-            var required = true
-            if case .scalar = value {
-                conditionNode = value
-            } else {
-                let map = reader.mapping(value, path, allowed: ["condition", "required"])
-                conditionNode = map?["condition"]
-                required = map?["required"].flatMap { reader.bool($0, "\(path).required") } ?? true
-            }
-            guard let conditionNode else { return DependencyManifest(service: name, condition: .started, required: required) }
-            guard let text = reader.string(conditionNode, "\(path).condition") else { return nil }
-            let normalized = text.replacingOccurrences(of: "service_", with: "").replacingOccurrences(of: "_successfully", with: "")
-            guard let condition = DependencyCondition(rawValue: normalized) else {
-                reader.fail(.invalidValue, conditionNode, "\(path).condition", "unknown condition '\(text)'; expected started, healthy or completed")
-                return nil
-            }
-            return DependencyManifest(service: name, condition: condition, required: required)
-        }
     }
 
     private func parseHooks(_ node: Node, _ field: String) -> [HookManifest] {
@@ -324,7 +177,7 @@ private struct DocumentParser {
                 document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone"])
         else { return nil }
         var environment = EnvironmentManifest(name: name, locations: locations)
-        if let node = map["variables"] { environment.variables = self.environment(node, "\(name).variables") }
+        if let node = map["variables"] { environment.variables = fields.keyValues(node, "\(name).variables", unset: { _ in "" }) }
         if let node = map["env_files"] { environment.envFiles = reader.strings(node, "\(name).env_files", allowSingle: true) ?? [] }
         if let node = map["versions"] { environment.versions = reader.stringMap(node, "\(name).versions") ?? [:] }
         if let node = map["timezone"] { environment.timezone = reader.string(node, "\(name).timezone") }
@@ -367,7 +220,7 @@ private struct DocumentParser {
                 targets[profile] = ConnectionTargetManifest(service: service, host: host, port: port)
             }
         }
-        let environment = map["env"].map { self.environment($0, "\(name).env") } ?? [:]
+        let environment = map["env"].map { fields.keyValues($0, "\(name).env", unset: { _ in "" }) } ?? [:]
         return ConnectionManifest(name: name, consumers: consumers, targets: targets, environment: environment, locations: locations)
     }
 
@@ -381,17 +234,11 @@ private struct DocumentParser {
         if let node = map["external"] { network.external = reader.bool(node, "\(name).external") ?? false }
         if let node = map["ipam"], let ipam = reader.mapping(node, "\(name).ipam", allowed: ["subnet", "gateway"]) {
             if let subnetNode = ipam["subnet"], let subnet = reader.string(subnetNode, "\(name).ipam.subnet") {
-                if IPv4.parseCIDR(subnet) == nil {
-                    reader.fail(.invalidValue, subnetNode, "\(name).ipam.subnet", "'\(subnet)' is not an IPv4 subnet such as 10.255.254.0/24")
-                }
+                IPAMCheck.subnet(subnet, subnetNode, "\(name).ipam.subnet", reader)
                 network.subnet = subnet
             }
             if let gatewayNode = ipam["gateway"], let gateway = reader.string(gatewayNode, "\(name).ipam.gateway") {
-                if IPv4.parse(gateway) == nil {
-                    reader.fail(.invalidValue, gatewayNode, "\(name).ipam.gateway", "'\(gateway)' is not an IPv4 address")
-                } else if let subnet = network.subnet, let cidr = IPv4.parseCIDR(subnet), !cidr.contains(IPv4.parse(gateway)!) {
-                    reader.fail(.invalidValue, gatewayNode, "\(name).ipam.gateway", "gateway \(gateway) is outside subnet \(subnet)")
-                }
+                IPAMCheck.gateway(gateway, subnet: network.subnet, gatewayNode, "\(name).ipam.gateway", reader)
                 network.gateway = gateway
             }
         }
@@ -411,4 +258,16 @@ private struct DocumentParser {
 func isValidName(_ name: String) -> Bool {
     guard let first = name.unicodeScalars.first, CharacterSet.alphanumerics.contains(first) else { return false }
     return name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
+}
+
+/// Berth's own manifests: strict keys, and every scalar kept as written (`${…}` resolves later,
+/// per profile and environment).
+struct NativeDialect: ManifestDialect {
+    let reader: NodeReader
+    var policies: FieldPolicies { FieldPolicies() }
+    func keys(_ node: Node, _ field: String, _ policy: KeyPolicy) -> [String: Node]? { reader.mapping(node, field, allowed: policy.supported) }
+    func text(_ node: Node, _ field: String) -> String? { reader.scalar(node, field) }
+    func now(_ node: Node, _ field: String) -> String? { reader.scalar(node, field) }
+    func unset(_ key: String) -> String? { "" }
+    func warn(_ node: Node?, _ field: String, _ message: String) { reader.fail(.unknownKey, node, field, message) }
 }
