@@ -164,13 +164,17 @@ struct ServiceFields<Dialect: ManifestDialect> {
             return nil
         }
         if let bind = map["bind"] {
-            _ = dialect.keys(bind, "\(field).bind", KeyPolicy(supported: [], ignored: ["create_host_path": ""], unsupported: ["propagation", "selinux", "recursive"]))
+            _ = dialect.keys(
+                bind, "\(field).bind",
+                KeyPolicy(supported: [], ignored: ["create_host_path": ""], unsupported: ["propagation", "selinux", "recursive"]))
         }
-        if let volume = map["volume"], let options = dialect.keys(volume, "\(field).volume", KeyPolicy(supported: ["nocopy"], unsupported: ["subpath"])),
+        if let volume = map["volume"],
+            let options = dialect.keys(volume, "\(field).volume", KeyPolicy(supported: ["nocopy"], unsupported: ["subpath"])),
             let nocopy = options["nocopy"], bool(nocopy, "\(field).volume.nocopy") == true
         {
             reader.fail(
-                .unknownKey, nocopy, "\(field).volume.nocopy", "'nocopy: true' is not supported; ignoring it would copy the image's files into the volume")
+                .unknownKey, nocopy, "\(field).volume.nocopy",
+                "'nocopy: true' is not supported; ignoring it would copy the image's files into the volume")
         }
         guard let targetNode = reader.required(map, "target", field, in: node), let target = dialect.text(targetNode, "\(field).target") else {
             return nil
@@ -235,7 +239,8 @@ struct ServiceFields<Dialect: ManifestDialect> {
                 conditionNode = map["condition"]
                 if let node = map["required"] { dependency.required = bool(node, "\(path).required") ?? true }
                 if let node = map["restart"], bool(node, "\(path).restart") == true {
-                    dialect.warn(node, "\(path).restart", "'restart: true' is not applied: Berth recreates a dependent only when its own spec changes")
+                    dialect.warn(
+                        node, "\(path).restart", "'restart: true' is not applied: Berth recreates a dependent only when its own spec changes")
                 }
             }
             guard let conditionNode else { return dependency }

@@ -4,10 +4,14 @@ import Foundation
 public struct InterpolatedValue: Sendable, Equatable {
     public var text: String
     public var isSecret: Bool
+    /// Network facts (`network.X.gateway`) the value needs and the Engine has not reported yet:
+    /// its text holds a placeholder for them, for display only.
+    public var pendingFacts: Set<String>
 
-    public init(_ text: String, isSecret: Bool = false) {
+    public init(_ text: String, isSecret: Bool = false, pendingFacts: Set<String> = []) {
         self.text = text
         self.isSecret = isSecret
+        self.pendingFacts = pendingFacts
     }
 }
 
@@ -86,9 +90,10 @@ public struct Interpolator: Sendable {
     {
         var output = String.UnicodeScalarView()
         var secret = false
+        var pending = Set<String>()
         var depth = 0
         while let scalar = input.first {
-            if let terminator, scalar == terminator, depth == 0 { return InterpolatedValue(String(output), isSecret: secret) }
+            if let terminator, scalar == terminator, depth == 0 { return InterpolatedValue(String(output), isSecret: secret, pendingFacts: pending) }
             input = input.dropFirst()
             guard scalar == "$" else {
                 if terminator != nil && scalar == "{" { depth += 1 }
@@ -108,6 +113,7 @@ public struct Interpolator: Sendable {
                 let value = try braced(&input)
                 output.append(contentsOf: value.text.unicodeScalars)
                 secret = secret || value.isSecret
+                pending.formUnion(value.pendingFacts)
             } else if Self.isNameStart(next) {
                 var name = ""
                 while let c = input.first, Self.isNameCharacter(c) {
@@ -117,12 +123,13 @@ public struct Interpolator: Sendable {
                 let value = try value(of: name)
                 output.append(contentsOf: value.text.unicodeScalars)
                 secret = secret || value.isSecret
+                pending.formUnion(value.pendingFacts)
             } else {
                 output.append(scalar)
             }
         }
         if terminator != nil { throw .syntax("unterminated '${' in '\(String(output))'") }
-        return InterpolatedValue(String(output), isSecret: secret)
+        return InterpolatedValue(String(output), isSecret: secret, pendingFacts: pending)
     }
 
     private func braced(_ input: inout ArraySlice<Unicode.Scalar>) throws(InterpolationFailure) -> InterpolatedValue {

@@ -115,8 +115,8 @@ private struct Resolution {
             let engineName = networkEngineName(network.name)
             let gateway = request.facts.gateways[engineName] ?? network.gateway ?? network.subnet.flatMap(IPv4.defaultGateway)
             let subnet = request.facts.subnets[engineName] ?? network.subnet
-            factScope["network.\(network.name).gateway"] = InterpolatedValue(gateway ?? Self.pending("network.\(network.name).gateway"))
-            factScope["network.\(network.name).subnet"] = InterpolatedValue(subnet ?? Self.pending("network.\(network.name).subnet"))
+            factScope["network.\(network.name).gateway"] = gateway.map { InterpolatedValue($0) } ?? Self.pending("network.\(network.name).gateway")
+            factScope["network.\(network.name).subnet"] = subnet.map { InterpolatedValue($0) } ?? Self.pending("network.\(network.name).subnet")
         }
 
         let exports = connectionExports(profiles: profiles, active: activeNames, scope: scope, factScope: factScope)
@@ -158,7 +158,8 @@ private struct Resolution {
         return state
     }
 
-    static func pending(_ fact: String) -> String { "<pending:\(fact)>" }
+    /// A fact the Engine has not reported yet: the value knows it, its text only shows it.
+    static func pending(_ fact: String) -> InterpolatedValue { InterpolatedValue("<pending:\(fact)>", pendingFacts: [fact]) }
 
     static func lookup(_ scope: [String: InterpolatedValue], _ extra: [String: InterpolatedValue]) -> @Sendable (String) -> InterpolatedValue? {
         { name in extra[name] ?? scope[name] }
@@ -291,18 +292,13 @@ private struct Resolution {
         do {
             let undefined: Interpolator.Undefined = stack.undefinedVariablesAreBlank ? .blank({ _ in }) : .fail
             let value = try Interpolator(undefined: undefined, lookup: lookup).interpolate(text)
-            for fact in Self.pendingFacts(in: value.text) { pendingFacts.insert(fact) }
+            pendingFacts.formUnion(value.pendingFacts)
             return value
         } catch {
             let code: ManifestError.Code = if case .syntax = error { .invalidValue } else { .undefinedVariable }
             fail(code, locations.of(field), field, error.message)
             return InterpolatedValue(text)
         }
-    }
-
-    static func pendingFacts(in text: String) -> [String] {
-        guard text.contains("<pending:") else { return [] }
-        return text.components(separatedBy: "<pending:").dropFirst().compactMap { $0.split(separator: ">").first.map(String.init) }
     }
 
     mutating func container(
