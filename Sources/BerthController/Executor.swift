@@ -1,5 +1,6 @@
 public import BerthEngine
 public import BerthModel
+public import BerthStore
 public import Foundation
 
 /// What happened to one step.
@@ -18,11 +19,11 @@ public struct StepResult: Sendable, Equatable {
     public var containerID: String?
 
     public var succeeded: Bool { status == .succeeded }
-    public var outcome: String {
+    public var outcome: ActionOutcome {
         switch status {
-        case .succeeded: "ok"
-        case .failed: "failed"
-        case .skipped: "skipped"
+        case .succeeded: .ok
+        case .failed: .failed
+        case .skipped: .skipped
         }
     }
     public var error: String? {

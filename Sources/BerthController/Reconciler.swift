@@ -289,7 +289,7 @@ public struct Reconciler: Sendable {
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async throws {
         let heldServices = Set(preview.holds.map(\.service))
-        let failed = report.rollouts.filter { $0.outcome == "failed" && !heldServices.contains($0.service) }
+        let failed = report.rollouts.filter { $0.outcome == .failed && !heldServices.contains($0.service) }
         guard !failed.isEmpty else { return }
         let holds = try await ledger.holdsAfterFailure(failed, wanted: preview.wanted)
         guard !holds.isEmpty else { return }
@@ -355,7 +355,7 @@ public struct Reconciler: Sendable {
     /// A connection switch whose consumers did not all come up on the new target, if any.
     static func failedSwitch(_ preview: Preview, failed: Set<String>, rollouts: [RolloutRecord]) -> (previous: StackSelection, reason: String)? {
         guard let previous = preview.previousSelection else { return nil }
-        let unhealthy = failed.union(rollouts.filter { $0.outcome == "failed" }.map(\.service))
+        let unhealthy = failed.union(rollouts.filter { $0.outcome == .failed }.map(\.service))
         let broken = preview.switches.compactMap { move -> String? in
             let failing = move.consumers.filter(unhealthy.contains)
             guard !failing.isEmpty else { return nil }

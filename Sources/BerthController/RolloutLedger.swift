@@ -28,9 +28,10 @@ struct RolloutLedger {
             var rollout =
                 RolloutRecord(
                     reconcileID: reconcileID, stack: stack, service: spec.service, cause: step.cause.description,
-                    order: old == nil ? "create" : spec.updateOrder.rawValue, fromSpecHash: old?.specHash, toSpecHash: spec.specHash,
+                    order: old == nil ? .create : spec.updateOrder == .startFirst ? .startFirst : .stopFirst, fromSpecHash: old?.specHash,
+                    toSpecHash: spec.specHash,
                     fromImage: old?.imageID, toImage: image?.id, toDigest: image.flatMap { ObservedImage($0).digest(for: spec.image) },
-                    outcome: failure == nil ? "healthy" : "failed", error: failure?.error, startedAt: created.startedAt,
+                    outcome: failure == nil ? .healthy : .failed, error: failure?.error, startedAt: created.startedAt,
                     endedAt: own.map(\.endedAt).max() ?? created.endedAt)
             rollout.toRevision = image.map { spec.revisionKey(imageID: $0.id) }
             rollouts.append(rollout)
@@ -39,7 +40,7 @@ struct RolloutLedger {
 
         let known = try store.healthyRevisions(stack: stack)
         var healthy: [(ContainerSpec, imageID: String, digest: String?)] = []
-        for rollout in rollouts where rollout.outcome == "healthy" {
+        for rollout in rollouts where rollout.outcome == .healthy {
             if let spec = desired.container(rollout.service), let image = rollout.toImage { healthy.append((spec, image, rollout.toDigest)) }
         }
         let touched = Set(plan.steps.compactMap { results[$0.id] == nil ? nil : $0.service } + rollouts.map(\.service))

@@ -45,8 +45,7 @@ public struct ActionRecord: Sendable, Codable, Equatable {
     public var reason: String
     public var startedAt: Date
     public var endedAt: Date?
-    /// `ok`, `failed`, `skipped`.
-    public var outcome: String
+    public var outcome: ActionOutcome
     public var error: String?
     /// The service the step was for (nil: a network, volume or image, or a row older than v5).
     public var service: String?
@@ -54,7 +53,8 @@ public struct ActionRecord: Sendable, Codable, Equatable {
     public var containerID: String?
 
     public init(
-        reconcileID: Int64, step: Int, kind: String, target: String, reason: String, startedAt: Date, endedAt: Date?, outcome: String, error: String?,
+        reconcileID: Int64, step: Int, kind: String, target: String, reason: String, startedAt: Date, endedAt: Date?, outcome: ActionOutcome,
+        error: String?,
         service: String? = nil, containerID: String? = nil
     ) {
         self.reconcileID = reconcileID
@@ -162,8 +162,7 @@ public struct RolloutRecord: Sendable, Codable, Equatable {
     public var service: String
     /// Why the container was replaced (the plan's cause).
     public var cause: String
-    /// `stop-first` or `start-first`.
-    public var order: String
+    public var order: RolloutOrder
     public var fromSpecHash: String?
     public var toSpecHash: String
     public var fromImage: String?
@@ -171,8 +170,7 @@ public struct RolloutRecord: Sendable, Codable, Equatable {
     public var toDigest: String?
     /// The revision key of what the new container runs.
     public var toRevision: String?
-    /// `healthy` (gate passed, or started without a healthcheck) or `failed`.
-    public var outcome: String
+    public var outcome: RolloutOutcome
     public var error: String?
     /// The reconcile that rolled it back, when one did.
     public var rolledBackIn: Int64?
@@ -180,11 +178,30 @@ public struct RolloutRecord: Sendable, Codable, Equatable {
     public var endedAt: Date
 
     public init(
-        reconcileID: Int64, stack: String, service: String, cause: String, order: String, fromSpecHash: String?, toSpecHash: String,
-        fromImage: String?, toImage: String?, toDigest: String?, outcome: String, error: String?, startedAt: Date, endedAt: Date
+        reconcileID: Int64, stack: String, service: String, cause: String, order: RolloutOrder, fromSpecHash: String?, toSpecHash: String,
+        fromImage: String?, toImage: String?, toDigest: String?, outcome: RolloutOutcome, error: String?, startedAt: Date, endedAt: Date
     ) {
         (self.reconcileID, self.stack, self.service, self.cause, self.order) = (reconcileID, stack, service, cause, order)
         (self.fromSpecHash, self.toSpecHash, self.fromImage, self.toImage, self.toDigest) = (fromSpecHash, toSpecHash, fromImage, toImage, toDigest)
         (self.outcome, self.error, self.startedAt, self.endedAt) = (outcome, error, startedAt, endedAt)
     }
+}
+
+/// How a logged action ended; stored by raw value.
+public enum ActionOutcome: String, Sendable, Codable {
+    case ok, failed, skipped
+}
+
+/// Whether a new container passed its gate (or started, without a healthcheck); stored by raw value.
+public enum RolloutOutcome: String, Sendable, Codable {
+    case healthy, failed
+}
+
+/// How a service's container was replaced: its first `create`, or the update order; stored by raw value.
+public enum RolloutOrder: String, Sendable, Codable, CustomStringConvertible {
+    case create
+    case stopFirst = "stop-first"
+    case startFirst = "start-first"
+
+    public var description: String { rawValue }
 }

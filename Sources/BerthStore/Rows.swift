@@ -60,13 +60,13 @@ struct ActionRow: Codable, FetchableRecord, PersistableRecord {
 
     init(_ a: ActionRecord) {
         (id, reconcileId, step, kind, target, reason) = (a.id, a.reconcileID, a.step, a.kind, a.target, a.reason)
-        (startedAt, endedAt, outcome, error, service, containerId) = (a.startedAt, a.endedAt, a.outcome, a.error, a.service, a.containerID)
+        (startedAt, endedAt, outcome, error, service, containerId) = (a.startedAt, a.endedAt, a.outcome.rawValue, a.error, a.service, a.containerID)
     }
 
     var record: ActionRecord {
         var a = ActionRecord(
             reconcileID: reconcileId, step: step, kind: kind, target: target, reason: reason, startedAt: startedAt, endedAt: endedAt,
-            outcome: outcome, error: error, service: service, containerID: containerId)
+            outcome: ActionOutcome(rawValue: outcome) ?? .failed, error: error, service: service, containerID: containerId)
         a.id = id
         return a
     }
@@ -128,16 +128,17 @@ struct RolloutRow: Codable, FetchableRecord, PersistableRecord {
     var endedAt: Date
 
     init(_ r: RolloutRecord) {
-        (id, reconcileId, stack, service, cause, updateOrder) = (r.id, r.reconcileID, r.stack, r.service, r.cause, r.order)
+        (id, reconcileId, stack, service, cause, updateOrder) = (r.id, r.reconcileID, r.stack, r.service, r.cause, r.order.rawValue)
         (fromSpecHash, toSpecHash, fromImage, toImage, toDigest) = (r.fromSpecHash, r.toSpecHash, r.fromImage, r.toImage, r.toDigest)
-        (outcome, error, rolledBackIn, startedAt, endedAt) = (r.outcome, r.error, r.rolledBackIn, r.startedAt, r.endedAt)
+        (outcome, error, rolledBackIn, startedAt, endedAt) = (r.outcome.rawValue, r.error, r.rolledBackIn, r.startedAt, r.endedAt)
         toRevision = r.toRevision
     }
 
     var record: RolloutRecord {
         var r = RolloutRecord(
-            reconcileID: reconcileId, stack: stack, service: service, cause: cause, order: updateOrder, fromSpecHash: fromSpecHash,
-            toSpecHash: toSpecHash, fromImage: fromImage, toImage: toImage, toDigest: toDigest, outcome: outcome, error: error,
+            reconcileID: reconcileId, stack: stack, service: service, cause: cause, order: RolloutOrder(rawValue: updateOrder) ?? .stopFirst,
+            fromSpecHash: fromSpecHash, toSpecHash: toSpecHash, fromImage: fromImage, toImage: toImage, toDigest: toDigest,
+            outcome: RolloutOutcome(rawValue: outcome) ?? .failed, error: error,
             startedAt: startedAt, endedAt: endedAt)
         r.id = id
         r.rolledBackIn = rolledBackIn

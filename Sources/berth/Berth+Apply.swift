@@ -61,7 +61,7 @@ extension Berth {
             for check in report.plan.checks { print(Output.check(check)) }
             for conflict in report.plan.conflicts { print("! conflict \(conflict.resource): \(conflict.reason)") }
             if let failure = report.failure { print("✗ \(failure)") }
-            for rollout in report.rollouts where rollout.order != "create" { print(Output.rollout(rollout)) }
+            for rollout in report.rollouts where rollout.order != .create { print(Output.rollout(rollout)) }
             for hold in report.holds { print(Output.hold(hold)) }
             let seconds = report.endedAt.timeIntervalSince(report.startedAt)
             let summary = report.outcome == .converged ? "already converged" : "\(report.outcome.rawValue), \(report.plan.changeCount) change(s)"

@@ -65,10 +65,10 @@ extension Berth {
                     "#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger)\(reconcile.triggerDetail.map { " (\($0))" } ?? "") → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (engine \(reconcile.engineReads)r/\(reconcile.engineWrites)w)"
                 )
                 if let error = reconcile.error { print("    error: \(error)") }
-                for rollout in rollouts[reconcile.id ?? 0] ?? [] where rollout.order != "create" { print("    \(Output.rollout(rollout))") }
+                for rollout in rollouts[reconcile.id ?? 0] ?? [] where rollout.order != .create { print("    \(Output.rollout(rollout))") }
                 for action in actions {
                     print(
-                        "    \(action.outcome == "ok" ? "✓" : "✗") \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")"
+                        "    \(action.outcome == .ok ? "✓" : "✗") \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")"
                     )
                 }
             }

@@ -72,7 +72,7 @@ extension Berth {
                     health: current?.health, inSync: pending.isEmpty && current != nil, pending: pending,
                     backoffUntil: backoff[spec.service]?.notBefore, backoffFailures: backoff[spec.service]?.failures,
                     heldBecause: preview.holds.first { $0.service == spec.service }?.reason,
-                    lastRollout: rollouts.first { $0.service == spec.service && $0.order != "create" })
+                    lastRollout: rollouts.first { $0.service == spec.service && $0.order != .create })
             }
             let last = try store.lastReconcile(stack: desired.stack).map {
                 LastReconcile(id: $0.id, trigger: $0.trigger, outcome: $0.outcome, startedAt: $0.startedAt, drift: $0.driftCount, error: $0.error)

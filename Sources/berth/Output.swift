@@ -83,7 +83,7 @@ extension Output {
                     text += "\n  \(result?.succeeded == true ? "✓" : "✗") \(step.operation.kind) \(step.operation.target) (\(step.cause))"
                     if let error = result?.error { text += ": \(error)" }
                 }
-                for rollout in report.rollouts where rollout.order != "create" { text += "\n  \(Output.rollout(rollout))" }
+                for rollout in report.rollouts where rollout.order != .create { text += "\n  \(Output.rollout(rollout))" }
                 for rollback in report.rollback {
                     text += "\n  ↩ rollback reconcile #\(rollback.reconcileID ?? 0): \(rollback.outcome.rawValue)"
                     for hold in rollback.holds { text += "\n  \(Output.hold(hold))" }
@@ -113,7 +113,7 @@ extension Output {
         let to = rollout.toImage.map { String($0.prefix(19)) } ?? "-"
         let registry = rollout.toDigest.map { " (registry \($0.prefix(19)))" } ?? ""
         var line = "rollout \(rollout.service): \(from) → \(to)\(registry) \(rollout.order), \(rollout.outcome)"
-        if let error = rollout.error, rollout.outcome != "healthy" { line += " (\(error))" }
+        if let error = rollout.error, rollout.outcome != .healthy { line += " (\(error))" }
         if let by = rollout.rolledBackIn { line += ", rolled back in #\(by)" }
         return line
     }
@@ -141,7 +141,7 @@ struct StepJSON: Encodable {
         containerID = result?.containerID ?? step.containerID
         reason = step.cause.description
         dependsOn = step.dependsOn
-        outcome = result?.outcome
+        outcome = result?.outcome.rawValue
         error = result?.error
         seconds = result.map { $0.endedAt.timeIntervalSince($0.startedAt) }
     }

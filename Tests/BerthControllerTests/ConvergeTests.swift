@@ -186,7 +186,7 @@ import Testing
             try await stack.apply()
             let history = try stack.store().history(stack: stack.name)
             #expect(history.map(\.reconcile.outcome) == ["converged", "changed", "changed"])
-            #expect(history[1].actions.contains { $0.kind == "create" && $0.reason == "missing" && $0.outcome == "ok" })
+            #expect(history[1].actions.contains { $0.kind == "create" && $0.reason == "missing" && $0.outcome == .ok })
             #expect(history.allSatisfy { $0.reconcile.endedAt != nil && $0.reconcile.manifestDigest.count == 64 })
             for file in [stack.statePath, stack.statePath + "-wal"] {
                 let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()

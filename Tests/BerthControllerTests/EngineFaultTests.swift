@@ -106,7 +106,7 @@ import Testing
 
             let logged = try #require(try stack.store().history(stack: stack.name).first)
             #expect(logged.reconcile.outcome == "partial")
-            #expect(logged.actions.filter { $0.outcome == "failed" }.map(\.error) == [failures.first])
+            #expect(logged.actions.filter { $0.outcome == .failed }.map(\.error) == [failures.first])
 
             _ = try await Command.docker("rm", "-f", blocker)
             #expect(try await stack.apply().outcome == .changed)

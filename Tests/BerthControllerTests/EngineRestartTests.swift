@@ -32,7 +32,7 @@ struct EngineRestartTests {
             func startLogged() throws -> Bool {
                 let after = try stack.store().history(stack: stack.name, limit: 500)
                 return after.prefix(after.count - before).contains { entry in
-                    entry.actions.contains { $0.kind == "start" && $0.outcome == "ok" }
+                    entry.actions.contains { $0.kind == "start" && $0.outcome == .ok }
                 }
             }
             var recovered = false

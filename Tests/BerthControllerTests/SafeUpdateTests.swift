@@ -51,14 +51,14 @@ import Testing
             #expect(try await Self.served(stack) == "v2")
             #expect(try await Self.webID(stack) != v1Container)
             #expect(try await stack.containers().first { $0.labels["berth.service"] == "client" }?.id == clientID)
-            #expect(second.rollouts.map(\.outcome) == ["healthy"])
+            #expect(second.rollouts.map(\.outcome) == [.healthy])
 
             // v3 fails its healthcheck: Berth goes back to v2 by itself and says so.
             try await stack.publish("v3", healthy: false, reference: reference)
             let third = try await stack.apply(pull)
             #expect(!third.outcome.isConverged)
             let failed = try #require(third.rollouts.first { $0.service == "web" })
-            #expect(failed.outcome == "failed")
+            #expect(failed.outcome == .failed)
             #expect(failed.error?.contains("unhealthy") == true)
             let rollback = try #require(third.rollback.first)
             #expect(rollback.outcome.isConverged, "\(rollback.plan)\n\(rollback.results)")
@@ -69,7 +69,7 @@ import Testing
             // The log says so; the failed spec is not tried again until something changes.
             let store = try stack.store()
             let logged = try store.rollouts(stack: stack.name).first { $0.reconcileID == third.reconcileID }
-            #expect(logged?.outcome == "failed" && logged?.rolledBackIn == rollback.reconcileID)
+            #expect(logged?.outcome == .failed && logged?.rolledBackIn == rollback.reconcileID)
             #expect(try store.history(stack: stack.name, limit: 1).first?.reconcile.trigger == "rollback")
             let again = try await stack.apply(pull)
             #expect(again.outcome == .converged, "\(again.plan)")
@@ -129,7 +129,7 @@ import Testing
             try stack.write("stack.yaml", TestStack.versionServerManifests(image: "\(image):2", order: "start-first"))
             let update = try await stack.apply()
             #expect(update.outcome == .changed, "\(update.plan)")
-            #expect(update.rollouts.map(\.order) == ["start-first"])
+            #expect(update.rollouts.map(\.order) == [.startFirst])
             let linesAfter = try await log().count
             try await waitUntil { try await log().count >= linesAfter + 10 }
 

@@ -49,7 +49,7 @@ import Testing
     func repair(_ stack: TestStack, of service: String) throws -> (String, String, [String])? {
         try stack.store().history(stack: stack.name, service: service, limit: 50).lazy
             .compactMap { entry -> (String, String, [String])? in
-                let actions = entry.actions.filter { $0.outcome == "ok" && $0.kind != "wait-healthy" }
+                let actions = entry.actions.filter { $0.outcome == .ok && $0.kind != "wait-healthy" }
                 return actions.isEmpty
                     ? nil : (entry.reconcile.trigger, entry.reconcile.triggerDetail ?? "", actions.map { "\($0.kind) \($0.reason)" })
             }.first
@@ -124,11 +124,11 @@ import Testing
                 // The reconnect was done by an event-triggered round (the round may also carry other triggers).
                 try await eventually("the reconnect logged") {
                     try stack.store().history(stack: stack.name, limit: 100).contains { entry in
-                        entry.reconcile.endedAt != nil && entry.actions.contains { $0.kind == "connect" && $0.outcome == "ok" }
+                        entry.reconcile.endedAt != nil && entry.actions.contains { $0.kind == "connect" && $0.outcome == .ok }
                     }
                 }
                 let reconnects = try stack.store().history(stack: stack.name, limit: 100).filter { entry in
-                    entry.actions.contains { $0.kind == "connect" && $0.reason == "detached from network \(network)" && $0.outcome == "ok" }
+                    entry.actions.contains { $0.kind == "connect" && $0.reason == "detached from network \(network)" && $0.outcome == .ok }
                 }
                 let recent = try stack.store().history(stack: stack.name, limit: 30).map {
                     "\($0.reconcile.trigger) [\($0.reconcile.triggerDetail ?? "")] \($0.actions.map { "\($0.kind) \($0.reason) \($0.outcome)" })"

@@ -27,7 +27,7 @@ import Testing
         try store.record(
             ActionRecord(
                 reconcileID: first, step: 1, kind: "create", target: "container shop-web", reason: "missing", startedAt: Date(), endedAt: Date(),
-                outcome: "ok", error: nil))
+                outcome: .ok, error: nil))
         try store.finish(first, outcome: "changed", error: nil, driftCount: 1, engineReads: 5, engineWrites: 2)
         let second = try store.begin(
             ReconcileRecord(stack: "shop", trigger: "apply", profiles: ["internal-db"], environment: "dev", manifestDigest: "abc"))
@@ -48,7 +48,7 @@ import Testing
     @Test func actionsAreFoundByServiceAndContainerID() throws {
         let store = try ReconcileStore(path: temporaryPath())
         let id = try store.begin(ReconcileRecord(stack: "app", trigger: "event", profiles: [], environment: nil, manifestDigest: "d"))
-        for (step, service, container, outcome) in [(1, "web-admin", "aaaaaaaaaaaa1111", "failed"), (2, "web", "bbbbbbbbbbbb2222", "ok")] {
+        for (step, service, container, outcome) in [(1, "web-admin", "aaaaaaaaaaaa1111", ActionOutcome.failed), (2, "web", "bbbbbbbbbbbb2222", .ok)] {
             try store.record(
                 ActionRecord(
                     reconcileID: id, step: step, kind: "start", target: "container app-\(service) (\(container.prefix(12)))", reason: "stopped",
@@ -71,7 +71,7 @@ import Testing
             try store.record(
                 ActionRecord(
                     reconcileID: id, step: 1, kind: target.hasPrefix("container") ? "start" : "hook", target: target, reason: "stopped",
-                    startedAt: Date(), endedAt: Date(), outcome: "failed", error: nil))
+                    startedAt: Date(), endedAt: Date(), outcome: .failed, error: nil))
         }
         // Back to the v4 schema, as an older Berth left it.
         let queue = try DatabaseQueue(path: path)
@@ -99,7 +99,7 @@ import Testing
             try store.record(
                 ActionRecord(
                     reconcileID: id, step: 1, kind: "start", target: "container x", reason: "stopped", startedAt: startedAt, endedAt: startedAt,
-                    outcome: "ok", error: nil))
+                    outcome: .ok, error: nil))
             ids.append(id)
         }
         #expect(try store.prune() == 0, "nothing asked, nothing deleted")

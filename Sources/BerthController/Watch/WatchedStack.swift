@@ -109,9 +109,9 @@ public actor WatchedStack: RoundReconciler {
         for step in report.plan.steps where step.operation.isWrite {
             let result = report.results[step.id]
             await metrics.recordDrift(step.cause.kind)
-            await metrics.recordAction(step.operation.kind.rawValue, outcome: result?.outcome ?? "skipped")
+            await metrics.recordAction(step.operation.kind.rawValue, outcome: (result?.outcome ?? .skipped).rawValue)
             logger.info(
-                "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome ?? "not run")\(result?.error.map { " — \($0)" } ?? "")"
+                "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome.rawValue ?? "not run")\(result?.error.map { " — \($0)" } ?? "")"
             )
         }
         logger.info("reconcile (\(trigger.kind.rawValue): \(trigger.detail)) → \(report.outcome.rawValue), \(report.plan.changeCount) change(s)")
