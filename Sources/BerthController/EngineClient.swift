@@ -1,8 +1,11 @@
 public import BerthEngine
 public import Foundation
 
-/// The Engine calls the controller makes, as a seam: `DockerClient` fills it for real hosts, and a
-/// second backend (e.g. Swarm) or a test double can fill it later without touching the executor.
+/// Every Engine call the controller makes, in one list, so that one seam is all a backend fills:
+/// `DockerClient` for a Docker (or Docker-compatible) Engine, `FaultyEngine` in the tests (a real
+/// Engine behind injected failures and delays), and later a second backend such as Podman or
+/// Swarm, without touching the observer, executor or loop. The loop itself needs only the event
+/// stream (`EngineEventSource`).
 public protocol EngineClient: EngineEventSource {
     func listContainers(labels: [String], all: Bool) async throws -> [ContainerSummary]
     func inspectContainer(_ id: String) async throws -> ContainerDetails
