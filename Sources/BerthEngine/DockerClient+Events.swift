@@ -1,27 +1,45 @@
+public import Foundation
 import NIOCore
 
 /// The Engine's event stream.
 extension DockerClient {
     /// Streams Engine events matching `filters` (e.g. `["label": ["berth.stack=shop"], "type": ["container"]]`).
     ///
-    /// The stream ends with an error when the Engine goes away; cancelling the consuming task
-    /// closes the connection.
-    public func events(filters: [String: [String]] = [:], since: String? = nil) -> AsyncThrowingStream<EngineEvent, any Error> {
+    /// Without `until`, the stream ends with an error when the Engine goes away. With `until`, the
+    /// Engine ends it at that time and the stream finishes normally; one still open 30 s later has
+    /// stalled and ends with an error. Cancelling the consuming task closes the connection.
+    public func events(filters: [String: [String]] = [:], since: String? = nil, until: Date? = nil) -> AsyncThrowingStream<
+        EngineEvent, any Error
+    > {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: EngineEvent.self)
         let producer = Task {
             do {
                 let response = try await send(
-                    .get, "/events", query: [("filters", Self.filters(filters)), ("since", since)],
+                    .get, "/events", query: [("filters", Self.filters(filters)), ("since", since), ("until", until.map(Self.timestamp))],
                     timeout: .hours(24 * 365))
-                for try await event in JSONLines<EngineEvent>(body: response.body) {
-                    continuation.yield(event)
+                let body = response.body
+                let read: @Sendable () async throws -> Void = {
+                    for try await event in JSONLines<EngineEvent>(body: body) { continuation.yield(event) }
                 }
-                continuation.finish(throwing: EngineError.stream("the engine closed the event stream"))
+                if let until {
+                    let allowed = TimeAmount.milliseconds(Int64(max(0, until.timeIntervalSinceNow) * 1000) + 30_000)
+                    try await Deadline.within(allowed, "GET /events") { try await read() }
+                    continuation.finish()
+                } else {
+                    try await read()
+                    continuation.finish(throwing: EngineError.stream("the engine closed the event stream"))
+                }
             } catch {
                 continuation.finish(throwing: error)
             }
         }
         continuation.onTermination = { _ in producer.cancel() }
         return stream
+    }
+
+    /// `seconds.nanoseconds` since 1970, as `since` and `until` take it.
+    static func timestamp(_ date: Date) -> String {
+        let nanoseconds = Int64((date.timeIntervalSince1970 * 1e9).rounded())
+        return "\(nanoseconds / 1_000_000_000).\(String(format: "%09lld", nanoseconds % 1_000_000_000))"
     }
 }

@@ -10,7 +10,7 @@ extension DockerClient {
             .post, "/exec/\(created.id)/start", body: try Self.json(ExecStartRequest()), timeout: .minutes(30))
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
-        var buffer = try await response.body.collect(upTo: 16 << 20)
+        var buffer = try await collect(response, upTo: 16 << 20, timeout: .minutes(30), "exec in \(container)")
         // The attached stream is multiplexed: 8-byte frame headers [stream, 0, 0, 0, size(be32)].
         while buffer.readableBytes >= 8,
             let header = buffer.readBytes(length: 8),

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 public import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
 
 /// Image calls. Pulls, builds and imports stream their progress to `progress` as it arrives.
 extension DockerClient {
@@ -15,7 +17,7 @@ extension DockerClient {
         let (repository, tag) = ImageReference.split(reference)
         let response = try await send(
             .post, "/images/create", query: [("fromImage", repository), ("tag", tag)], timeout: .hours(1))
-        try await drain(response.body, progress: progress)
+        try await drain(response.body, within: .hours(1), "pull \(reference)", progress: progress)
     }
 
     /// The digest of the manifest `reference` names in its registry now, without pulling
@@ -32,7 +34,7 @@ extension DockerClient {
         let noAuth = Data("{}".utf8).base64EncodedString()
         let response = try await send(
             .post, "/images/\(repository)/push", query: [("tag", tag)], headers: [("X-Registry-Auth", noAuth)], timeout: .hours(1))
-        try await drain(response.body, progress: progress)
+        try await drain(response.body, within: .hours(1), "push \(reference)", progress: progress)
     }
 
     /// Gives the image `source` (a reference or id) the name `target` (`docker tag`).
@@ -52,12 +54,12 @@ extension DockerClient {
             .post, "/build",
             query: [("t", tag), ("dockerfile", dockerfile), ("buildargs", args), ("labels", labelJSON), ("rm", "true")],
             body: .tar(context), timeout: .hours(1))
-        var imageID: String?
-        try await drain(response.body) { message in
-            if let id = message.aux?.id { imageID = id }
+        let imageID = NIOLockedValueBox<String?>(nil)
+        try await drain(response.body, within: .hours(1), "build \(tag)") { message in
+            if let id = message.aux?.id { imageID.withLockedValue { $0 = id } }
             progress?(message)
         }
-        if let imageID { return imageID }
+        if let id = imageID.withLockedValue({ $0 }) { return id }
         return try await inspectImage(tag).id
     }
 
@@ -68,7 +70,7 @@ extension DockerClient {
         let response = try await send(
             .post, "/images/create", query: [("fromSrc", "-"), ("repo", repository), ("tag", tag)],
             body: .tar(rootfs), timeout: .minutes(10))
-        try await drain(response.body, progress: progress)
+        try await drain(response.body, within: .minutes(10), "import \(repository):\(tag)", progress: progress)
         return try await inspectImage("\(repository):\(tag)").id
     }
 
@@ -76,11 +78,13 @@ extension DockerClient {
         try await perform(.delete, "/images/\(reference)", query: [("force", String(force))])
     }
 
-    /// Reads a progress stream to its end, throwing the first `error` message.
-    func drain(_ body: HTTPClientResponse.Body, progress: ((ProgressMessage) -> Void)?) async throws {
-        for try await message in JSONLines<ProgressMessage>(body: body) {
-            if let error = message.error { throw EngineError.stream(error) }
-            progress?(message)
+    /// Reads a progress stream to its end within `timeout`, throwing the first `error` message.
+    func drain(_ body: HTTPClientResponse.Body, within timeout: TimeAmount, _ what: String, progress: Progress?) async throws {
+        try await Deadline.within(timeout, what) {
+            for try await message in JSONLines<ProgressMessage>(body: body) {
+                if let error = message.error { throw EngineError.stream(error) }
+                progress?(message)
+            }
         }
     }
 }

@@ -88,6 +88,7 @@ extension DockerClient {
             request.body = .bytes(ByteBuffer(data: data))
         }
         let repeatable = !method.isWrite || idempotent
+        let requestTimeout = timeout ?? (method.isWrite ? policy.writeTimeout : policy.readTimeout)
         var attempt = 1
         while true {
             counters.withLockedValue { counts in
@@ -95,14 +96,14 @@ extension DockerClient {
             }
             var failure: EngineError
             do {
-                let response = try await http.execute(
-                    request, timeout: timeout ?? (method.isWrite ? policy.writeTimeout : policy.readTimeout), logger: logger)
+                let response = try await http.execute(request, timeout: requestTimeout, logger: logger)
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) || (accept304 && status == 304) {
                     if method.isWrite { crashIfAsked() }
                     return response
                 }
-                let bytes = try await response.body.collect(upTo: 1 << 20)
+                let body = response.body
+                let bytes = try await Deadline.within(requestTimeout, "\(method.http) \(path)") { try await body.collect(upTo: 1 << 20) }
                 failure = EngineError.http(status, Self.engineMessage(in: bytes))
                 guard !method.isWrite, status >= 500 else { throw failure }
             } catch let error as HTTPClientError {
@@ -133,7 +134,8 @@ extension DockerClient {
         timeout: TimeAmount? = nil, as type: Response.Type = Response.self
     ) async throws -> Response {
         let response = try await send(method, path, query: query, body: body, timeout: timeout)
-        let bytes = try await response.body.collect(upTo: 64 << 20)
+        let bytes = try await collect(
+            response, upTo: 64 << 20, timeout: timeout ?? (method.isWrite ? policy.writeTimeout : policy.readTimeout), "\(method.http) \(path)")
         do {
             return try Self.jsonDecoder.decode(Response.self, from: bytes)
         } catch {
@@ -148,7 +150,14 @@ extension DockerClient {
     ) async throws {
         let response = try await send(
             method, path, query: query, body: body, timeout: timeout, accept304: accept304, idempotent: idempotent)
-        _ = try await response.body.collect(upTo: 16 << 20)
+        _ = try await collect(
+            response, upTo: 16 << 20, timeout: timeout ?? (method.isWrite ? policy.writeTimeout : policy.readTimeout), "\(method.http) \(path)")
+    }
+
+    /// A whole response body, at most `limit` bytes, within `timeout` (see `Deadline`).
+    func collect(_ response: HTTPClientResponse, upTo limit: Int, timeout: TimeAmount, _ what: String) async throws -> ByteBuffer {
+        let body = response.body
+        return try await Deadline.within(timeout, what) { try await body.collect(upTo: limit) }
     }
 
     static func json<Value: Encodable>(_ value: Value) throws -> Body {
@@ -171,6 +180,8 @@ extension DockerClient {
 /// Splits a streamed body into newline-delimited JSON messages (pull, build, events).
 struct JSONLines<Element: Decodable & Sendable>: AsyncSequence {
     let body: HTTPClientResponse.Body
+    /// The longest message read: events and progress messages are a few hundred bytes.
+    static var maximumLine: Int { 1 << 20 }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var bytes: HTTPClientResponse.Body.AsyncIterator
@@ -179,6 +190,10 @@ struct JSONLines<Element: Decodable & Sendable>: AsyncSequence {
 
         mutating func next() async throws -> Element? {
             while true {
+                // One message never needs more than this; an endless line must not grow Berth.
+                if pending.readableBytes > JSONLines.maximumLine {
+                    throw EngineError.stream("the Engine sent a message longer than \(JSONLines.maximumLine >> 20) MiB; the stream was closed")
+                }
                 if let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
                     let length = newline - pending.readerIndex
                     let line = pending.readSlice(length: length)!

@@ -135,7 +135,8 @@ public final class DockerClient: Sendable {
         } catch {
             throw EngineError.transport("cannot reach the Docker Engine: \(error)")
         }
-        let body = try await response.body.collect(upTo: 1 << 20)
+        let stream = response.body
+        let body = try await Deadline.within(timeout, "GET \(url)") { try await stream.collect(upTo: 1 << 20) }
         guard response.status.code == 200 else {
             throw EngineError.http(Int(response.status.code), String(buffer: body))
         }

@@ -18,6 +18,11 @@ public final class FaultyEngine: Sendable {
         case stall(Duration)
         /// Close the connection without answering.
         case drop
+        /// Forward, send the head and the first `bytes` of the body, then nothing more (a hung
+        /// Engine, or a slow network, after the headers).
+        case stallBody(afterBytes: Int)
+        /// Answer 200 with a body that is one line without end, sent in 64 KiB chunks.
+        case endlessLine
     }
 
     /// A fault for requests whose method matches and whose path contains `path`, `times` times.
@@ -111,6 +116,23 @@ public final class FaultyEngine: Sendable {
                     case .stall(let duration)?:
                         try await Task.sleep(for: duration)
                         (status, headers, answer) = try await forward(head, body)
+                    case .stallBody(let bytes)?:
+                        let (code, forwarded, whole) = try await forward(head, body)
+                        var out = HTTPHeaders()
+                        for (name, value) in forwarded where !["content-length", "transfer-encoding", "connection"].contains(name.lowercased()) {
+                            out.add(name: name, value: value)
+                        }
+                        out.add(name: "Content-Length", value: String(whole.readableBytes + 1))
+                        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: code, headers: out)))
+                        try await outbound.write(.body(.byteBuffer(whole.getSlice(at: whole.readerIndex, length: min(bytes, whole.readableBytes))!)))
+                        try await Task.sleep(for: .seconds(3600))
+                        return
+                    case .endlessLine?:
+                        try await outbound.write(
+                            .head(HTTPResponseHead(version: .http1_1, status: .ok, headers: ["Content-Type": "application/json"])))
+                        let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
+                        while !Task.isCancelled { try await outbound.write(.body(.byteBuffer(chunk))) }
+                        return
                     case nil:
                         (status, headers, answer) = try await forward(head, body)
                     }

@@ -37,7 +37,7 @@ import Testing
     /// An Engine event stream the test writes to.
     final class ScriptedEvents: EngineEventSource, Sendable {
         let (stream, continuation) = AsyncThrowingStream<EngineEvent, any Error>.makeStream()
-        func events(filters: [String: [String]], since: String?) -> AsyncThrowingStream<EngineEvent, any Error> { stream }
+        func events(filters: [String: [String]], since: String?, until: Date?) -> AsyncThrowingStream<EngineEvent, any Error> { stream }
 
         func die(_ name: String, stack: String = "s") throws {
             let json = """
@@ -45,6 +45,20 @@ import Testing
                  "Actor": {"ID": "\(name)-id", "Attributes": {"name": "\(name)", "berth.stack": "\(stack)"}}}
                 """
             continuation.yield(try JSONDecoder().decode(EngineEvent.self, from: Data(json.utf8)))
+        }
+    }
+
+    /// An event source whose streams end on their own at `until`, as the Engine ends them.
+    final class WindowedEvents: EngineEventSource, Sendable {
+        let windows = Mutex<[(since: String?, until: Date?)]>([])
+        func events(filters: [String: [String]], since: String?, until: Date?) -> AsyncThrowingStream<EngineEvent, any Error> {
+            windows.withLock { $0.append((since, until)) }
+            return AsyncThrowingStream { continuation in
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int64(max(0, (until ?? Date()).timeIntervalSinceNow) * 1000)))
+                    continuation.finish()
+                }
+            }
         }
     }
 
@@ -143,6 +157,37 @@ import Testing
         #expect(woken.trigger == Trigger(.backoff, "app"))
         #expect(woken.hold.isEmpty)
         #expect(rounds.instants[2] - rounds.instants[0] >= .milliseconds(1900))
+    }
+
+    /// Event windows that end as asked follow one another without a gap and without a round:
+    /// nothing was missed, so there is nothing to reconcile.
+    @Test func eventWindowsFollowOneAnotherWithoutARound() async throws {
+        let rounds = ScriptedRounds { _, _ in RoundResult(next: .done) }
+        let events = WindowedEvents()
+        let task = Task {
+            try await ControlLoop(configuration: WatchConfiguration(eventWindow: .milliseconds(100)), reconciler: rounds, events: events).run()
+        }
+        defer { task.cancel() }
+        try await until("four windows") { events.windows.withLock { $0.count >= 4 } }
+        let windows = events.windows.withLock { $0 }
+        #expect(windows[0].since == nil)
+        for index in 1..<4 {
+            let previousEnd = try #require(windows[index - 1].until).timeIntervalSince1970
+            #expect(windows[index].since == String(format: "%.9f", previousEnd))
+        }
+        #expect(rounds.requests.map(\.trigger.kind) == [.startup])
+    }
+
+    /// `/healthz` fails once a round runs past its bound: the loop is wedged.
+    @Test func aRoundRunningTooLongIsReportedStuck() async throws {
+        let metrics = Metrics()
+        #expect(await metrics.stuck(after: .zero) == nil)
+        await metrics.roundStarted("event: die web")
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(await metrics.stuck(after: .seconds(60)) == nil)
+        #expect(await metrics.stuck(after: .milliseconds(10))?.contains("event: die web") == true)
+        await metrics.roundEnded()
+        #expect(await metrics.stuck(after: .zero) == nil)
     }
 
     /// SIGTERM during a round: the round finishes (it is not cancelled half-way), then `run` returns.

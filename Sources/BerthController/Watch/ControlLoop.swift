@@ -1,6 +1,6 @@
 public import BerthEngine
 public import BerthStore
-import Foundation
+public import Foundation
 public import Logging
 public import ServiceLifecycle
 
@@ -14,16 +14,19 @@ public struct WatchConfiguration: Sendable {
     public var crashLoop: CrashLoopTracker
     /// Spacing of retries while the Engine is unreachable.
     public var engineRetry: Backoff
+    /// How long one request for events lasts before the next one continues it (see `followEvents`).
+    public var eventWindow: Duration
 
     public init(
         resync: Duration = .seconds(30), debounce: Duration = .milliseconds(25),
         crashLoop: CrashLoopTracker = CrashLoopTracker(backoff: Backoff(base: .milliseconds(250), cap: .seconds(300)), stableAfter: .seconds(10)),
-        engineRetry: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30))
+        engineRetry: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(30)), eventWindow: Duration = .seconds(300)
     ) {
         self.resync = resync
         self.debounce = debounce
         self.crashLoop = crashLoop
         self.engineRetry = engineRetry
+        self.eventWindow = eventWindow
     }
 }
 
@@ -39,7 +42,8 @@ public struct WatchRound: Sendable {
 
 /// The Engine's event stream, the one Engine call the loop makes itself.
 public protocol EngineEventSource: Sendable {
-    func events(filters: [String: [String]], since: String?) -> AsyncThrowingStream<EngineEvent, any Error>
+    /// Events from `since` (nil: now); with `until`, the stream finishes normally at that time.
+    func events(filters: [String: [String]], since: String?, until: Date?) -> AsyncThrowingStream<EngineEvent, any Error>
 }
 
 /// Keeps a stack converged by scheduling rounds of its `RoundReconciler`: on Engine events for
@@ -108,11 +112,18 @@ public final class ControlLoop: Service, Sendable {
     // MARK: Triggers
 
     /// Engine events for the stack's containers and networks; reconnects with backoff when the Engine goes away.
+    ///
+    /// The Engine sends nothing on a quiet stream, so a connection that silently died would look
+    /// the same as a quiet host. The stream is therefore asked for in windows (`until`): the Engine
+    /// closes each at its end and the next one starts where it ended, missing nothing; a window
+    /// still open well after its end has stalled, and is retried like a lost Engine.
     private func followEvents(stack: String) async {
         var attempt = 0
+        var since: String?
         while !Task.isCancelled {
+            let until = Date().addingTimeInterval(configuration.eventWindow.seconds)
             do {
-                for try await event in events.events(filters: EventTable.filters, since: nil) {
+                for try await event in events.events(filters: EventTable.filters, since: since, until: until) {
                     attempt = 0
                     switch EventTable.meaning(of: event, stack: stack, networks: await state.networks) {
                     case .stoppedByHand(let container): await state.stoppedByHand(container)
@@ -120,7 +131,10 @@ public final class ControlLoop: Service, Sendable {
                     case nil: break
                     }
                 }
+                since = String(format: "%.9f", until.timeIntervalSince1970)
+                continue
             } catch {
+                since = nil
                 if Task.isCancelled { return }
                 logger.warning("engine event stream ended: \(error)")
             }
@@ -154,7 +168,9 @@ public final class ControlLoop: Service, Sendable {
 
     private func round(_ batch: [Trigger]) async {
         let request = await state.request(for: batch, at: ContinuousClock.now)
+        await metrics.roundStarted("\(request.trigger.kind.rawValue): \(request.trigger.detail)")
         let result = await reconciler.reconcile(request)
+        await metrics.roundEnded()
         let now = ContinuousClock.now
         await state.finished(request, result, at: now)
         let held = await state.backoff(at: now)

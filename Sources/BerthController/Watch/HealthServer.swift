@@ -10,11 +10,14 @@ public struct HealthServer: Sendable {
     let host: String
     let port: Int
     let metrics: Metrics
+    /// `/healthz` fails once a round has run this long (see `Metrics.stuck(after:)`).
+    let stuckAfter: Duration
 
-    public init(host: String, port: Int, metrics: Metrics) {
+    public init(host: String, port: Int, metrics: Metrics, stuckAfter: Duration = .seconds(1800)) {
         self.host = host
         self.port = port
         self.metrics = metrics
+        self.stuckAfter = stuckAfter
     }
 
     /// Binds and serves until the task is cancelled.
@@ -47,7 +50,12 @@ public struct HealthServer: Sendable {
                 case .end:
                     let (status, body, type): (HTTPResponseStatus, String, String) =
                         switch path {
-                        case "/healthz": (.ok, "ok\n", "text/plain")
+                        case "/healthz":
+                            if let reason = await metrics.stuck(after: stuckAfter) {
+                                (.serviceUnavailable, "stuck: \(reason)\n", "text/plain")
+                            } else {
+                                (.ok, "ok\n", "text/plain")
+                            }
                         case "/metrics": (.ok, await metrics.render(), "text/plain; version=0.0.4")
                         default: (.notFound, "not found\n", "text/plain")
                         }

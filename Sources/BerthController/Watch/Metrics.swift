@@ -55,6 +55,19 @@ public actor Metrics {
     public func setBackoff(_ seconds: [String: Double]) { backoff.samples = Dictionary(uniqueKeysWithValues: seconds.map { ([$0.key], $0.value) }) }
     public func setEngineUp(_ up: Bool) { engineUp.samples = [[]: up ? 1 : 0] }
 
+    /// The round in flight, if any: what `/healthz` looks at.
+    private var roundInFlight: (trigger: String, since: ContinuousClock.Instant)?
+
+    public func roundStarted(_ trigger: String) { roundInFlight = (trigger, ContinuousClock.now) }
+    public func roundEnded() { roundInFlight = nil }
+
+    /// Nil while the loop is live; otherwise why not. Every Engine call has a deadline, so a round
+    /// running longer than `stuckAfter` means the loop is wedged, however the process looks.
+    public func stuck(after limit: Duration) -> String? {
+        guard let round = roundInFlight, ContinuousClock.now - round.since > limit else { return nil }
+        return "a reconcile (\(round.trigger)) has been running for \(Int((ContinuousClock.now - round.since).seconds)) s"
+    }
+
     public func render() -> String {
         var lines = reconciles.render()
         lines += ["# HELP berth_reconcile_duration_seconds Wall time of each reconcile.", "# TYPE berth_reconcile_duration_seconds histogram"]

@@ -1,0 +1,46 @@
+import BerthTesting
+import Foundation
+import Testing
+
+/// Every way a command can stop early, after it has started connecting to the Engine, ends in a
+/// clear error and exit status 1: never a Swift trap ("Client not shut down before the deinit").
+/// `Command.run` fails the test if the process dies of a crash signal.
+@Suite struct EarlyExitTests {
+    static let manifest = "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ncommand: [sleep, \"60\"]\n"
+
+    func berth(_ stack: TestStack, _ arguments: [String]) async throws -> CommandResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["BERTH_STATE"] = stack.statePath
+        return try await Command.run(BerthBinary.path, arguments, environment: environment)
+    }
+
+    @Test func applyWhileAnotherProcessHoldsTheStack() async throws {
+        try await TestStack.with("ee") { stack in
+            try stack.write("stack.yaml", Self.manifest)
+            // Another process holds the stack's reconcile lock for a while.
+            let lock = stack.directory.appendingPathComponent("\(stack.name).reconcile.lock").path
+            let holder = Process()
+            holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+            holder.arguments = ["-x", lock, "sleep", "20"]
+            try holder.run()
+            defer { holder.terminate() }
+            try await Task.sleep(for: .milliseconds(300))
+            let result = try await berth(stack, ["apply", stack.directory.path, "--lock-timeout", "1"])
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("another Berth process"), "\(result.stderr)")
+            #expect(try await stack.containers().isEmpty)
+        }
+    }
+
+    @Test(arguments: [["apply"], ["down"], ["plan"], ["status"]])
+    func aCorruptStateFile(_ command: [String]) async throws {
+        try await TestStack.with("ee") { stack in
+            try stack.write("stack.yaml", Self.manifest)
+            try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: stack.statePath))
+            let result = try await berth(stack, command + [stack.directory.path])
+            #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stderr.contains(stack.statePath), "\(result.stderr)")
+            #expect(try await stack.containers().isEmpty)
+        }
+    }
+}
