@@ -145,6 +145,11 @@ private struct Loader {
             return nil
         }
         let reader = NodeReader(sourceMap: sourceMap)
+        if let beyond = ExpansionLimit.firstBeyond(node) {
+            reader.fail(.outOfRange, beyond, nil, ExpansionLimit.message)
+            errors += reader.errors
+            return nil
+        }
         guard case .mapping(let mapping) = ComposeMerge.flattened(node) else {
             reader.fail(.wrongType, node, nil, "a Compose file is a mapping with 'services:', found \(reader.kind(node))")
             errors += reader.errors

@@ -34,6 +34,10 @@ public enum ManifestParser {
                 continue
             }
             for document in documents {
+                if let beyond = ExpansionLimit.firstBeyond(document) {
+                    reader.fail(.outOfRange, beyond, nil, ExpansionLimit.message)
+                    continue
+                }
                 DocumentParser(reader: reader).parse(document, into: &stack, sawStack: &sawStack)
             }
             errors += reader.errors
