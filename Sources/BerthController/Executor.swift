@@ -141,6 +141,11 @@ public struct Executor: Sendable {
             _ = try await engine.createVolume(name: spec.engineName, driver: spec.driver, labels: [Resolver.Label.stack: stack])
         case .removeVolume(let name):
             try await ignoringNotFound { try await engine.removeVolume(name, force: false) }
+        case .adoptVolume(let name):
+            // Nothing changes at the Engine; the reconcile records the adoption once this succeeded.
+            guard try await engine.listVolumes(labels: []).contains(where: { $0.name == name }) else {
+                throw ExecutionError("volume \(name) is gone")
+            }
         case .buildImage(let image, let build):
             let context = try BuildContext.archive(build.context)
             _ = try await engine.buildImage(

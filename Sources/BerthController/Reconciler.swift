@@ -41,6 +41,7 @@ public struct Reconciler: Sendable {
         observed.buildContexts = Observer.buildContexts(wanted)
         observed.hooksRun = try store.hooksRun(stack: stack.name)
         observed.failedStarts = try store.failedStarts(stack: stack.name)
+        observed.adoptedVolumes = try store.adoptedVolumes(stack: stack.name)
         let (desired, applied, ended) = wanted.holding(holds, observed: observed)
         // Only services whose spec changed need their previous spec, to say what changed.
         let appliedHashes = try store.appliedHashes(stack: stack.name)
@@ -99,7 +100,10 @@ public struct Reconciler: Sendable {
         let (desired, plan) = (preview.desired, preview.plan)
         results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)) { _, b in b }
 
-        // Record: what now runs, each replaced container with its gate result, the reconcile.
+        // Record: volumes adopted, what now runs, each replaced container with its gate result, the reconcile.
+        for step in plan.steps where results[step.id]?.succeeded == true {
+            if case .adoptVolume(let name) = step.operation { try store.saveAdoption(volume: name, stack: stack.name, reconcileID: reconcileID) }
+        }
         let failedServices = Set(plan.steps.filter { results[$0.id]?.succeeded == false }.compactMap(\.service))
         let applied = try store.appliedHashes(stack: stack.name)
         try store.saveApplied(
@@ -223,6 +227,31 @@ public struct Reconciler: Sendable {
         return try await apply(stack, options.goingBack, .rollback("\(service): \(reason)"), onEvent: onEvent)
     }
 
+    /// Takes the volume `name`, made outside Berth, into `stack` on request (`berth adopt volume`):
+    /// the stack must want a volume of that name and the volume must exist. Logged as a reconcile.
+    /// - Returns: nil when the volume is the stack's already.
+    public func adopt(volume name: String, in stack: LoadedStack, _ options: ReconcileOptions) async throws -> ReconcileReport? {
+        let preview = try await preview(stack, options)
+        guard preview.desired.volumes.contains(where: { $0.engineName == name && !$0.external }) else {
+            throw AdoptError("stack \(stack.name) has no volume named \(name) on the Engine (with the current profiles); see berth render")
+        }
+        guard let volume = preview.observed.volumes.first(where: { $0.name == name }) else { throw AdoptError("volume \(name) does not exist") }
+        if volume.stack == stack.name || preview.observed.adoptedVolumes.contains(name) { return nil }
+        let before = engine.callCounts
+        let startedAt = Date()
+        let plan = Plan(stack: stack.name, steps: [PlanStep(id: 1, operation: .adoptVolume(name: name), cause: .adopted, dependsOn: [])])
+        var record = ReconcileRecord(
+            stack: stack.name, trigger: TriggerKind.adopt.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,
+            manifestDigest: stack.digest, startedAt: startedAt)
+        record.triggerDetail = "volume \(name)"
+        let reconcileID = try store.begin(record)
+        var actions: [ActionRecord] = []
+        let results = await execute(plan, reconcileID: reconcileID, desired: preview.desired, onEvent: { _ in }, actions: &actions)
+        if results[1]?.succeeded == true { try store.saveAdoption(volume: name, stack: stack.name, reconcileID: reconcileID) }
+        return try finish(
+            reconcileID, desired: preview.desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
+    }
+
     /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
     public func down(
         stack name: String, removeVolumes: Bool, trigger: TriggerKind = .down, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
@@ -335,6 +364,12 @@ public struct Reconciler: Sendable {
         if !plan.waiting.isEmpty { return .pending }
         return plan.steps.isEmpty ? .converged : .changed
     }
+}
+
+/// Why `berth adopt` cannot act.
+public struct AdoptError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Why `berth rollback` cannot act.

@@ -166,6 +166,15 @@ public final class ReconcileStore: Sendable {
                 try db.execute(sql: "UPDATE action SET containerId = ? WHERE id = ?", arguments: [id, row["id"] as Int64])
             }
         }
+        migrator.registerMigration("v6: adopted volumes") { db in
+            try db.create(table: "adoptedVolume") { t in
+                t.column("stack", .text).notNull()
+                t.column("volume", .text).notNull()
+                t.column("reconcileID", .integer).notNull()
+                t.column("adoptedAt", .datetime).notNull()
+                t.primaryKey(["stack", "volume"])
+            }
+        }
         return migrator
     }
 
@@ -402,6 +411,20 @@ public final class ReconcileStore: Sendable {
 
     public func hookRuns(stack: String) throws -> [HookRunRecord] {
         try read { db in try HookRunRow.filter(Column("stack") == stack).order(Column("ranAt")).fetchAll(db).map(\.record) }
+    }
+
+    /// Remembers that `stack` adopted the volume `volume` (made outside Berth), in reconcile `reconcileID`.
+    public func saveAdoption(volume: String, stack: String, reconcileID: Int64) throws {
+        try write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO adoptedVolume (stack, volume, reconcileID, adoptedAt) VALUES (?, ?, ?, ?)",
+                arguments: [stack, volume, reconcileID, Date()])
+        }
+    }
+
+    /// Engine names of the volumes `stack` adopted.
+    public func adoptedVolumes(stack: String) throws -> Set<String> {
+        try read { db in Set(try String.fetchAll(db, sql: "SELECT volume FROM adoptedVolume WHERE stack = ?", arguments: [stack])) }
     }
 
     /// Consecutive failed `start` actions per container (short id) of `stack`, counted back from

@@ -17,7 +17,8 @@ struct Berth: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Validate.self, Render.self, Plan.self, Apply.self, Watch.self, Down.self, Status.self, History.self, Rollback.self, Import.self,
+            Validate.self, Render.self, Plan.self, Apply.self, Watch.self, Down.self, Status.self, History.self, Rollback.self, Adopt.self,
+            Import.self,
             Engine.self,
         ]
     )

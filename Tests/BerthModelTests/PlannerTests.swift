@@ -167,6 +167,32 @@ import Testing
         #expect(plan(observed) == "#1 start container app-web (id-web-00000) (stopped: Exited (137) 1 minute ago)")
     }
 
+    /// A volume of a wanted name that someone else made is not mounted unless it was adopted.
+    @Test func foreignVolumeIsAConflictUntilAdopted() throws {
+        var observed = converged()
+        observed.containers.removeAll { $0.service == "db" }
+        observed.volumes = [ObservedVolume(name: "app_data", labels: [:])]
+        let refused = plan(observed)
+        #expect(refused.contains("conflict volume app_data: exists but was not made by stack app (it has no berth.stack label)"), "\(refused)")
+        #expect(refused.contains("conflict container app-db: its volume was made by someone else and is not adopted"))
+        #expect(!refused.contains("create container app-db"))
+
+        observed.adoptedVolumes = ["app_data"]
+        #expect(plan(observed).hasPrefix("#1 create container app-db (missing)"))
+
+        let text = Self.manifests["s.yaml"]!.replacingOccurrences(of: "name: data", with: "name: data\nadopt: true")
+        let adopting = try Fixtures.inline(["s.yaml": text])
+        observed.adoptedVolumes = []
+        let planned = Planner.plan(desired: adopting, observed: observed).description
+        #expect(
+            planned.hasPrefix("#1 adopt-volume volume app_data (made outside Berth; adopted on request)\n#2 [#1] create container app-db"),
+            "\(planned)")
+
+        // The project's own volume, left by `docker compose up`: a project moving to Berth keeps its data.
+        observed.volumes = [ObservedVolume(name: "app_data", labels: ["com.docker.compose.project": "app", "com.docker.compose.volume": "data"])]
+        #expect(plan(observed).hasPrefix("#1 adopt-volume volume app_data (made by Docker Compose for this project; adopted with its data)"))
+    }
+
     @Test func changedSpecIsRecreatedNamingTheField() throws {
         var old = try #require(desired.container("web"))
         old.environment = [EnvironmentVariable(name: "MODE", value: "dev")]

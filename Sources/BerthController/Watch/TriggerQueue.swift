@@ -1,8 +1,8 @@
 /// Why a reconcile runs, as logged (stored by raw value).
 public enum TriggerKind: String, Sendable, Codable, Comparable, CaseIterable {
-    /// Commands: `apply`, `down`, and a reconcile that goes back (after a failed gate or switch,
-    /// or `berth rollback`).
-    case apply, down, rollback
+    /// Commands: `apply`, `down`, a reconcile that goes back (after a failed gate or switch, or
+    /// `berth rollback`), and `berth adopt`.
+    case apply, down, rollback, adopt
     /// Rounds of `watch`.
     case startup, manifest, event, backoff, retry, resync
 
@@ -15,7 +15,7 @@ public enum TriggerKind: String, Sendable, Codable, Comparable, CaseIterable {
         case .backoff: 3
         case .retry: 4
         case .resync: 5
-        case .apply, .down, .rollback: 6
+        case .apply, .down, .rollback, .adopt: 6
         }
     }
 

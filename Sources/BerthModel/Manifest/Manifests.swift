@@ -220,5 +220,7 @@ public struct VolumeManifest: Sendable {
     public var engineName: String?
     public var driver = "local"
     public var external = false
+    /// Use a volume of this name that Berth did not make (its data is mounted as it is).
+    public var adopt = false
     public var locations: FieldLocations
 }

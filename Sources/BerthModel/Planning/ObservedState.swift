@@ -16,6 +16,8 @@ public struct ObservedState: Sendable, Equatable {
     public var registryDigests: [String: RegistryAnswer] = [:]
     /// Whether each switched connection's new target answered (`Preflight`), read before planning.
     public var preflight: [PreflightCheck] = []
+    /// Engine names of volumes Berth did not make that this stack adopted (from the reconcile log).
+    public var adoptedVolumes: Set<String> = []
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],

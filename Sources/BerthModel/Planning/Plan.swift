@@ -94,7 +94,8 @@ public enum ContainerRef: Sendable, Equatable, CustomStringConvertible {
 /// The kind of a step, by the name plans print and the log stores.
 public enum StepKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
     case createNetwork = "create-network", removeNetwork = "remove-network", disconnect, connect
-    case createVolume = "create-volume", removeVolume = "remove-volume", buildImage = "build-image", pullImage = "pull-image"
+    case createVolume = "create-volume", removeVolume = "remove-volume", adoptVolume = "adopt-volume", buildImage = "build-image", pullImage =
+        "pull-image"
     case create, start, stop, rename, remove
     case waitHealthy = "wait-healthy", waitCompleted = "wait-completed", drain, hook
 
@@ -109,6 +110,8 @@ public enum Operation: Sendable, Equatable {
     case connectNetwork(ContainerRef, NetworkAttachment)
     case createVolume(VolumeSpec)
     case removeVolume(name: String)
+    /// Takes a volume Berth did not make into the stack: no Engine change, recorded in the log.
+    case adoptVolume(name: String)
     case buildImage(image: String, BuildSpec)
     case pullImage(image: String)
     case createContainer(ContainerSpec)
@@ -133,6 +136,7 @@ public enum Operation: Sendable, Equatable {
         case .connectNetwork: .connect
         case .createVolume: .createVolume
         case .removeVolume: .removeVolume
+        case .adoptVolume: .adoptVolume
         case .buildImage: .buildImage
         case .pullImage: .pullImage
         case .createContainer: .create
@@ -155,7 +159,7 @@ public enum Operation: Sendable, Equatable {
         case .disconnectNetwork(let ref, let network): "\(ref) from network \(network)"
         case .connectNetwork(let ref, let attachment): "\(ref) to network \(attachment.network)"
         case .createVolume(let spec): "volume \(spec.engineName)"
-        case .removeVolume(let name): "volume \(name)"
+        case .removeVolume(let name), .adoptVolume(let name): "volume \(name)"
         case .buildImage(let image, _), .pullImage(let image): "image \(image)"
         case .createContainer(let spec): "container \(spec.name)"
         case .renameContainer(let ref, let name): "\(ref) to \(name)"
@@ -175,7 +179,7 @@ public enum Operation: Sendable, Equatable {
             .renameContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _), .waitCompleted(let ref), .drain(let ref, _),
             .runHook(let ref, _):
             ref
-        case .createNetwork, .removeNetwork, .createVolume, .removeVolume, .buildImage, .pullImage: nil
+        case .createNetwork, .removeNetwork, .createVolume, .removeVolume, .adoptVolume, .buildImage, .pullImage: nil
         }
     }
 
@@ -207,6 +211,10 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case orphan
     case duplicate
     case duplicateNetwork
+    /// A volume made by someone else, used on request (`adopt: true`).
+    case adopted
+    /// The project's own volume, made by Docker Compose before the project moved to Berth.
+    case composeVolume
     case replaced(by: String)
     case makeRoom(for: String)
     /// start-first: the new container, healthy, takes the service's network aliases …
@@ -233,6 +241,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .imageMissing, .pullAlways: "image-missing"
         case .orphan: "orphan"
         case .duplicate, .duplicateNetwork: "duplicate"
+        case .adopted, .composeVolume: "adopted"
         case .conflictReplaced: "conflict"
         case .hookPending: "hook-pending"
         case .unstartable: "unstartable"
@@ -258,6 +267,8 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .orphan: "orphan: no longer in the manifests"
         case .duplicate: "duplicate container of the service"
         case .duplicateNetwork: "a second network of the stack with this name; the oldest stays"
+        case .adopted: "made outside Berth; adopted on request"
+        case .composeVolume: "made by Docker Compose for this project; adopted with its data"
         case .replaced(let name): "replaced by new \(name)"
         case .makeRoom(let name): "keeps the name \(name) free for the new container"
         case .aliasesMove(let name): "network aliases move to the new \(name), now healthy"

@@ -71,6 +71,8 @@ private struct PlanBuilder {
     /// start-first, serving under its aliases). Dependents are not touched before it.
     var rolloutDone: [String: Int] = [:]
     var blockedNetworks = Set<String>()
+    /// Volumes of wanted names that someone else made and nobody adopted.
+    var blockedVolumes = Set<String>()
     /// Per service: the step that starts it, and the gates dependents wait on.
     var startStep: [String: Int] = [:]
     var healthyGate: [String: Int] = [:]
@@ -178,8 +180,26 @@ private struct PlanBuilder {
 
     mutating func planVolumes() {
         for volume in desired.volumes {
-            let exists = observed.volumes.contains { $0.name == volume.engineName }
-            if exists { continue }
+            if let current = observed.volumes.first(where: { $0.name == volume.engineName }) {
+                if volume.external || owned(current.labels) || observed.adoptedVolumes.contains(volume.engineName) { continue }
+                // Someone else's volume on a wanted name: mounting it would hand its data to the
+                // stack. Only an explicit adoption makes it the stack's.
+                if volume.adopt {
+                    volumeReady[volume.engineName] = add(.adoptVolume(name: volume.engineName), .adopted)
+                } else if current.labels["com.docker.compose.project"] == desired.stack && current.labels["com.docker.compose.volume"] == volume.name
+                {
+                    // The same project's volume, made by `docker compose up`: moving a project to
+                    // Berth keeps its data.
+                    volumeReady[volume.engineName] = add(.adoptVolume(name: volume.engineName), .composeVolume)
+                } else {
+                    blockedVolumes.insert(volume.engineName)
+                    conflict(
+                        "volume \(volume.engineName)",
+                        "exists but was not made by stack \(desired.stack) (it has no berth.stack label), so its data is not the stack's; "
+                            + "adopt it (adopt: true on the Volume, or berth adopt volume \(volume.engineName)), or remove or rename it")
+                }
+                continue
+            }
             if volume.external {
                 conflict("volume \(volume.engineName)", "external volume does not exist; create it first")
             } else {
@@ -289,6 +309,10 @@ private struct PlanBuilder {
         }
         if spec.networks.contains(where: { blockedNetworks.contains($0.network) }) {
             conflict("container \(spec.name)", "its network is held by another owner")
+            return
+        }
+        if spec.mounts.contains(where: { $0.kind == .volume && $0.source.map(blockedVolumes.contains) == true }) {
+            conflict("container \(spec.name)", "its volume was made by someone else and is not adopted")
             return
         }
 

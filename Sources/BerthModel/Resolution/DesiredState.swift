@@ -263,4 +263,6 @@ public struct VolumeSpec: Sendable, Codable, Equatable {
     public var engineName: String
     public var driver: String
     public var external: Bool
+    /// A volume of this name made by someone else is used, on purpose (`adopt: true`).
+    public var adopt = false
 }

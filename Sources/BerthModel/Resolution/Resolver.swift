@@ -148,7 +148,9 @@ private struct Resolution {
                 external: manifest?.external ?? false)
         }
         let volumeSpecs = usedVolumes.sorted().compactMap { name in
-            volumes[name].map { VolumeSpec(name: name, engineName: volumeEngineName(name), driver: $0.driver, external: $0.external) }
+            volumes[name].map {
+                VolumeSpec(name: name, engineName: volumeEngineName(name), driver: $0.driver, external: $0.external, adopt: $0.adopt)
+            }
         }
         var state = DesiredState(
             stack: stack.name, profiles: profiles, environment: environment?.name, containers: containers,
