@@ -58,8 +58,13 @@ public struct Executor: Sendable {
         self.concurrency = concurrency
     }
 
+    /// - Parameter gate: runs before each step; a step whose gate throws fails with that error and
+    ///   does not touch the Engine (the reconcile log could not record it).
     /// - Returns: the result of every step, by step id.
-    public func execute(_ plan: Plan, onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }) async -> [Int: StepResult] {
+    public func execute(
+        _ plan: Plan, gate: @escaping @Sendable (PlanStep) throws -> Void = { _ in },
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
+    ) async -> [Int: StepResult] {
         let created = CreatedContainers()
         var results: [Int: StepResult] = [:]
         var pending = plan.steps
@@ -83,6 +88,7 @@ public struct Executor: Sendable {
                                 let start = Date()
                                 let status: StepResult.Status
                                 do {
+                                    try gate(step)
                                     try await run(step, created: created, onEvent: onEvent)
                                     status = .succeeded
                                 } catch {

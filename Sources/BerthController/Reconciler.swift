@@ -2,6 +2,7 @@ import BerthEngine
 import BerthModel
 public import BerthStore
 import Foundation
+import NIOConcurrencyHelpers
 
 /// observe → resolve → plan → execute → log, once. Level-based: it looks only at the manifests
 /// and the host, never at what triggered it.
@@ -81,24 +82,23 @@ public struct Reconciler: Sendable {
             stack: stack.name, trigger: occasion.trigger.kind.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
         record.triggerDetail = occasion.trigger.detail.isEmpty ? nil : occasion.trigger.detail
-        let reconcileID = try store.begin(record)
+        let reconcileID = try begin(record)
         // A switch refused by its preflight changes nothing, the remembered selection included.
         if preview.plan.refused {
             return try finish(
-                reconcileID, desired: preview.desired, plan: preview.plan, results: [:], actions: [], since: before, startedAt: startedAt)
+                reconcileID, desired: preview.desired, plan: preview.plan, results: [:], since: before, startedAt: startedAt)
         }
         if !preview.endedHolds.isEmpty { try store.deleteHolds(stack: stack.name, services: preview.endedHolds.map(\.service)) }
         // Remembered before acting, so an interrupted switch continues on the next plain apply.
         try store.saveSelection(StackSelection(profiles: preview.desired.profiles, environment: preview.desired.environment), stack: stack.name)
 
-        var actions: [ActionRecord] = []
         var results: [Int: StepResult] = [:]
         if !preview.desired.pendingFacts.isEmpty {
             (preview, results) = try await settleNetworkFacts(
-                preview, stack, options, occasion, reconcileID: reconcileID, onEvent: onEvent, actions: &actions)
+                preview, stack, options, occasion, reconcileID: reconcileID, onEvent: onEvent)
         }
         let (desired, plan) = (preview.desired, preview.plan)
-        results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent, actions: &actions)) { _, b in b }
+        results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent)) { _, b in b }
 
         // Record: volumes adopted, what now runs, each replaced container with its gate result, the reconcile.
         for step in plan.steps where results[step.id]?.succeeded == true {
@@ -113,7 +113,7 @@ public struct Reconciler: Sendable {
         let rollouts = try await ledger.record(plan: plan, results: results, desired: desired, observed: preview.observed)
         let failedSwitch = occasion.rollsBackFailures ? Self.failedSwitch(preview, failed: failedServices, rollouts: rollouts) : nil
         var report = try finish(
-            reconcileID, desired: desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt,
+            reconcileID, desired: desired, plan: plan, results: results, since: before, startedAt: startedAt,
             failure: failedSwitch?.reason)
         report.rollouts = rollouts
         report.holds = preview.holds
@@ -143,11 +143,11 @@ public struct Reconciler: Sendable {
     /// container is never created with a placeholder in its spec.
     private func settleNetworkFacts(
         _ preview: Preview, _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion, reconcileID: Int64,
-        onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async throws -> (Preview, [Int: StepResult]) {
         let networkSteps = preview.plan.steps.filter { if case .createNetwork = $0.operation { $0.dependsOn.isEmpty } else { false } }
         let first = Plan(stack: preview.plan.stack, steps: networkSteps)
-        let results = await execute(first, reconcileID: reconcileID, desired: preview.desired, onEvent: onEvent, actions: &actions)
+        let results = await execute(first, reconcileID: reconcileID, desired: preview.desired, onEvent: onEvent)
         var again = try await self.preview(stack, options, occasion)
         if !again.desired.pendingFacts.isEmpty {
             again.plan = Plan(
@@ -244,12 +244,11 @@ public struct Reconciler: Sendable {
             stack: stack.name, trigger: TriggerKind.adopt.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
         record.triggerDetail = "volume \(name)"
-        let reconcileID = try store.begin(record)
-        var actions: [ActionRecord] = []
-        let results = await execute(plan, reconcileID: reconcileID, desired: preview.desired, onEvent: { _ in }, actions: &actions)
+        let reconcileID = try begin(record)
+        let results = await execute(plan, reconcileID: reconcileID, desired: preview.desired, onEvent: { _ in })
         if results[1]?.succeeded == true { try store.saveAdoption(volume: name, stack: stack.name, reconcileID: reconcileID) }
         return try finish(
-            reconcileID, desired: preview.desired, plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
+            reconcileID, desired: preview.desired, plan: plan, results: results, since: before, startedAt: startedAt)
     }
 
     /// Removes the stack's containers and networks (and named volumes with `removeVolumes`).
@@ -260,12 +259,11 @@ public struct Reconciler: Sendable {
         let startedAt = Date()
         let observed = try await Observer(engine: engine).observe()
         let plan = Planner.down(stack: name, observed: observed, removeVolumes: removeVolumes)
-        let reconcileID = try store.begin(
+        let reconcileID = try begin(
             ReconcileRecord(stack: name, trigger: trigger.rawValue, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
-        var actions: [ActionRecord] = []
-        let results = await execute(plan, reconcileID: reconcileID, desired: DesiredState(stack: name), onEvent: onEvent, actions: &actions)
+        let results = await execute(plan, reconcileID: reconcileID, desired: DesiredState(stack: name), onEvent: onEvent)
         return try finish(
-            reconcileID, desired: DesiredState(stack: name), plan: plan, results: results, actions: actions, since: before, startedAt: startedAt)
+            reconcileID, desired: DesiredState(stack: name), plan: plan, results: results, since: before, startedAt: startedAt)
     }
 
     /// A connection switch whose consumers did not all come up on the new target, if any.
@@ -282,14 +280,20 @@ public struct Reconciler: Sendable {
         return (previous, "profile switch failed, going back to [\(back)]: " + broken.joined(separator: "; "))
     }
 
-    /// Logs the actions and how the reconcile ended, and builds its report.
+    /// Logs a reconcile as running. The caller holds the stack's lock, so a reconcile of the stack
+    /// still logged as running belongs to a process that is gone: it is marked interrupted first.
+    private func begin(_ record: ReconcileRecord) throws -> Int64 {
+        try store.markInterrupted(stack: record.stack)
+        return try store.begin(record)
+    }
+
+    /// Logs how the reconcile ended (its actions are logged as they run), and builds its report.
     /// - Parameters:
     ///   - failure: why the reconcile failed as a whole although its steps may have succeeded.
     private func finish(
-        _ reconcileID: Int64, desired: DesiredState, plan: Plan, results: [Int: StepResult], actions: [ActionRecord], since before: EngineCallCounts,
+        _ reconcileID: Int64, desired: DesiredState, plan: Plan, results: [Int: StepResult], since before: EngineCallCounts,
         startedAt: Date, failure: String? = nil
     ) throws -> ReconcileReport {
-        for action in actions { try store.record(action) }
         let outcome = failure == nil ? Self.outcome(plan: plan, results: results) : .failed
         let calls = engine.callCounts.since(before)
         let firstError =
@@ -316,16 +320,34 @@ public struct Reconciler: Sendable {
                 facts: facts))
     }
 
-    /// Runs a plan, logging each action; hook output and errors are stripped of the desired
-    /// state's secret values before they are printed or stored.
+    /// Runs a plan, logging each action as it starts and as it ends, each in its own short
+    /// transaction: a process killed mid-apply leaves the actions it began in the log (marked
+    /// `interrupted` by the next reconcile), and when the log cannot be written (a full disk) a
+    /// step fails before it touches the Engine, so the host never changes without a record.
+    /// Hook output and errors are stripped of the desired state's secret values first.
     private func execute(
-        _ plan: Plan, reconcileID: Int64, desired: DesiredState, onEvent: @escaping @Sendable (ExecutionEvent) -> Void, actions: inout [ActionRecord]
+        _ plan: Plan, reconcileID: Int64, desired: DesiredState, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> [Int: StepResult] {
         let store = self.store
         let stack = desired.stack
-        let executor = Executor(engine: engine, stack: stack)
-        var results = await executor.execute(plan) { event in
-            if case .hookRan(let step, let containerID, let hook, let result) = event {
+        let logged = NIOLockedValueBox<[Int: Int64]>([:])
+        @Sendable func action(_ step: PlanStep, _ outcome: ActionOutcome, at date: Date) -> ActionRecord {
+            ActionRecord(
+                reconcileID: reconcileID, step: step.id, kind: step.operation.kind.rawValue, target: step.operation.target,
+                reason: step.cause.description, startedAt: date, endedAt: nil, outcome: outcome, error: nil, service: step.service,
+                containerID: step.containerID)
+        }
+        let gate: @Sendable (PlanStep) throws -> Void = { step in
+            do {
+                let id = try store.record(action(step, .running, at: Date()))
+                logged.withLockedValue { $0[step.id] = id }
+            } catch {
+                throw ExecutionError("the reconcile log cannot be written (\(error)); not changing the host without a record")
+            }
+        }
+        var results = await Executor(engine: engine, stack: stack).execute(plan, gate: gate) { event in
+            switch event {
+            case .hookRan(let step, let containerID, let hook, let result):
                 // Written at once: a hook runs once per container lifetime, even across a crash.
                 let output = desired.redactingSecrets(in: String((result.stdout + result.stderr).suffix(2000)))
                 try? store.recordHook(
@@ -333,26 +355,21 @@ public struct Reconciler: Sendable {
                         containerID: containerID, hook: hook, stack: stack, service: step.service ?? "", exitCode: result.exitCode,
                         output: output, ranAt: Date()))
                 onEvent(.hookRan(step, containerID: containerID, hook: hook, result: ExecResult.redacted(result, by: desired)))
-                return
-            }
-            if case .finished(let step, var result) = event {
+            case .finished(let step, var result):
                 result.redactError(by: desired)
+                if let id = logged.withLockedValue({ $0[step.id] }) {
+                    try? store.end(action: id, outcome: result.outcome, error: result.error, containerID: result.containerID, at: result.endedAt)
+                } else {
+                    var skipped = action(step, result.outcome, at: result.startedAt)
+                    (skipped.endedAt, skipped.error) = (result.endedAt, result.error)
+                    _ = try? store.record(skipped)
+                }
                 onEvent(.finished(step, result))
-                return
+            default:
+                onEvent(event)
             }
-            onEvent(event)
         }
         for id in results.keys { results[id]?.redactError(by: desired) }
-        for step in plan.steps {
-            guard let result = results[step.id] else { continue }
-            actions.append(
-                ActionRecord(
-                    reconcileID: reconcileID, step: step.id, kind: step.operation.kind.rawValue, target: step.operation.target,
-                    reason: step.cause.description, startedAt: result.startedAt, endedAt: result.endedAt, outcome: result.outcome,
-                    error: result.error,
-                    service: step.service, containerID: result.containerID ?? step.containerID
-                ))
-        }
         return results
     }
 

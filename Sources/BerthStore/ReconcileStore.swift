@@ -32,7 +32,12 @@ public final class ReconcileStore: Sendable {
         // WAL with synchronous=NORMAL: commits do not wait for fsync (the WAL is synced at
         // checkpoints). The log stays consistent; a power cut may lose the last few records, never
         // corrupt the file. Each CLI run saves milliseconds on every commit.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // Fault tests only: BERTH_STATE_PAGE_LIMIT caps the file's pages, as a full disk would.
+        let pageLimit = ProcessInfo.processInfo.environment["BERTH_STATE_PAGE_LIMIT"].flatMap(Int.init)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if let pageLimit { try db.execute(sql: "PRAGMA max_page_count = \(pageLimit)") }
+        }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             // Checking is a read; migrating takes the write lock.
@@ -207,8 +212,41 @@ public final class ReconcileStore: Sendable {
         }
     }
 
-    public func record(_ action: ActionRecord) throws {
-        try write { db in try ActionRow(action).insert(db) }
+    /// Logs an action; returns its row id, for `end`.
+    @discardableResult
+    public func record(_ action: ActionRecord) throws -> Int64 {
+        try write { db in
+            try ActionRow(action).insert(db)
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records how the action logged as `id` ended.
+    public func end(action id: Int64, outcome: ActionOutcome, error: String?, containerID: String?, at date: Date = Date()) throws {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE action SET outcome = ?, error = ?, endedAt = ?, containerId = coalesce(?, containerId) WHERE id = ?",
+                arguments: [outcome.rawValue, error, date, containerID, id])
+        }
+    }
+
+    /// Marks the reconciles of `stack` still logged as running, and their running actions, as
+    /// `interrupted`: called by whoever holds the stack's lock, so their process is gone.
+    /// - Returns: how many reconciles were marked.
+    @discardableResult
+    public func markInterrupted(stack: String, at date: Date = Date()) throws -> Int {
+        try write { db in
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM reconcile WHERE stack = ? AND outcome = 'running'", arguments: [stack])
+            for id in ids {
+                try db.execute(
+                    sql: "UPDATE reconcile SET outcome = 'interrupted', endedAt = ?, error = coalesce(error, ?) WHERE id = ?",
+                    arguments: [date, "the process ended before the reconcile did (killed, or the host went down)", id])
+                try db.execute(
+                    sql: "UPDATE action SET outcome = 'interrupted', endedAt = ? WHERE reconcileId = ? AND outcome = 'running'",
+                    arguments: [date, id])
+            }
+            return ids.count
+        }
     }
 
     /// Stores the applied specs of a reconcile (redacted), replacing each service's previous one.
@@ -435,7 +473,7 @@ public final class ReconcileStore: Sendable {
                 db,
                 sql: """
                     SELECT a.containerId, a.outcome FROM action a JOIN reconcile r ON r.id = a.reconcileId
-                    WHERE r.stack = ? AND a.kind = 'start' AND a.outcome != 'skipped' AND a.containerId IS NOT NULL
+                    WHERE r.stack = ? AND a.kind = 'start' AND a.outcome IN ('ok', 'failed') AND a.containerId IS NOT NULL
                     ORDER BY a.id DESC LIMIT 500
                     """, arguments: [stack])
         }

@@ -190,6 +190,8 @@ public struct RolloutRecord: Sendable, Codable, Equatable {
 /// How a logged action ended; stored by raw value.
 public enum ActionOutcome: String, Sendable, Codable {
     case ok, failed, skipped
+    /// Started and not ended yet; `interrupted` once a later reconcile found its process gone.
+    case running, interrupted
 }
 
 /// Whether a new container passed its gate (or started, without a healthcheck); stored by raw value.

@@ -25,6 +25,16 @@ extension Berth {
         @Option(help: "With --prune: keep only this many newest reconciles per stack.")
         var keep: Int?
 
+        /// ✓ ok, ✗ failed or skipped, … still running, ⚡ cut short by the end of its process.
+        static func mark(_ outcome: ActionOutcome) -> String {
+            switch outcome {
+            case .ok: "✓"
+            case .failed, .skipped: "✗"
+            case .running: "…"
+            case .interrupted: "⚡"
+            }
+        }
+
         func validate() throws {
             if prune && olderThanDays == nil && keep == nil { throw ValidationError("--prune needs --older-than-days N and/or --keep N") }
             if !prune && (olderThanDays != nil || keep != nil) { throw ValidationError("--older-than-days and --keep go with --prune") }
@@ -68,7 +78,7 @@ extension Berth {
                 for rollout in rollouts[reconcile.id ?? 0] ?? [] where rollout.order != .create { print("    \(Output.rollout(rollout))") }
                 for action in actions {
                     print(
-                        "    \(action.outcome == .ok ? "✓" : "✗") \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")"
+                        "    \(Self.mark(action.outcome)) \(action.kind) \(action.target) (\(action.reason))\(action.error.map { ": \($0)" } ?? "")"
                     )
                 }
             }

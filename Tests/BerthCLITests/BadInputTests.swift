@@ -65,7 +65,7 @@ import Testing
             "stack.yaml",
             (0..<9).map { i in "k\(i): &a\(i) [" + Array(repeating: i == 0 ? "x" : "*a\(i - 1)", count: 9).joined(separator: ", ") + "]" }
                 .joined(separator: "\n") + "\n",
-            "stack.yaml:1:1: kind: required field 'kind' is missing"
+            "stack.yaml:1:25: this document expands to more than 200000 values through YAML aliases"
         ),
         (
             "compose.yaml", "services:\n  web:\n    image: app\n    ports: [\"abc\"]\n",

@@ -114,3 +114,23 @@ import Testing
         }
     }
 }
+
+/// When the reconcile log cannot record a step (a full disk), the step fails before it reaches
+/// the Engine: the host never changes without a record.
+@Suite struct UnloggedStepTests {
+    @Test func aStepTheLogCannotRecordDoesNotTouchTheEngine() async throws {
+        try await TestStack.with("ul") { stack in
+            try TestManifests.write(stack)
+            let options = ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)
+            let plan = try await stack.reconciler().preview(try stack.load(), options).plan
+            #expect(!plan.steps.isEmpty)
+            let before = stack.engine.callCounts
+            struct DiskFull: Error, CustomStringConvertible { var description: String { "database or disk is full" } }
+            let results = await Executor(engine: stack.engine, stack: stack.name).execute(plan, gate: { _ in throw DiskFull() })
+            #expect(stack.engine.callCounts.since(before).writes == 0)
+            #expect(results.values.allSatisfy { !$0.succeeded })
+            #expect(results.values.contains { $0.error == "database or disk is full" })
+            #expect(try await stack.containers().isEmpty)
+        }
+    }
+}
