@@ -93,9 +93,9 @@ public enum StackLoader {
             let path = url.appendingPathComponent(entry).path
             let display = displayPath(path)
             do {
-                texts[display] = try String(contentsOfFile: path, encoding: .utf8)
+                texts[display] = try TextFile.read(path)
             } catch {
-                errors.append(.unreadable(display, "cannot read: \(error.localizedDescription)"))
+                errors.append(.unreadable(display, "cannot read: \(error)"))
             }
         }
         if texts.isEmpty && errors.isEmpty {
@@ -109,7 +109,7 @@ public enum StackLoader {
         var files: [String: String] = [:]
         let referenced = Resolver.referencedFiles(manifest)
         for path in referenced {
-            if let text = try? String(contentsOfFile: path, encoding: .utf8) { files[path] = text }
+            if let text = try? TextFile.read(path) { files[path] = text }
         }
         let watched = WatchedFiles(
             directories: [url.path] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path },
@@ -121,7 +121,7 @@ public enum StackLoader {
     /// - Throws: `ManifestErrors` with every problem found, each naming its file and line.
     public static func load(compose options: ComposeOptions, environment: [String: String]) throws(ManifestErrors) -> LoadedStack {
         let project = try ComposeLoader.load(options, environment: environment) { path in
-            try? String(contentsOfFile: path, encoding: .utf8)
+            try? TextFile.read(path)
         }
         let paths = Array(project.files.keys) + options.files + [options.projectDirectory + "/.env"]
         let watched = WatchedFiles(

@@ -25,7 +25,15 @@ public final class ReconcileStore: Sendable {
         // and shared-memory files the database file's permissions.
         let fd = open(path, O_CREAT | O_RDWR, 0o600)
         guard fd >= 0 else { throw StoreError.open("cannot create \(path): \(String(cString: strerror(errno)))") }
+        var info = stat()
+        let owner = fstat(fd, &info) == 0 ? info.st_uid : geteuid()
         close(fd)
+        // Another user's log is not taken over, nor its permissions changed behind its back.
+        guard owner == geteuid() else {
+            throw StoreError.open(
+                "\(path) belongs to uid \(owner), not to this user (uid \(geteuid())); Berth neither uses nor re-permissions another user's state file: run as its owner, or give --state"
+            )
+        }
         chmod(path, 0o600)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)

@@ -67,6 +67,15 @@ import Testing
                 .joined(separator: "\n") + "\n",
             "stack.yaml:1:25: this document expands to more than 200000 values through YAML aliases"
         ),
+        // A duplicate key is reported where it is written the second time.
+        (
+            "stack.yaml", header + "kind: Service\nname: web\nimage: a\nimage: b\n",
+            "stack.yaml:7:1: image: key 'image' appears twice in this mapping"
+        ),
+        (
+            "compose.yaml", "services:\n  web:\n    image: a\n    image: b\n",
+            "compose.yaml:4:5: key 'image' appears twice in this mapping"
+        ),
         (
             "compose.yaml", "services:\n  web:\n    image: app\n    ports: [\"abc\"]\n",
             "compose.yaml:4:13: web.ports[0]: 'abc' in 'abc' is not a port number"
@@ -112,6 +121,29 @@ import Testing
             #expect(try await stack.containers().isEmpty)
             #expect(try await stack.engine.listNetworks(labels: ["berth.stack=\(stack.name)"]).isEmpty)
             #expect(try await stack.engine.listVolumes(labels: ["berth.stack=\(stack.name)"]).isEmpty)
+        }
+    }
+}
+
+/// Files that are not plain UTF-8 text are named with a plain reason, and a FIFO never blocks.
+@Suite struct UnreadableFileTests {
+    @Test func fifoSymlinkLoopAndNonUTF8AreNamed() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-unreadable-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "kind: Stack\nname: u\n".write(to: directory.appendingPathComponent("stack.yaml"), atomically: true, encoding: .utf8)
+        #expect(mkfifo(directory.appendingPathComponent("pipe.yaml").path, 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("a.yaml").path, withDestinationPath: "b.yaml")
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("b.yaml").path, withDestinationPath: "a.yaml")
+        try Data([0xff, 0xfe, 0x00]).write(to: directory.appendingPathComponent("binary.yaml"))
+
+        let result = try await Command.run(BerthBinary.path, ["validate", directory.path])
+        #expect(result.status == 1)
+        for line in [
+            "a.yaml:1:1: cannot read: a loop of symbolic links", "binary.yaml:1:1: cannot read: not UTF-8 text",
+            "pipe.yaml:1:1: cannot read: a FIFO (named pipe), not a regular file",
+        ] {
+            #expect(result.stderr.contains(line), "\(result.stderr)")
         }
     }
 }

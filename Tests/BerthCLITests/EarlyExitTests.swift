@@ -44,3 +44,23 @@ import Testing
         }
     }
 }
+
+/// A state file that belongs to another user is neither used nor re-permissioned.
+@Suite(.enabled(if: getuid() == 0, "needs root to give the file to another user"))
+struct ForeignStateFileTests {
+    @Test func anotherUsersStateFileIsRefused() async throws {
+        try await TestStack.with("fs") { stack in
+            try stack.write("stack.yaml", EarlyExitTests.manifest)
+            _ = try stack.store()
+            #expect(chmod(stack.statePath, 0o644) == 0)
+            #expect(chown(stack.statePath, 65534, 65534) == 0)
+            var environment = ProcessInfo.processInfo.environment
+            environment["BERTH_STATE"] = stack.statePath
+            let result = try await Command.run(BerthBinary.path, ["plan", stack.directory.path], environment: environment)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
+            let mode = try FileManager.default.attributesOfItem(atPath: stack.statePath)[.posixPermissions] as? Int
+            #expect(mode == 0o644, "left as it was")
+        }
+    }
+}

@@ -134,7 +134,7 @@ private struct Loader {
             // regex-based tag resolution is most of the cost of parsing a large file.
             node = try Yams.compose(yaml: shifted, Yams.Resolver.basic) ?? Node.mapping(Node.Mapping([], ComposeMerge.plainTag))
         } catch let error as YamlError {
-            var located = ManifestParser.syntaxError(error, file: path)
+            var located = ManifestParser.syntaxError(error, file: path, text: shifted)
             if let location = located.location {
                 located = ManifestError(.syntax, at: sourceMap.location(line: location.line, column: location.column), field: nil, located.message)
             }

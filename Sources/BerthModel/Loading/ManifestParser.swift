@@ -27,7 +27,7 @@ public enum ManifestParser {
                 while let document = sequence.next() { documents.append(document) }
                 if let error = sequence.error { throw error }
             } catch let error as YamlError {
-                errors.append(syntaxError(error, file: path))
+                errors.append(syntaxError(error, file: path, text: files[path]!))
                 continue
             } catch {
                 errors.append(ManifestError(.syntax, at: SourceLocation(file: path, line: 1, column: 1), field: nil, "\(error)"))
@@ -45,8 +45,28 @@ public enum ManifestParser {
         return (stack, errors)
     }
 
-    static func syntaxError(_ error: YamlError, file: String) -> ManifestError {
+    /// Where `key` is written again at the column of its first occurrence, below it.
+    static func secondOccurrence(of key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard first.line >= 1, first.line <= lines.count else { return nil }
+        for index in first.line..<lines.count {
+            let line = lines[index]
+            let indent = line.prefix { $0 == " " }.count
+            if indent + 1 == first.column, line.dropFirst(indent).hasPrefix(key + ":") { return (index + 1, first.column) }
+        }
+        return nil
+    }
+
+    static func syntaxError(_ error: YamlError, file: String, text: String) -> ManifestError {
         switch error {
+        case .duplicatedKeysInMapping(let keys, let context):
+            // Yams points at the first of the keys; the error belongs to the second.
+            let key = keys.sorted().first ?? ""
+            let second = secondOccurrence(of: key, after: context.mark, in: text)
+            return ManifestError(
+                .duplicateName,
+                at: SourceLocation(file: file, line: second?.line ?? context.mark.line, column: second?.column ?? context.mark.column),
+                field: key, "key '\(key)' appears twice in this mapping")
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
             let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
             return ManifestError(
