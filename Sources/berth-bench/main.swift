@@ -4,11 +4,13 @@ import Foundation
 ///
 ///     berth-bench drift   …   drift-repair latency of `berth watch` vs the Engine floor; idle cost
 ///     berth-bench compare …   Berth vs docker-compose vs the Engine floor for N services
+///     berth-bench soak    …   a busy `berth watch` for an hour: memory and open files must not grow
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "drift": try await DriftBench.run(DriftOptions(Array(arguments.dropFirst())))
 case "compare": try await CompareBench.run(CompareOptions(Array(arguments.dropFirst())))
+case "soak": try await SoakBench.run(SoakOptions(Array(arguments.dropFirst())))
 default:
-    FileHandle.standardError.write(Data("usage: berth-bench drift|compare [options]  (see bench/drift, bench/compare)\n".utf8))
+    FileHandle.standardError.write(Data("usage: berth-bench drift|compare|soak [options]  (see bench/drift, bench/compare, bench/soak)\n".utf8))
     exit(2)
 }
