@@ -48,7 +48,9 @@ enum SoakBench {
             manifest += "---\nkind: Service\nname: s\(index)\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"86400\"]\n"
         }
         try stack.write("stack.yaml", manifest)
-        print("berth-bench soak: \(options.minutes) min, \(options.services) services, drift every \(options.driftEvery) s, Docker Engine \(engine.engineVersion)")
+        print(
+            "berth-bench soak: \(options.minutes) min, \(options.services) services, drift every \(options.driftEvery) s, Docker Engine \(engine.engineVersion)"
+        )
         let watch = try await WatchProbe.start(
             berth: options.berth, ["watch", stack.directory.path, "--resync", "30"], state: stack.statePath, engine: engine, stack: stack.name,
             expected: options.services)
@@ -62,7 +64,8 @@ enum SoakBench {
         while ContinuousClock.now < end {
             if ContinuousClock.now >= nextSample {
                 let use = usage(of: pid)
-                samples.append(Sample(minute: seconds(ContinuousClock.now - started) / 60, rssKB: use.rssKB, openFiles: openFiles(of: pid), cpuSeconds: use.cpu))
+                samples.append(
+                    Sample(minute: seconds(ContinuousClock.now - started) / 60, rssKB: use.rssKB, openFiles: openFiles(of: pid), cpuSeconds: use.cpu))
                 nextSample = nextSample + .seconds(30)
             }
             // One drift of each kind in turn: removal, stop, network disconnect, rename.
@@ -83,7 +86,8 @@ enum SoakBench {
         try await Task.sleep(for: .seconds(5))
         let running = try await engine.listContainers(labels: ["berth.stack=\(stack.name)"], all: false)
         let use = usage(of: pid)
-        samples.append(Sample(minute: seconds(ContinuousClock.now - started) / 60, rssKB: use.rssKB, openFiles: openFiles(of: pid), cpuSeconds: use.cpu))
+        samples.append(
+            Sample(minute: seconds(ContinuousClock.now - started) / 60, rssKB: use.rssKB, openFiles: openFiles(of: pid), cpuSeconds: use.cpu))
         await watch.stop()
         let history = try stack.store().history(stack: stack.name, limit: 100_000)
         await stack.cleanup()
@@ -99,7 +103,8 @@ enum SoakBench {
         }
         let growth = Double(last.rssKB - warm.rssKB) / Double(max(1, warm.rssKB))
         let leaked = (last.rssKB - warm.rssKB > 8 * 1024 && growth > 0.2) || last.openFiles > warm.openFiles + 5
-        let converged = running.count == options.services && running.allSatisfy { $0.name.hasPrefix(stack.name + "-s") && !$0.name.hasSuffix("-by-hand") }
+        let converged =
+            running.count == options.services && running.allSatisfy { $0.name.hasPrefix(stack.name + "-s") && !$0.name.hasSuffix("-by-hand") }
         print("")
         print("drifts made: \(drifts); reconciles logged: \(history.count)")
         print(
