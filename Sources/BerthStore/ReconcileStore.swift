@@ -8,13 +8,20 @@ import GRDB
 /// The file and its WAL are created `0600`: it holds no secret values (only hashes), but it
 /// describes the host.
 public final class ReconcileStore: Sendable {
-    let pool: DatabasePool
+    let pool: any DatabaseWriter
     public let path: String
 
     /// Opens (creating if needed) the log at `path` and brings its schema up to date.
+    /// - Parameter readOnly: for commands that only read (`plan`, `status`, `history`): the file is
+    ///   never created, written, migrated or re-permissioned, so they work on a read-only disk or
+    ///   on another user's readable log; a log that does not exist yet reads as empty.
     /// - Throws: `StoreError` when the file cannot be created or opened.
-    public init(path: String) throws {
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
+        if readOnly {
+            pool = try Self.openForReading(path)
+            return
+        }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -40,16 +47,36 @@ public final class ReconcileStore: Sendable {
         // WAL with synchronous=NORMAL: commits do not wait for fsync (the WAL is synced at
         // checkpoints). The log stays consistent; a power cut may lose the last few records, never
         // corrupt the file. Each CLI run saves milliseconds on every commit.
-        // Fault tests only: BERTH_STATE_PAGE_LIMIT caps the file's pages, as a full disk would.
-        let pageLimit = ProcessInfo.processInfo.environment["BERTH_STATE_PAGE_LIMIT"].flatMap(Int.init)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            if let pageLimit { try db.execute(sql: "PRAGMA max_page_count = \(pageLimit)") }
-        }
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             // Checking is a read; migrating takes the write lock.
             if try !pool.read({ try Self.migrator.hasCompletedMigrations($0) }) { try Self.migrator.migrate(pool) }
+        } catch {
+            throw StoreError.open("\(path): \(error)")
+        }
+    }
+
+    private static func openForReading(_ path: String) throws -> any DatabaseWriter {
+        do {
+            guard FileManager.default.fileExists(atPath: path) else {
+                let empty = try DatabaseQueue()
+                try migrator.migrate(empty)
+                return empty
+            }
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.busyMode = .timeout(10)
+            // A WAL database on a read-only disk cannot get its shared-memory file: opened as
+            // immutable, SQLite reads it without one.
+            let writable = access(URL(fileURLWithPath: path).deletingLastPathComponent().path, W_OK) == 0
+            let queue = try DatabaseQueue(path: writable ? path : "file:\(path)?immutable=1", configuration: configuration)
+            guard try queue.read({ try migrator.hasCompletedMigrations($0) }) else {
+                throw StoreError.open("\(path) was written by an older Berth; a command that writes (apply) upgrades it")
+            }
+            return queue
+        } catch let error as StoreError {
+            throw error
         } catch {
             throw StoreError.open("\(path): \(error)")
         }

@@ -49,7 +49,7 @@ extension Berth {
         }
 
         func run() throws {
-            let store = try common.openStore()
+            let store = try common.openStore(readOnly: !prune)
             if prune {
                 let cutoff = olderThanDays.map { Date().addingTimeInterval(-Double($0) * 86_400) }
                 let deleted = try store.prune(olderThan: cutoff, keep: keep, stack: stack)

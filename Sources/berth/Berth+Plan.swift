@@ -19,7 +19,7 @@ extension Berth {
 
         func run() async throws {
             let loaded = try stack.load()
-            let store = try common.openStore()
+            let store = try common.openStore(readOnly: true)
             var options = stack.reconcileOptions
             options.pull = pull
             let preview = try await withEngine { engine in

@@ -49,7 +49,7 @@ extension Berth {
 
         func run() async throws {
             let loaded = try stack.load()
-            let store = try common.openStore()
+            let store = try common.openStore(readOnly: true)
             let preview = try await withEngine { engine in
                 do {
                     return try await Reconciler(engine: engine, store: store).preview(loaded, stack.reconcileOptions)

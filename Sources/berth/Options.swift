@@ -84,7 +84,7 @@ struct CommonOptions: ParsableArguments {
         return base + "/berth/berth.db"
     }
 
-    func openStore() throws -> ReconcileStore { try ReconcileStore(path: statePath) }
+    func openStore(readOnly: Bool = false) throws -> ReconcileStore { try ReconcileStore(path: statePath, readOnly: readOnly) }
 }
 
 /// Manifest errors, printed one per line with file:line:column, exit status 1.

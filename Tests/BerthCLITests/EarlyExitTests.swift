@@ -45,7 +45,7 @@ import Testing
     }
 }
 
-/// A state file that belongs to another user is neither used nor re-permissioned.
+/// A state file that belongs to another user is neither written nor re-permissioned.
 @Suite(.enabled(if: getuid() == 0, "needs root to give the file to another user"))
 struct ForeignStateFileTests {
     @Test func anotherUsersStateFileIsRefused() async throws {
@@ -56,11 +56,48 @@ struct ForeignStateFileTests {
             #expect(chown(stack.statePath, 65534, 65534) == 0)
             var environment = ProcessInfo.processInfo.environment
             environment["BERTH_STATE"] = stack.statePath
-            let result = try await Command.run(BerthBinary.path, ["plan", stack.directory.path], environment: environment)
+            let result = try await Command.run(BerthBinary.path, ["apply", stack.directory.path], environment: environment)
             #expect(result.status == 1)
             #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
+            #expect(try await stack.containers().isEmpty)
+            // Reading it is fine: plan neither writes nor re-permissions the file.
+            let plan = try await Command.run(BerthBinary.path, ["plan", stack.directory.path], environment: environment)
+            #expect(plan.status == 0, "\(plan.stderr)")
             let mode = try FileManager.default.attributesOfItem(atPath: stack.statePath)[.posixPermissions] as? Int
             #expect(mode == 0o644, "left as it was")
+        }
+    }
+}
+
+/// The commands that only read (`plan`, `status`, `history`) work on a state file they cannot
+/// write: a read-only disk (here a read-only bind mount) or another user's readable log.
+@Suite(.enabled(if: getuid() == 0, "needs root for a read-only bind mount"))
+struct ReadOnlyStateTests {
+    @Test func readingCommandsWorkOnAReadOnlyStateFile() async throws {
+        try await TestStack.with("ro") { stack in
+            try stack.write("stack.yaml", EarlyExitTests.manifest)
+            let state = stack.directory.appendingPathComponent("state")
+            let view = stack.directory.appendingPathComponent("view")
+            try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: view, withIntermediateDirectories: true)
+            var environment = ProcessInfo.processInfo.environment
+            environment["BERTH_STATE"] = state.appendingPathComponent("berth.db").path
+            let applied = try await Command.run(BerthBinary.path, ["apply", stack.directory.path], environment: environment)
+            #expect(applied.status == 0, "\(applied.stderr)")
+
+            let mounted = try await Command.run("mount", ["--bind", state.path, view.path])
+            try #require(mounted.status == 0, "mount --bind: \(mounted.stderr)")
+            defer { Task { _ = try? await Command.run("umount", [view.path]) } }
+            _ = try await Command.run("mount", ["-o", "remount,ro,bind", view.path])
+            environment["BERTH_STATE"] = view.appendingPathComponent("berth.db").path
+            for command in [["plan", stack.directory.path], ["status", stack.directory.path], ["history", "--stack", stack.name]] {
+                let result = try await Command.run(BerthBinary.path, command, environment: environment)
+                #expect(result.status == 0, "\(command[0]): \(result.stderr)")
+            }
+            let status = try await Command.run(BerthBinary.path, ["status", stack.directory.path, "--json"], environment: environment)
+            #expect(status.stdout.contains("\"inSync\" : true"), "\(status.stdout)")
+            let writing = try await Command.run(BerthBinary.path, ["apply", stack.directory.path], environment: environment)
+            #expect(writing.status == 1 && writing.stderr.contains("Read-only file system"), "\(writing.stderr)")
         }
     }
 }
