@@ -67,6 +67,15 @@ import Testing
                 .joined(separator: "\n") + "\n",
             "stack.yaml:1:25: this document expands to more than 200000 values through YAML aliases"
         ),
+        // Env and secret files outside the stack (or project) directory need read_outside.
+        (
+            "stack.yaml", header + "kind: Environment\nname: prod\nsecrets: {P: {file: /etc/hostname}}\n---\nkind: Service\nname: web\nimage: app\n",
+            "stack.yaml:6:21: prod.secrets.P: '/etc/hostname' is outside the stack directory; list its directory under read_outside"
+        ),
+        (
+            "compose.yaml", "services:\n  web:\n    image: app\n    env_file: /etc/hostname\n",
+            "compose.yaml:4:15: web.env_file[0]: '/etc/hostname' is outside the project directory"
+        ),
         // A duplicate key is reported where it is written the second time.
         (
             "stack.yaml", header + "kind: Service\nname: web\nimage: a\nimage: b\n",

@@ -173,4 +173,24 @@ func single(_ files: [String: String], process: [String: String] = [:]) throws -
         ]
         #expect(problems(files, profiles: ["c"]).map(\.message) == ["unknown profile 'c'; the stack declares: a, b"])
     }
+
+    /// Files outside the stack directory are read only from directories the Stack lists.
+    @Test func filesOutsideTheStackDirectoryNeedReadOutside() throws {
+        let environment = "---\nkind: Environment\nname: prod\nenv_files: [../shared/prod.env, local.env]\nsecrets: {P: {file: /run/secrets/p}}\n"
+        let refused = ManifestParser.parse(files: ["s.yaml": "kind: Stack\nname: s\n" + environment], directory: "/stacks/s").0
+        #expect(StackValidator.validate(refused).map(\.field) == ["prod.env_files[0]", "prod.secrets.P"])
+        let allowed = ManifestParser.parse(
+            files: ["s.yaml": "kind: Stack\nname: s\nread_outside: [/run/secrets, ../shared]\n" + environment], directory: "/stacks/s"
+        ).0
+        #expect(StackValidator.validate(allowed).isEmpty)
+        // `..` cannot climb out through an allowed directory's name.
+        let sibling = ManifestParser.parse(
+            files: [
+                "s.yaml": "kind: Stack\nname: s\nread_outside: [../shared]\n"
+                    + environment.replacingOccurrences(of: "../shared/prod.env", with: "../shared-other/x.env")
+            ],
+            directory: "/stacks/s"
+        ).0
+        #expect(StackValidator.validate(sibling).map(\.field).contains("prod.env_files[0]"))
+    }
 }

@@ -117,7 +117,7 @@ private struct Loader {
 
     // MARK: Files
 
-    static let topLevelKeys = ["version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models"]
+    static let topLevelKeys = ["version", "name", "services", "networks", "volumes", "secrets", "configs", "include", "models", "x-berth"]
 
     /// Parses one file (once) with its lines shifted into the project's source map.
     mutating func parseFile(_ path: String) -> Node? {
@@ -158,7 +158,8 @@ private struct Loader {
         var pairs: [(Node, Node)] = []
         for (key, value) in mapping {
             let name = key.string ?? ""
-            if name.hasPrefix("x-") { continue }  // extension fields: for anchors, ignored by Compose too
+            // Extension fields: for anchors, ignored by Compose too; `x-berth` is Berth's own.
+            if name.hasPrefix("x-") && name != "x-berth" { continue }
             if !Self.topLevelKeys.contains(name) {
                 let hint = nearest(name, in: Self.topLevelKeys).map { " (did you mean '\($0)'?)" } ?? ""
                 reader.fail(.unknownKey, key, name, "unknown top-level key '\(name)'\(hint)")

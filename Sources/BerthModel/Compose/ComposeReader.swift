@@ -16,6 +16,8 @@ final class ComposeReader {
     /// Per service, the variables that came from its `env_file`s (and not `environment:`), as read.
     private(set) var envFileValues: [String: [String: String]] = [:]
     private var warnedVariables = Set<String>()
+    /// Directories outside the project directory that `env_file`s may come from (`x-berth.read_outside`).
+    private(set) var readOutside: [String] = []
 
     init(reader: NodeReader, project: String, directory: String, scope: [String: String], read: @escaping (String) -> String?) {
         self.reader = reader
@@ -27,6 +29,10 @@ final class ComposeReader {
 
     func read(_ root: Node, into stack: inout StackManifest) {
         guard let map = root.mapping else { return }
+        if let node = map["x-berth"], let options = checkKeys(node, "x-berth", supported: ["read_outside"]), let list = options["read_outside"] {
+            readOutside = ServiceFields(dialect: self).list(list, "x-berth.read_outside", read: eager)
+            stack.readOutside = readOutside
+        }
         if let services = map["services"], let entries = reader.entries(services, "services") {
             for (name, node) in entries { if let service = service(name, node) { stack.services.append(service) } }
         } else {
@@ -219,6 +225,12 @@ final class ComposeReader {
                 if let node = map["required"] { required = eagerBool(node, "\(path).required") ?? true }
             }
             guard let file = eager(fileNode, path) else { continue }
+            if let refusal = FilesOutside(directory: directory, allowed: readOutside).refusal(file) {
+                reader.fail(
+                    .invalidValue, fileNode, path,
+                    refusal.replacingOccurrences(of: "the stack directory", with: "the project directory") + " (x-berth: {read_outside: […]})")
+                continue
+            }
             let absolute = MountParser.absolute(file, directory: directory)
             guard let text = read(absolute) else {
                 if required { reader.fail(.unreadableFile, fileNode, path, "cannot read env file '\(file)' (\(absolute))") }

@@ -131,12 +131,14 @@ private struct DocumentParser {
     }
 
     func parseStack(_ document: Node, into stack: inout StackManifest) {
-        guard let map = reader.mapping(document, "", allowed: ["kind", "name", "profiles", "default_profiles", "default_environment"]) else { return }
+        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside"]
+        guard let map = reader.mapping(document, "", allowed: allowed) else { return }
+        if let node = map["read_outside"] { stack.readOutside = reader.strings(node, "read_outside", allowSingle: true) ?? [] }
         if let node = map["name"], let name = reader.string(node, "name") { stack.name = name }
         if let node = map["profiles"] { stack.profiles = reader.strings(node, "profiles") ?? [] }
         if let node = map["default_profiles"] { stack.defaultProfiles = reader.strings(node, "default_profiles", allowSingle: true) ?? [] }
         if let node = map["default_environment"] { stack.defaultEnvironment = reader.string(node, "default_environment") }
-        for field in ["default_profiles", "default_environment"] {
+        for field in ["default_profiles", "default_environment", "read_outside"] {
             if let node = map[field] { stack.stackFieldLocations[field] = reader.location(node) }
         }
     }

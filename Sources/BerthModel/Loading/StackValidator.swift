@@ -23,6 +23,19 @@ public enum StackValidator {
         duplicates(stack.networks, kind: "Network", name: \.name, location: \.locations.document)
         duplicates(stack.volumes, kind: "Volume", name: \.name, location: \.locations.document)
 
+        let files = FilesOutside(directory: stack.directory, allowed: stack.readOutside)
+        for environment in stack.environments {
+            for (index, path) in environment.envFiles.enumerated() {
+                let field = "\(environment.name).env_files[\(index)]"
+                if let refusal = files.refusal(path) { fail(.invalidValue, environment.locations.of(field), field, refusal) }
+            }
+            for (key, source) in environment.secrets.sorted(by: { $0.key < $1.key }) {
+                guard case .file(let path) = source, let refusal = files.refusal(path) else { continue }
+                let field = "\(environment.name).secrets.\(key)"
+                fail(.invalidValue, environment.locations.of("\(field).file"), field, refusal)
+            }
+        }
+
         let services = Set(stack.services.map(\.name))
         let networks = Set(stack.networks.map(\.name)).union(["default"])
         let volumes = Set(stack.volumes.map(\.name))

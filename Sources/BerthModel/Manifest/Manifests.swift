@@ -21,6 +21,8 @@ public struct StackManifest: Sendable {
     public var sources: [String: String] = [:]
     /// Compose semantics: an unset `${VAR}` is an empty string (the loader warns) instead of an error.
     public var undefinedVariablesAreBlank = false
+    /// Directories outside the stack directory that env and secret files may come from.
+    public var readOutside: [String] = []
 
     public init(name: String, directory: String) {
         self.name = name
