@@ -71,8 +71,9 @@ struct ForeignStateFileTests {
 
 /// The commands that only read (`plan`, `status`, `history`) work on a state file they cannot
 /// write: a read-only disk (here a read-only bind mount) or another user's readable log.
-@Suite(.enabled(if: getuid() == 0, "needs root for a read-only bind mount"))
+@Suite(.enabled(if: MountProbe.canMountReadOnly(), "needs the right to make a read-only bind mount"))
 struct ReadOnlyStateTests {
+
     @Test func readingCommandsWorkOnAReadOnlyStateFile() async throws {
         try await TestStack.with("ro") { stack in
             try stack.write("stack.yaml", EarlyExitTests.manifest)
@@ -99,5 +100,28 @@ struct ReadOnlyStateTests {
             let writing = try await Command.run(BerthBinary.path, ["apply", stack.directory.path], environment: environment)
             #expect(writing.status == 1 && writing.stderr.contains("Read-only file system"), "\(writing.stderr)")
         }
+    }
+}
+
+enum MountProbe {
+    /// Whether this machine lets the tests make a read-only bind mount (root, not in a sandbox).
+    static func canMountReadOnly() -> Bool {
+        guard getuid() == 0 else { return false }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("berth-mount-probe-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func run(_ arguments: [String]) -> Bool {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return false }
+            process.waitUntilExit()
+            return process.terminationStatus == 0
+        }
+        guard run(["mount", "--bind", directory, directory]) else { return false }
+        defer { _ = run(["umount", directory]) }
+        return run(["mount", "-o", "remount,ro,bind", directory])
     }
 }
