@@ -32,6 +32,8 @@ public protocol EngineClient: EngineEventSource {
     ) async throws -> String
     func exec(_ command: [String], in container: String) async throws -> ExecResult
     var callCounts: EngineCallCounts { get }
+    /// Docker or Podman: the few places they differ in behaviour (not in shapes) ask.
+    var product: EngineProduct { get }
 }
 
 extension DockerClient: EngineClient {}

@@ -222,7 +222,8 @@ public struct Executor: Sendable {
 
     private func waitHealthy(_ id: String, deadline: Duration) async throws {
         let clock = ContinuousClock()
-        let end = clock.now + deadline
+        let start = clock.now
+        let end = start + deadline
         while true {
             let details = try await engine.inspectContainer(id)
             let health = details.state.health?.status
@@ -236,8 +237,24 @@ public struct Executor: Sendable {
             if clock.now >= end {
                 throw ExecutionError("not healthy after \(deadline) (health: \(health ?? "none"))")
             }
+            if engine.product == .podman, let unrun = Self.healthchecksNotRunning(details, waited: clock.now - start) {
+                throw ExecutionError(unrun)
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// Podman runs healthchecks from systemd timers; on a host without systemd (a container, many
+    /// CI runners) none ever runs and every health gate would wait for its whole deadline. When
+    /// no check has run by the time the first was due (its interval and timeout, and 10 s more),
+    /// that is what this says.
+    static func healthchecksNotRunning(_ details: ContainerDetails, waited: Duration) -> String? {
+        guard let health = details.state.health, health.checksRun == 0, health.status == "starting" else { return nil }
+        let check = details.config.healthcheck
+        let due = Duration.nanoseconds((check?.interval ?? 30_000_000_000) + (check?.timeout ?? 30_000_000_000)) + .seconds(10)
+        guard waited > due else { return nil }
+        return "Podman ran no healthcheck in \(waited.components.seconds) s: it runs them "
+            + "from systemd timers, and this host has no systemd to run them (see docs/operations.md, Podman)"
     }
 
     func ignoringNotFound(_ body: () async throws -> Void) async throws {

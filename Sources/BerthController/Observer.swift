@@ -93,7 +93,14 @@ extension ObservedContainer {
         self.init(
             id: summary.id, name: summary.name, labels: summary.labels, imageID: summary.imageID, state: summary.state,
             status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted(),
-            networkIDs: summary.networks.compactMapValues { $0.networkID.isEmpty ? nil : $0.networkID })
+            networkIDs: Self.networkIDs(summary.networks.mapValues(\.networkID)))
+    }
+
+    /// The id of the network each endpoint was made on, where the Engine tells it: Podman puts the
+    /// network's name there (it keeps endpoints by name, so a network made again under the same
+    /// name serves them), which says nothing about which network it was.
+    static func networkIDs(_ endpoints: [String: String]) -> [String: String] {
+        endpoints.filter { name, id in !id.isEmpty && id != name }
     }
 
     /// Takes name, state, health and networks from an inspect, which is newer than the list's view.
@@ -103,7 +110,7 @@ extension ObservedContainer {
         status = details.state.status == "exited" ? "Exited (\(details.state.exitCode))" : details.state.status
         health = details.state.health.map(\.status).flatMap { $0 == "none" ? nil : $0 }
         networks = details.networkSettings.networks.keys.sorted()
-        networkIDs = details.networkSettings.networks.compactMapValues { $0.networkID.isEmpty ? nil : $0.networkID }
+        networkIDs = Self.networkIDs(details.networkSettings.networks.mapValues(\.networkID))
     }
 }
 

@@ -1,10 +1,28 @@
 /// Container calls.
 extension DockerClient {
     /// Lists containers (running or not) whose labels match every `key=value` in `labels`.
+    /// On Podman, whose list leaves health out, the same list is asked once per health state
+    /// (`PodmanDialect.healthStates`), in parallel: a fixed number of calls whatever the number of containers.
     public func listContainers(labels: [String] = [], all: Bool = true) async throws -> [ContainerSummary] {
-        try await call(
-            .get, "/containers/json",
-            query: [("all", all ? "true" : "false"), ("filters", Self.filters(labels.isEmpty ? [:] : ["label": labels]))])
+        let filters: [String: [String]] = labels.isEmpty ? [:] : ["label": labels]
+        let list: @Sendable ([String: [String]]) async throws -> [ContainerSummary] = { filters in
+            try await self.call(.get, "/containers/json", query: [("all", all ? "true" : "false"), ("filters", Self.filters(filters))])
+        }
+        guard product == .podman else { return try await list(filters) }
+        async let containers = list(filters)
+        let health = try await withThrowingTaskGroup(of: (String, [ContainerSummary]).self) { group in
+            for state in PodmanDialect.healthStates {
+                group.addTask { (state, try await list(filters.merging(["health": [state]]) { $1 })) }
+            }
+            var health: [String: String] = [:]
+            for try await (state, rows) in group { for row in rows { health[row.id] = state } }
+            return health
+        }
+        return try await containers.map { row in
+            var row = row
+            row.health = row.health ?? health[row.id]
+            return row
+        }
     }
 
     public func inspectContainer(_ id: String) async throws -> ContainerDetails {

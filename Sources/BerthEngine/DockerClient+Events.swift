@@ -8,10 +8,15 @@ extension DockerClient {
     /// Without `until`, the stream ends with an error when the Engine goes away. With `until`, the
     /// Engine ends it at that time and the stream finishes normally; one still open 30 s later has
     /// stalled and ends with an error. Cancelling the consuming task closes the connection.
+    ///
+    /// Filters and events are in Docker's words on either Engine: Podman's are translated here
+    /// (`PodmanDialect`).
     public func events(filters: [String: [String]] = [:], since: String? = nil, until: Date? = nil) -> AsyncThrowingStream<
         EngineEvent, any Error
     > {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: EngineEvent.self)
+        let podman = product == .podman
+        let filters = podman ? PodmanDialect.eventFilters(filters) : filters
         let producer = Task {
             do {
                 let response = try await send(
@@ -19,7 +24,10 @@ extension DockerClient {
                     timeout: .hours(24 * 365))
                 let body = response.body
                 let read: @Sendable () async throws -> Void = {
-                    for try await event in JSONLines<EngineEvent>(body: body) { continuation.yield(event) }
+                    for try await event in JSONLines<EngineEvent>(body: body) {
+                        guard let event = podman ? PodmanDialect.normalized(event) : event else { continue }
+                        continuation.yield(event)
+                    }
                 }
                 if let until {
                     let allowed = TimeAmount.milliseconds(Int64(max(0, until.timeIntervalSinceNow) * 1000) + 30_000)
@@ -38,7 +46,7 @@ extension DockerClient {
     }
 
     /// `seconds.nanoseconds` since 1970, as `since` and `until` take it.
-    static func timestamp(_ date: Date) -> String {
+    public static func timestamp(_ date: Date) -> String {
         let nanoseconds = Int64((date.timeIntervalSince1970 * 1e9).rounded())
         return "\(nanoseconds / 1_000_000_000).\(String(format: "%09lld", nanoseconds % 1_000_000_000))"
     }

@@ -21,8 +21,10 @@ public final class DockerClient: Sendable {
     public let endpoint: EngineEndpoint
     /// The version used in every request path (`/v1.41/...`).
     public let apiVersion: APIVersion
-    /// The Engine's own version string, e.g. `20.10.24`.
+    /// The Engine's own version string, e.g. `20.10.24` (or Podman's, e.g. `4.3.1`).
     public let engineVersion: String
+    /// Docker or Podman, from the `/_ping` answer.
+    public let product: EngineProduct
 
     let http: HTTPClient
     let baseURL: String
@@ -59,9 +61,9 @@ public final class DockerClient: Sendable {
         do {
             let version: EngineVersion = try await Self.fetchVersion(http: http, baseURL: baseURL, timeout: policy.readTimeout)
             let negotiated = try Self.negotiate(server: version)
-            logger.debug("engine \(version.version), api \(negotiated)")
+            logger.debug("engine \(version.product) \(version.version), api \(negotiated)")
             return DockerClient(
-                endpoint: endpoint, apiVersion: negotiated, engineVersion: version.version,
+                endpoint: endpoint, apiVersion: negotiated, engineVersion: version.version, product: version.product,
                 http: http, baseURL: baseURL, policy: policy, logger: logger)
         } catch {
             try? await http.shutdown()
@@ -70,12 +72,13 @@ public final class DockerClient: Sendable {
     }
 
     private init(
-        endpoint: EngineEndpoint, apiVersion: APIVersion, engineVersion: String,
+        endpoint: EngineEndpoint, apiVersion: APIVersion, engineVersion: String, product: EngineProduct,
         http: HTTPClient, baseURL: String, policy: EngineCallPolicy, logger: Logger
     ) {
         self.endpoint = endpoint
         self.apiVersion = apiVersion
         self.engineVersion = engineVersion
+        self.product = product
         self.http = http
         self.baseURL = baseURL
         self.policy = policy
@@ -97,11 +100,11 @@ public final class DockerClient: Sendable {
         }
         guard serverMax >= minimumAPIVersion else {
             throw EngineError.unsupportedVersion(
-                "Docker Engine \(server.version) speaks API \(serverMax); Berth needs \(minimumAPIVersion) or newer")
+                "\(server.product) \(server.version) speaks API \(serverMax); Berth needs \(minimumAPIVersion) or newer")
         }
         if let serverMin = server.minAPIVersion.flatMap(APIVersion.init), serverMin > maximumAPIVersion {
             throw EngineError.unsupportedVersion(
-                "Docker Engine \(server.version) needs API \(serverMin) or newer; Berth speaks up to \(maximumAPIVersion)")
+                "\(server.product) \(server.version) needs API \(serverMin) or newer; Berth speaks up to \(maximumAPIVersion)")
         }
         return min(serverMax, maximumAPIVersion)
     }
@@ -116,7 +119,7 @@ public final class DockerClient: Sendable {
             let slash = server.firstIndex(of: "/")
         {
             let version = server[server.index(after: slash)...].split(separator: " ").first.map(String.init) ?? server
-            return EngineVersion(version: version, apiVersion: api, minAPIVersion: nil)
+            return EngineVersion(version: version, apiVersion: api, minAPIVersion: nil, product: EngineProduct(server: server))
         }
         let response = try await get(http: http, baseURL + "/version", timeout: timeout)
         return try JSONDecoder().decode(EngineVersion.self, from: response.body)
@@ -194,14 +197,29 @@ public struct EngineVersion: Decodable, Sendable {
     public let version: String
     public let apiVersion: String
     public let minAPIVersion: String?
+    public let product: EngineProduct
 
-    public init(version: String, apiVersion: String, minAPIVersion: String?) {
+    public init(version: String, apiVersion: String, minAPIVersion: String?, product: EngineProduct = .docker) {
         self.version = version
         self.apiVersion = apiVersion
         self.minAPIVersion = minAPIVersion
+        self.product = product
     }
 
     enum CodingKeys: String, CodingKey {
-        case version = "Version", apiVersion = "ApiVersion", minAPIVersion = "MinAPIVersion"
+        case version = "Version", apiVersion = "ApiVersion", minAPIVersion = "MinAPIVersion", components = "Components"
+    }
+    struct Component: Decodable {
+        let name: String
+        enum CodingKeys: String, CodingKey { case name = "Name" }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decode(String.self, forKey: .version)
+        apiVersion = try c.decode(String.self, forKey: .apiVersion)
+        minAPIVersion = try c.decodeIfPresent(String.self, forKey: .minAPIVersion)
+        let first = (try? c.decodeIfPresent([Component].self, forKey: .components))?.first
+        product = first.map { EngineProduct(server: $0.name) } ?? .docker
     }
 }

@@ -7,18 +7,20 @@ extension Berth {
     struct Engine: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "engine",
-            abstract: "Show the Docker Engine Berth talks to and the negotiated API version.")
+            abstract: "Show the Engine Berth talks to (Docker or Podman), its version and the negotiated API version.")
 
         @Flag(help: "Print one JSON document instead of human output.")
         var json = false
 
         func run() async throws {
-            struct Info: Encodable { let endpoint: String; let engineVersion: String; let apiVersion: String }
+            struct Info: Encodable { let endpoint: String; let product: EngineProduct; let engineVersion: String; let apiVersion: String }
             let info = try await withEngine { engine in
-                Info(endpoint: engine.endpoint.description, engineVersion: engine.engineVersion, apiVersion: engine.apiVersion.description)
+                Info(
+                    endpoint: engine.endpoint.description, product: engine.product, engineVersion: engine.engineVersion,
+                    apiVersion: engine.apiVersion.description)
             }
             if json { return try printJSON(info) }
-            print("Docker Engine \(info.engineVersion) at \(info.endpoint), API \(info.apiVersion)")
+            print("\(info.product) \(info.engineVersion) at \(info.endpoint), API \(info.apiVersion)")
         }
     }
 }

@@ -68,7 +68,7 @@ extension Berth {
                         successTerminationBehavior: .ignore))
             }
             logger.info(
-                "watching \(loaded.name) (\(stack.source.source.description)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
+                "watching \(loaded.name) (\(stack.source.source.description)) on \(session.engine.product) \(session.engine.engineVersion) (API \(session.engine.apiVersion)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
             )
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

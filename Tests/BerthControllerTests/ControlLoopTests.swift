@@ -229,7 +229,7 @@ import Testing
         let object: [String: Any] = ["Type": type, "Action": action, "timeNano": 1, "Actor": ["ID": "c1", "Attributes": attributes]]
         let event = try JSONDecoder().decode(EngineEvent.self, from: JSONSerialization.data(withJSONObject: object))
         let meaning: String =
-            switch EventTable.meaning(of: event, stack: "s", networks: ["s_default"]) {
+            switch EventTable.meaning(of: event, stack: "s", scope: StackScope(networks: ["s_default"], containers: ["s-web"])) {
             case .reconcile(let trigger): "\(trigger.kind.rawValue) \(trigger.detail)"
             case .stoppedByHand(let container): "stopped by hand \(container)"
             case nil: "nothing"

@@ -119,22 +119,24 @@ public final class ControlLoop: Service, Sendable {
     /// still open well after its end has stalled, and is retried like a lost Engine.
     private func followEvents(stack: String) async {
         var attempt = 0
-        var since: String?
+        // From now: without `since`, Podman replays its whole event log up to `until`.
+        var since: String? = DockerClient.timestamp(Date())
         while !Task.isCancelled {
             let until = Date().addingTimeInterval(configuration.eventWindow.seconds)
             do {
                 for try await event in events.events(filters: EventTable.filters, since: since, until: until) {
                     attempt = 0
-                    switch EventTable.meaning(of: event, stack: stack, networks: await state.networks) {
+                    switch EventTable.meaning(of: event, stack: stack, scope: await state.scope) {
                     case .stoppedByHand(let container): await state.stoppedByHand(container)
                     case .reconcile(let trigger): await queue.push(trigger)
                     case nil: break
                     }
                 }
-                since = String(format: "%.9f", until.timeIntervalSince1970)
+                since = DockerClient.timestamp(until)
                 continue
             } catch {
-                since = nil
+                // The round the reconnect asks for reads the host afresh.
+                since = DockerClient.timestamp(Date())
                 if Task.isCancelled { return }
                 logger.warning("engine event stream ended: \(error)")
             }
@@ -208,8 +210,8 @@ actor LoopState {
     private var engineFailures = 0
     private var requeues = 0
     private var wakeups: [TriggerKind: Task<Void, Never>] = [:]
-    /// Engine names of the stack's networks, as the last round reported them.
-    private(set) var networks = Set<String>()
+    /// The stack's networks and containers, as the last round reported them.
+    private(set) var scope = StackScope()
     /// Containers `docker stop` or `docker kill` ended, by id; forgotten once started again.
     private var stoppedByHand = Set<String>()
 
@@ -226,11 +228,11 @@ actor LoopState {
             hold: Set(tracker.held(at: now).keys), recheck: Set(batch.compactMap(\.container)), stoppedByHand: stoppedByHand)
     }
 
-    /// Takes in what a round did: repairs toward backoff, containers started, the stack's networks.
+    /// Takes in what a round did: repairs toward backoff, containers started, the stack's scope.
     func finished(_ request: RoundRequest, _ result: RoundResult, at now: ContinuousClock.Instant) {
         tracker.recordRepairs(result.repaired, at: now)
         stoppedByHand.subtract(result.started)
-        if let networks = result.networks { self.networks = networks }
+        if let scope = result.scope { self.scope = scope }
         if case .engineUnavailable = result.next {} else { engineFailures = 0 }
         if case .requeue = result.next {} else { requeues = 0 }
     }

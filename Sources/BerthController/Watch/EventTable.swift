@@ -25,8 +25,8 @@ public enum EventTable {
         "event": ["kill", "die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"],
     ]
 
-    /// - Parameter networks: Engine names of the stack's networks.
-    public static func meaning(of event: EngineEvent, stack: String, networks: Set<String>) -> Meaning? {
+    /// - Parameter scope: Engine names of the stack's networks and containers.
+    public static func meaning(of event: EngineEvent, stack: String, scope: StackScope) -> Meaning? {
         let name = event.actor.attributes["name"] ?? String(event.actor.id.prefix(12))
         switch event.type {
         case "container":
@@ -35,13 +35,29 @@ public enum EventTable {
             guard containerActions.contains(event.action) else { return nil }
             return .reconcile(Trigger(.event, "\(event.action) \(name)", container: event.actor.id))
         case "network":
-            guard networkActions.contains(event.action), networks.contains(name) else { return nil }
+            guard networkActions.contains(event.action) else { return nil }
             // A network event names the container it is about, to read it fresh.
             let container = event.actor.attributes["container"]
+            if event.actor.attributes["name"] == nil, let containerName = event.actor.attributes["containerName"] {
+                // Podman's names the container but not the network: it concerns the stack if the container does.
+                guard scope.containers.contains(containerName) else { return nil }
+                return .reconcile(Trigger(.event, "network \(event.action) (container \(containerName))", container: container))
+            }
+            guard scope.networks.contains(name) else { return nil }
             let about = container.map { " (container \($0.prefix(12)))" } ?? ""
             return .reconcile(Trigger(.event, "network \(event.action) \(name)\(about)", container: container))
         default:
             return nil
         }
+    }
+}
+
+/// What of the host belongs to a watched stack, by Engine name, as the last round desired it.
+public struct StackScope: Sendable, Equatable {
+    public var networks: Set<String>
+    public var containers: Set<String>
+    public init(networks: Set<String> = [], containers: Set<String> = []) {
+        self.networks = networks
+        self.containers = containers
     }
 }

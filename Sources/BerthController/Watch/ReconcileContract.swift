@@ -54,18 +54,18 @@ public struct RoundResult: Sendable {
     public var repaired: Set<String>
     /// Containers this round started (the loop forgets that they were stopped by hand).
     public var started: Set<String>
-    /// Engine names of the stack's networks: events on them concern the stack.
-    public var networks: Set<String>?
+    /// The stack's networks and containers: events on them concern the stack.
+    public var scope: StackScope?
 
     public init(
         next: Next, report: ReconcileReport? = nil, error: String? = nil, repaired: Set<String> = [], started: Set<String> = [],
-        networks: Set<String>? = nil
+        scope: StackScope? = nil
     ) {
         self.next = next
         self.report = report
         self.error = error
         self.repaired = repaired
         self.started = started
-        self.networks = networks
+        self.scope = scope
     }
 }

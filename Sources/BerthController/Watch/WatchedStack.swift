@@ -53,7 +53,8 @@ public actor WatchedStack: RoundReconciler {
             let (repaired, restarted) = Self.repairs(in: report, stoppedByHand: request.stoppedByHand)
             return RoundResult(
                 next: Self.next(after: report), report: report, repaired: repaired, started: restarted,
-                networks: Set(report.desired.networks.map(\.engineName)))
+                scope: StackScope(
+                    networks: Set(report.desired.networks.map(\.engineName)), containers: Set(report.desired.containers.map(\.name))))
         } catch let errors as ManifestErrors {
             return manifestsInvalid(errors, stack: stack.name, trigger: request.trigger)
         } catch {

@@ -16,8 +16,13 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     /// The container's name without the leading slash.
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
 
-    /// Health read from the status text; the list call carries it only there.
-    public var health: String? {
+    /// `healthy`, `unhealthy`, `starting`, or nil when the Engine did not say (no healthcheck).
+    /// Docker's list carries it only in the status text; Podman's not even there, so the client
+    /// fills it in from health-filtered lists (`DockerClient.listContainers`).
+    public internal(set) var health: String?
+
+    /// Health as Docker's status text tells it.
+    static func health(fromStatus status: String) -> String? {
         if status.contains("(healthy)") { return "healthy" }
         if status.contains("(unhealthy)") { return "unhealthy" }
         if status.contains("(health: starting)") { return "starting" }
@@ -45,6 +50,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         state = try c.decodeIfPresent(String.self, forKey: .state) ?? ""
         status = try c.decodeIfPresent(String.self, forKey: .status) ?? ""
+        health = Self.health(fromStatus: status)
         let settings = try? c.nestedContainer(keyedBy: NetworkSettingsKeys.self, forKey: .networkSettings)
         networks = (try settings?.decodeIfPresent([String: EndpointSummary].self, forKey: .networks)) ?? [:]
     }
@@ -71,7 +77,17 @@ public struct ContainerDetails: Decodable, Sendable {
         public struct Health: Decodable, Sendable {
             public let status: String
             public let failingStreak: Int?
-            enum CodingKeys: String, CodingKey { case status = "Status", failingStreak = "FailingStreak" }
+            /// How many checks the Engine keeps a record of (at most the last five); none yet
+            /// means no check has run.
+            public let checksRun: Int
+            enum CodingKeys: String, CodingKey { case status = "Status", failingStreak = "FailingStreak", log = "Log" }
+            struct Entry: Decodable {}
+            public init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                status = try c.decode(String.self, forKey: .status)
+                failingStreak = try c.decodeIfPresent(Int.self, forKey: .failingStreak)
+                checksRun = (try c.decodeIfPresent([Entry].self, forKey: .log))?.count ?? 0
+            }
         }
         enum CodingKeys: String, CodingKey {
             case status = "Status", running = "Running", exitCode = "ExitCode", startedAt = "StartedAt"
@@ -84,8 +100,9 @@ public struct ContainerDetails: Decodable, Sendable {
         public let cmd: [String]?
         public let labels: [String: String]?
         public let hostname: String?
+        public let healthcheck: ContainerCreateRequest.Healthcheck?
         enum CodingKeys: String, CodingKey {
-            case image = "Image", env = "Env", cmd = "Cmd", labels = "Labels", hostname = "Hostname"
+            case image = "Image", env = "Env", cmd = "Cmd", labels = "Labels", hostname = "Hostname", healthcheck = "Healthcheck"
         }
     }
     public struct HostConfig: Decodable, Sendable {

@@ -54,10 +54,24 @@ public struct EngineEvent: Decodable, Sendable, Equatable {
     public let action: String
     public let actor: Actor
     public let timeNano: Int64
+    /// Podman's health events carry the status here (Docker's put it in the action).
+    public let healthStatus: String?
+
+    public init(type: String, action: String, actor: Actor, timeNano: Int64 = 0, healthStatus: String? = nil) {
+        self.type = type
+        self.action = action
+        self.actor = actor
+        self.timeNano = timeNano
+        self.healthStatus = healthStatus
+    }
 
     public struct Actor: Decodable, Sendable, Equatable {
         public let id: String
         public let attributes: [String: String]
+        public init(id: String, attributes: [String: String]) {
+            self.id = id
+            self.attributes = attributes
+        }
         enum CodingKeys: String, CodingKey { case id = "ID", attributes = "Attributes" }
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -65,7 +79,9 @@ public struct EngineEvent: Decodable, Sendable, Equatable {
             attributes = try c.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:]
         }
     }
-    enum CodingKeys: String, CodingKey { case type = "Type", action = "Action", actor = "Actor", timeNano }
+    enum CodingKeys: String, CodingKey {
+        case type = "Type", action = "Action", actor = "Actor", timeNano, healthStatus = "HealthStatus"
+    }
 }
 
 struct ExecCreateRequest: Encodable {

@@ -360,7 +360,8 @@ private struct PlanBuilder {
         }
         let needsHook = spec.hooks.contains { !observed.hooksRun.contains("\(keeper.id)/\($0.name)") }
         let restarted = started != nil || spec.networks.contains { !keeper.networks.contains($0.network) }
-        let unhealthy = spec.healthcheck.map { !$0.isDisabled } == true && keeper.health != "healthy"
+        // Health the Engine did not report is unknown, not bad: only a known "not yet" or "failing" is waited for.
+        let unhealthy = spec.healthcheck.map { !$0.isDisabled } == true && (keeper.health == "unhealthy" || keeper.health == "starting")
         if let health = spec.healthcheck, !health.isDisabled, restarted || unhealthy || needsHook {
             healthyGate[spec.service] = add(
                 .waitHealthy(ref, deadlineMilliseconds: health.deadlineMilliseconds), .healthGate, after: [started] + ready)
