@@ -248,7 +248,7 @@ public struct Executor: Sendable {
     /// CI runners) none ever runs and every health gate would wait for its whole deadline. When
     /// no check has run by the time the first was due (its interval and timeout, and 10 s more),
     /// that is what this says.
-    static func healthchecksNotRunning(_ details: ContainerDetails, waited: Duration) -> String? {
+    public static func healthchecksNotRunning(_ details: ContainerDetails, waited: Duration) -> String? {
         guard let health = details.state.health, health.checksRun == 0, health.status == "starting" else { return nil }
         let check = details.config.healthcheck
         let due = Duration.nanoseconds((check?.interval ?? 30_000_000_000) + (check?.timeout ?? 30_000_000_000)) + .seconds(10)

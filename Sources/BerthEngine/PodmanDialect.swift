@@ -54,13 +54,13 @@ public enum PodmanDialect {
 
     /// The registry digest a pulled image carries for `reference`'s repository, from its
     /// `RepoDigests` (`127.0.0.1:5000/app@sha256:…`). Podman qualifies short names
-    /// (`docker.io/library/app`), so a repository matches at a path boundary too.
+    /// (`docker.io/library/app`, `localhost/app`), so those spellings match too.
     public static func repoDigest(_ repoDigests: [String], for reference: String) -> String? {
         let repository = ImageReference.split(reference).repository
+        let spellings = Set([repository, "docker.io/" + repository, "docker.io/library/" + repository, "localhost/" + repository])
         for entry in repoDigests {
-            guard let at = entry.firstIndex(of: "@") else { continue }
-            let name = entry[..<at]
-            if name == repository || name.hasSuffix("/" + repository) { return String(entry[entry.index(after: at)...]) }
+            guard let at = entry.firstIndex(of: "@"), spellings.contains(String(entry[..<at])) else { continue }
+            return String(entry[entry.index(after: at)...])
         }
         return nil
     }

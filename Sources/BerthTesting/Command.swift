@@ -69,5 +69,9 @@ public enum Command {
 public struct CommandFailure: Error, CustomStringConvertible {
     public let command: String
     public let result: CommandResult
+    public init(command: String, result: CommandResult) {
+        self.command = command
+        self.result = result
+    }
     public var description: String { "\(command) exited \(result.status): \(result.stderr)" }
 }

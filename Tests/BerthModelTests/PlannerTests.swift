@@ -413,3 +413,13 @@ extension PlannerTests {
         )
     }
 }
+
+extension PlannerTests {
+    /// Health an Engine does not report (Podman's container list) is unknown: no gate is waited
+    /// for on a running container. A known `starting` or `unhealthy` is.
+    @Test(arguments: [("healthy", ""), (nil, ""), ("starting", "#1 wait-healthy container app-db (id-db-000000) (must be healthy to converge)")])
+    func healthGateOnARunningContainer(_ health: String?, _ expected: String) {
+        let observed = editing("db") { $0.health = health }
+        #expect(plan(observed) == expected)
+    }
+}

@@ -1,0 +1,76 @@
+import BerthEngine
+import BerthTesting
+import Foundation
+import Testing
+
+/// What only Podman does differently, through the release binary; the converge, profile-switch,
+/// watch and pull suites run against Podman too (`scripts/test`). Enabled in that pass
+/// (`BERTH_TEST_ENGINE=podman`, DOCKER_HOST at `scripts/podman`'s socket).
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["BERTH_TEST_ENGINE"] == "podman", "the Engine under test is not Podman"))
+struct PodmanTests {
+    func berth(_ stack: TestStack, _ arguments: [String]) async throws -> CommandResult {
+        var environment = ProcessInfo.processInfo.environment
+        environment["BERTH_STATE"] = stack.statePath
+        return try await Command.run(BerthBinary.path, arguments, environment: environment)
+    }
+
+    @Test func engineSaysPodman() async throws {
+        try await TestStack.with("pm") { stack in
+            #expect(stack.engine.product == .podman)
+            let human = try await berth(stack, ["engine"])
+            #expect(human.stdout.hasPrefix("Podman "), "\(human.stdout)")
+            let json = try await berth(stack, ["engine", "--json"])
+            #expect(json.stdout.contains(#""product" : "podman""#), "\(json.stdout)")
+        }
+    }
+
+    /// The second apply of a stack whose services have healthchecks is a no-op: health comes from
+    /// Podman's health-filtered lists, not the status text it leaves it out of.
+    @Test func secondApplyIsANoOp() async throws {
+        try await TestStack.with("pm") { stack in
+            try stack.write(
+                "docker-compose.yml",
+                """
+                services:
+                  web:
+                    image: \(TestStack.baseImage)
+                    command: [sleep, "100000"]
+                    init: true
+                    healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 2s, retries: 3}
+                """)
+            let project = ["-f", stack.directory.appendingPathComponent("docker-compose.yml").path, "-p", stack.name]
+            let first = try await berth(stack, ["apply"] + project)
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            let plan = try await berth(stack, ["plan", "--detailed-exitcode"] + project)
+            #expect(plan.status == 0, "\(plan.stdout)")
+            let second = try await berth(stack, ["apply"] + project)
+            #expect(second.stdout.contains("already converged"), "\(second.stdout)")
+            let status = try await berth(stack, ["status"] + project)
+            #expect(status.stdout.contains("running (healthy)") && status.stdout.contains("in sync"), "\(status.stdout)")
+        }
+    }
+
+    /// Where no healthcheck ever runs (no systemd; the container is labelled so the test harness
+    /// leaves it alone), the gate fails once the first check was due, saying why, instead of
+    /// waiting out its 5-minute deadline.
+    @Test func noHealthcheckRunFailsFast() async throws {
+        try await TestStack.with("pm") { stack in
+            try stack.write(
+                "docker-compose.yml",
+                """
+                services:
+                  web:
+                    image: \(TestStack.baseImage)
+                    command: [sleep, "100000"]
+                    labels: {berth-test.no-systemd: "true"}
+                    healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 1s, retries: 100, start_period: 300s}
+                """)
+            let project = ["-f", stack.directory.appendingPathComponent("docker-compose.yml").path, "-p", stack.name]
+            let started = Date()
+            let apply = try await berth(stack, ["apply"] + project)
+            #expect(apply.status != 0)
+            #expect(apply.stdout.contains("Podman ran no healthcheck"), "\(apply.stdout)")
+            #expect(Date().timeIntervalSince(started) < 120)
+        }
+    }
+}
