@@ -34,6 +34,8 @@ public protocol EngineClient: EngineEventSource {
     var callCounts: EngineCallCounts { get }
     /// Docker or Podman: the few places they differ in behaviour (not in shapes) ask.
     var product: EngineProduct { get }
+    /// The Engine's own version (Docker's or Podman's), for the log.
+    var engineVersion: String { get }
 }
 
 extension DockerClient: EngineClient {}

@@ -283,6 +283,8 @@ public struct Reconciler: Sendable {
     /// Logs a reconcile as running. The caller holds the stack's lock, so a reconcile of the stack
     /// still logged as running belongs to a process that is gone: it is marked interrupted first.
     private func begin(_ record: ReconcileRecord) throws -> Int64 {
+        var record = record
+        record.engine = "\(engine.product) \(engine.engineVersion)"
         try store.markInterrupted(stack: record.stack)
         return try store.begin(record)
     }

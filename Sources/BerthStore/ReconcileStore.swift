@@ -215,6 +215,9 @@ public final class ReconcileStore: Sendable {
                 t.primaryKey(["stack", "volume"])
             }
         }
+        migrator.registerMigration("v7: the Engine of each reconcile") { db in
+            try db.alter(table: "reconcile") { t in t.add(column: "engine", .text) }
+        }
         return migrator
     }
 

@@ -20,6 +20,8 @@ public struct ReconcileRecord: Sendable, Codable, Equatable {
     public var error: String?
     public var engineReads: Int
     public var engineWrites: Int
+    /// The Engine that served it, e.g. `Docker Engine 20.10.24` or `Podman 4.3.1` (nil before v7).
+    public var engine: String?
 
     public init(stack: String, trigger: String, profiles: [String], environment: String?, manifestDigest: String, startedAt: Date = Date()) {
         self.stack = stack

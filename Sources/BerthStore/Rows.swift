@@ -19,10 +19,11 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
     var error: String?
     var engineReads: Int
     var engineWrites: Int
+    var engine: String?
 
     init(_ r: ReconcileRecord) {
         (id, stack, trigger, profiles, environment, manifestDigest) = (r.id, r.stack, r.trigger, r.profiles, r.environment, r.manifestDigest)
-        triggerDetail = r.triggerDetail
+        (triggerDetail, engine) = (r.triggerDetail, r.engine)
         (startedAt, endedAt, driftCount, outcome, error, engineReads, engineWrites) = (
             r.startedAt, r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites
         )
@@ -34,6 +35,7 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
         r.id = id
         r.profiles = profiles
         r.triggerDetail = triggerDetail
+        r.engine = engine
         (r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites) = (
             endedAt, driftCount, outcome, error, engineReads, engineWrites
         )

@@ -72,7 +72,7 @@ extension Berth {
             for (reconcile, actions) in entries {
                 let seconds = reconcile.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(reconcile.startedAt)) } ?? "-"
                 print(
-                    "#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger)\(reconcile.triggerDetail.map { " (\($0))" } ?? "") → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (engine \(reconcile.engineReads)r/\(reconcile.engineWrites)w)"
+                    "#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger)\(reconcile.triggerDetail.map { " (\($0))" } ?? "") → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (\(reconcile.engine ?? "engine") \(reconcile.engineReads)r/\(reconcile.engineWrites)w)"
                 )
                 if let error = reconcile.error { print("    error: \(error)") }
                 for rollout in rollouts[reconcile.id ?? 0] ?? [] where rollout.order != .create { print("    \(Output.rollout(rollout))") }

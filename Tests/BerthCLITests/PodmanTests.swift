@@ -47,6 +47,8 @@ struct PodmanTests {
             #expect(second.stdout.contains("already converged"), "\(second.stdout)")
             let status = try await berth(stack, ["status"] + project)
             #expect(status.stdout.contains("running (healthy)") && status.stdout.contains("in sync"), "\(status.stdout)")
+            let history = try await berth(stack, ["history", "--json", "--stack", stack.name])
+            #expect(history.stdout.contains(#""engine" : "Podman 4."#), "\(history.stdout)")
         }
     }
 

@@ -205,6 +205,9 @@ import Testing
             #expect(history.map(\.reconcile.outcome) == ["converged", "changed", "changed"])
             #expect(history[1].actions.contains { $0.kind == "create" && $0.reason == "missing" && $0.outcome == .ok })
             #expect(history.allSatisfy { $0.reconcile.endedAt != nil && $0.reconcile.manifestDigest.count == 64 })
+            // Which Engine served each reconcile: Docker's or Podman's name and version.
+            let engine = "\(stack.engine.product) \(stack.engine.engineVersion)"
+            #expect(history.allSatisfy { $0.reconcile.engine == engine }, "\(history.map(\.reconcile.engine))")
             for file in [stack.statePath, stack.statePath + "-wal"] {
                 let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
                 #expect(bytes.range(of: Data(TestManifests.secret.utf8)) == nil, "secret found in \(file)")
