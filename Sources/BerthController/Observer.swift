@@ -64,13 +64,21 @@ public struct Observer: Sendable {
 
     /// What each registry serves now for `references`, asked in parallel; a registry that cannot
     /// be reached is an answer too (the planner reports it), not a failure of the reconcile.
+    ///
+    /// Podman has no `/distribution` endpoint: there the image is pulled (through the Engine, so
+    /// its registries, credentials and `insecure` settings apply) and the digest read from what
+    /// arrived. An unchanged tag moves no layer; a moved one is pulled a step earlier than on Docker.
     public func registryDigests(_ references: Set<String>) async -> [String: RegistryAnswer] {
         let engine = self.engine
         // Nothing below throws: every failure becomes an answer.
         return
             (try? await concurrently(references) { reference -> RegistryAnswer in
                 do {
-                    let digest = try await engine.registryDigest(reference)
+                    guard engine.product == .podman else { return .digest(try await engine.registryDigest(reference)) }
+                    try await engine.pullImage(reference, progress: nil)
+                    guard let digest = ObservedImage(try await engine.inspectImage(reference)).digest(for: reference) else {
+                        return .unreachable("Podman pulled \(reference) but reports no registry digest for it")
+                    }
                     return .digest(digest)
                 } catch {
                     return .unreachable("\(error)")

@@ -21,20 +21,9 @@ extension DockerClient {
     }
 
     /// The digest of the manifest `reference` names in its registry now, without pulling
-    /// (`GET /distribution/…/json`): how `--pull` tells whether a tag moved.
-    ///
-    /// Podman has no such endpoint; there the image is pulled (through the Engine, so its own
-    /// registry configuration and credentials apply) and the digest read from what arrived. A pull
-    /// of an unchanged tag moves no layer; a moved tag is pulled a step earlier than on Docker.
+    /// (`GET /distribution/…/json`): how `--pull` tells whether a tag moved. Podman has no such
+    /// endpoint (404); `Observer.registryDigests` asks it another way.
     public func registryDigest(_ reference: String) async throws -> String {
-        if product == .podman {
-            try await pullImage(reference)
-            let image = try await inspectImage(reference)
-            guard let digest = PodmanDialect.repoDigest(image.repoDigests, for: reference) else {
-                throw EngineError.stream("Podman pulled \(reference) but reports no registry digest for it")
-            }
-            return digest
-        }
         let answer: DistributionInspect = try await call(.get, "/distribution/\(reference)/json", timeout: .seconds(30))
         return answer.descriptor.digest
     }

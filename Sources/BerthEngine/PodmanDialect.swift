@@ -49,19 +49,4 @@ public enum PodmanDialect {
     /// Podman's container list has no health in its status text; it answers a health filter.
     /// These are the filters to ask, one list each.
     static let healthStates = ["healthy", "unhealthy", "starting"]
-
-    // MARK: Images
-
-    /// The registry digest a pulled image carries for `reference`'s repository, from its
-    /// `RepoDigests` (`127.0.0.1:5000/app@sha256:…`). Podman qualifies short names
-    /// (`docker.io/library/app`, `localhost/app`), so those spellings match too.
-    public static func repoDigest(_ repoDigests: [String], for reference: String) -> String? {
-        let repository = ImageReference.split(reference).repository
-        let spellings = Set([repository, "docker.io/" + repository, "docker.io/library/" + repository, "localhost/" + repository])
-        for entry in repoDigests {
-            guard let at = entry.firstIndex(of: "@"), spellings.contains(String(entry[..<at])) else { continue }
-            return String(entry[entry.index(after: at)...])
-        }
-        return nil
-    }
 }

@@ -54,12 +54,4 @@ import Testing
         #expect(normalized?.action == action)
         if action != nil { #expect(normalized?.actor.attributes == attributes) }
     }
-
-    @Test func registryDigestOfAPulledImage() {
-        let digests = ["127.0.0.1:5000/pm/app@sha256:aaa", "docker.io/library/web@sha256:bbb"]
-        #expect(PodmanDialect.repoDigest(digests, for: "127.0.0.1:5000/pm/app:1") == "sha256:aaa")
-        #expect(PodmanDialect.repoDigest(digests, for: "library/web:2") == "sha256:bbb")
-        #expect(PodmanDialect.repoDigest(digests, for: "127.0.0.1:5000/pm/other:1") == nil)
-        #expect(PodmanDialect.repoDigest(digests, for: "app:1") == nil)
-    }
 }

@@ -423,3 +423,14 @@ extension PlannerTests {
         #expect(plan(observed) == expected)
     }
 }
+
+extension PlannerTests {
+    /// The digest an image carries for a reference, in Docker's spelling and in Podman's.
+    @Test func registryDigestOfAnImage() {
+        let image = ObservedImage(id: "sha256:0", repoDigests: ["127.0.0.1:5000/pm/app@sha256:aaa", "docker.io/library/web@sha256:bbb"])
+        #expect(image.digest(for: "127.0.0.1:5000/pm/app:1") == "sha256:aaa")
+        #expect(image.digest(for: "web:2") == "sha256:bbb")
+        #expect(image.digest(for: "127.0.0.1:5000/pm/other:1") == nil)
+        #expect(image.digest(for: "app:1") == nil)
+    }
+}

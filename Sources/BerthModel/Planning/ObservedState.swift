@@ -56,10 +56,16 @@ public struct ObservedImage: Sendable, Equatable {
         self.repoDigests = repoDigests
     }
 
-    /// The registry digest of this image for `reference`'s repository, if it has one.
+    /// The registry digest of this image for `reference`'s repository, if it has one. Podman
+    /// qualifies short names (`docker.io/library/app@…`, `localhost/app@…`): those spellings match too.
     public func digest(for reference: String) -> String? {
         let repository = ImageName.repository(of: reference)
-        return repoDigests.first { $0.hasPrefix(repository + "@") }.map { String($0.dropFirst(repository.count + 1)) }
+        let spellings = [repository, "docker.io/" + repository, "docker.io/library/" + repository, "localhost/" + repository]
+        for entry in repoDigests {
+            guard let at = entry.firstIndex(of: "@"), spellings.contains(String(entry[..<at])) else { continue }
+            return String(entry[entry.index(after: at)...])
+        }
+        return nil
     }
 }
 
