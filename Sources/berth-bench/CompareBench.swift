@@ -18,21 +18,15 @@ struct CompareOptions {
     var json: String?
 
     init(_ arguments: [String]) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--sizes": sizes = (iterator.next() ?? "").split(separator: ",").compactMap { Int($0) }
-            case "--berth": berth = iterator.next() ?? berth
-            case "--compose": compose = iterator.next() ?? compose
-            case "--repetitions": repetitions = Int(iterator.next() ?? "") ?? repetitions
-            case "--watch-repetitions": watchRepetitions = Int(iterator.next() ?? "") ?? watchRepetitions
-            case "--idle-seconds": idleSeconds = Int(iterator.next() ?? "") ?? idleSeconds
-            case "--json": json = iterator.next()
-            default:
-                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
-                exit(2)
-            }
-        }
+        let given = BenchArguments(
+            arguments, known: ["--sizes", "--berth", "--compose", "--repetitions", "--watch-repetitions", "--idle-seconds", "--json"])
+        sizes = given.string("--sizes").map { $0.split(separator: ",").compactMap { Int($0) } } ?? sizes
+        berth = given.string("--berth") ?? berth
+        compose = given.string("--compose") ?? compose
+        repetitions = given.int("--repetitions") ?? repetitions
+        watchRepetitions = given.int("--watch-repetitions") ?? watchRepetitions
+        idleSeconds = given.int("--idle-seconds") ?? idleSeconds
+        json = given.string("--json")
     }
 }
 

@@ -15,19 +15,12 @@ struct DriftOptions {
     var json: String?
 
     init(_ arguments: [String]) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--berth": berth = iterator.next() ?? berth
-            case "--repetitions": repetitions = Int(iterator.next() ?? "") ?? repetitions
-            case "--services": services = Int(iterator.next() ?? "") ?? services
-            case "--idle-seconds": idleSeconds = Int(iterator.next() ?? "") ?? idleSeconds
-            case "--json": json = iterator.next()
-            default:
-                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
-                exit(2)
-            }
-        }
+        let given = BenchArguments(arguments, known: ["--berth", "--repetitions", "--services", "--idle-seconds", "--json"])
+        berth = given.string("--berth") ?? berth
+        repetitions = given.int("--repetitions") ?? repetitions
+        services = given.int("--services") ?? services
+        idleSeconds = given.int("--idle-seconds") ?? idleSeconds
+        json = given.string("--json")
     }
 }
 
@@ -123,19 +116,7 @@ enum DriftBench {
         try stack.write("stack.yaml", manifest)
 
         // Floor: the Engine creating and starting the same container, one at a time.
-        var floor: [Double] = []
-        for index in 0..<options.repetitions {
-            var request = ContainerCreateRequest(image: TestStack.baseImage)
-            request.cmd = ["sleep", "86400"]
-            request.labels = ["berth.stack": stack.name, "berth.bench": "floor"]
-            request.hostConfig.initProcess = true
-            request.hostConfig.networkMode = "bridge"
-            let start = ContinuousClock.now
-            let id = try await engine.createContainer(name: "\(stack.name)-floor\(index)", request)
-            try await engine.startContainer(id)
-            floor.append(seconds(ContinuousClock.now - start))
-            try await engine.removeContainer(id, force: true)
-        }
+        let floor = try await engineFloor(engine, stack: stack.name, repetitions: options.repetitions)
 
         // Berth: a real `berth watch` process; remove one container, wait for the Engine's `start` of its replacement.
         let watch = try await WatchProbe.start(

@@ -15,19 +15,12 @@ struct EnginesOptions {
     var json: String?
 
     init(_ arguments: [String]) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--berth": berth = iterator.next() ?? berth
-            case "--repetitions": repetitions = Int(iterator.next() ?? "") ?? repetitions
-            case "--services": services = Int(iterator.next() ?? "") ?? services
-            case "--podman": podman = iterator.next() ?? podman
-            case "--json": json = iterator.next()
-            default:
-                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
-                exit(2)
-            }
-        }
+        let given = BenchArguments(arguments, known: ["--berth", "--repetitions", "--services", "--podman", "--json"])
+        berth = given.string("--berth") ?? berth
+        repetitions = given.int("--repetitions") ?? repetitions
+        services = given.int("--services") ?? services
+        podman = given.string("--podman") ?? podman
+        json = given.string("--json")
     }
 }
 
@@ -97,18 +90,7 @@ enum EnginesBench {
             _ = try await berth(["down"])
         }
 
-        var floor: [Double] = []
-        for index in 0..<options.repetitions {
-            var request = ContainerCreateRequest(image: TestStack.baseImage)
-            request.cmd = ["sleep", "86400"]
-            request.labels = ["berth.stack": stack.name]
-            request.hostConfig.initProcess = true
-            let start = ContinuousClock.now
-            let id = try await engine.createContainer(name: "\(stack.name)-floor\(index)", request)
-            try await engine.startContainer(id)
-            floor.append(seconds(ContinuousClock.now - start))
-            try await engine.removeContainer(id, force: true)
-        }
+        let floor = try await engineFloor(engine, stack: stack.name, repetitions: options.repetitions)
 
         let watch = try await WatchProbe.start(
             berth: options.berth, ["watch", stack.directory.path, "--resync", "300"], state: stack.statePath, engine: engine, stack: stack.name,

@@ -1,3 +1,5 @@
+import BerthEngine
+import BerthTesting
 import Foundation
 
 /// Seconds of a Duration.
@@ -77,4 +79,43 @@ func timed(_ executable: String, _ arguments: [String], environment: [String: St
 
 struct BenchError: Error, CustomStringConvertible {
     let description: String
+}
+
+/// The benches' options: `--flag value` pairs only. An unknown flag, or one without its value,
+/// ends the program with status 2.
+struct BenchArguments {
+    private var values: [String: String] = [:]
+
+    init(_ arguments: [String], known: Set<String>) {
+        var iterator = arguments.makeIterator()
+        while let flag = iterator.next() {
+            guard known.contains(flag), let value = iterator.next() else {
+                FileHandle.standardError.write(Data("unknown argument or missing value: \(flag)\n".utf8))
+                exit(2)
+            }
+            values[flag] = value
+        }
+    }
+
+    func string(_ flag: String) -> String? { values[flag] }
+    func int(_ flag: String) -> Int? { values[flag].flatMap { Int($0) } }
+}
+
+/// The Engine's own floor: create and start one container through the raw API, `repetitions`
+/// times one after another (each removed again), in seconds.
+func engineFloor(_ engine: DockerClient, stack: String, repetitions: Int) async throws -> [Double] {
+    var floor: [Double] = []
+    for index in 0..<repetitions {
+        var request = ContainerCreateRequest(image: TestStack.baseImage)
+        request.cmd = ["sleep", "86400"]
+        request.labels = ["berth.stack": stack, "berth.bench": "floor"]
+        request.hostConfig.initProcess = true
+        request.hostConfig.networkMode = "bridge"
+        let start = ContinuousClock.now
+        let id = try await engine.createContainer(name: "\(stack)-floor\(index)", request)
+        try await engine.startContainer(id)
+        floor.append(seconds(ContinuousClock.now - start))
+        try await engine.removeContainer(id, force: true)
+    }
+    return floor
 }

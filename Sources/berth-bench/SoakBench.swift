@@ -14,19 +14,12 @@ struct SoakOptions {
     var json: String?
 
     init(_ arguments: [String]) {
-        var iterator = arguments.makeIterator()
-        while let argument = iterator.next() {
-            switch argument {
-            case "--berth": berth = iterator.next() ?? berth
-            case "--minutes": minutes = Int(iterator.next() ?? "") ?? minutes
-            case "--services": services = Int(iterator.next() ?? "") ?? services
-            case "--drift-every": driftEvery = Int(iterator.next() ?? "") ?? driftEvery
-            case "--json": json = iterator.next()
-            default:
-                FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
-                exit(2)
-            }
-        }
+        let given = BenchArguments(arguments, known: ["--berth", "--minutes", "--services", "--drift-every", "--json"])
+        berth = given.string("--berth") ?? berth
+        minutes = given.int("--minutes") ?? minutes
+        services = given.int("--services") ?? services
+        driftEvery = given.int("--drift-every") ?? driftEvery
+        json = given.string("--json")
     }
 }
 

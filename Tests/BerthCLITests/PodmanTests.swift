@@ -8,6 +8,12 @@ import Testing
 /// (`BERTH_TEST_ENGINE=podman`, DOCKER_HOST at `scripts/podman`'s socket).
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["BERTH_TEST_ENGINE"] == "podman", "the Engine under test is not Podman"))
 struct PodmanTests {
+    /// Writes a Compose project of one service `web` and returns the arguments that name it.
+    func project(_ stack: TestStack, web: String) throws -> [String] {
+        try stack.write("docker-compose.yml", "services:\n  web:\n    image: \(TestStack.baseImage)\n    command: [sleep, \"100000\"]\n" + web)
+        return ["-f", stack.directory.appendingPathComponent("docker-compose.yml").path, "-p", stack.name]
+    }
+
     func berth(_ stack: TestStack, _ arguments: [String]) async throws -> CommandResult {
         var environment = ProcessInfo.processInfo.environment
         environment["BERTH_STATE"] = stack.statePath
@@ -28,17 +34,8 @@ struct PodmanTests {
     /// Podman's health-filtered lists, not the status text it leaves it out of.
     @Test func secondApplyIsANoOp() async throws {
         try await TestStack.with("pm") { stack in
-            try stack.write(
-                "docker-compose.yml",
-                """
-                services:
-                  web:
-                    image: \(TestStack.baseImage)
-                    command: [sleep, "100000"]
-                    init: true
-                    healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 2s, retries: 3}
-                """)
-            let project = ["-f", stack.directory.appendingPathComponent("docker-compose.yml").path, "-p", stack.name]
+            let project = try project(
+                stack, web: "    init: true\n    healthcheck: {test: [CMD, \"true\"], interval: 1s, timeout: 2s, retries: 3}\n")
             let first = try await berth(stack, ["apply"] + project)
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
             let plan = try await berth(stack, ["plan", "--detailed-exitcode"] + project)
@@ -57,17 +54,10 @@ struct PodmanTests {
     /// waiting out its 5-minute deadline.
     @Test func noHealthcheckRunFailsFast() async throws {
         try await TestStack.with("pm") { stack in
-            try stack.write(
-                "docker-compose.yml",
-                """
-                services:
-                  web:
-                    image: \(TestStack.baseImage)
-                    command: [sleep, "100000"]
-                    labels: {berth-test.no-systemd: "true"}
-                    healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 1s, retries: 100, start_period: 300s}
-                """)
-            let project = ["-f", stack.directory.appendingPathComponent("docker-compose.yml").path, "-p", stack.name]
+            let project = try project(
+                stack,
+                web: "    labels: {berth-test.no-systemd: \"true\"}\n"
+                    + "    healthcheck: {test: [CMD, \"true\"], interval: 1s, timeout: 1s, retries: 100, start_period: 300s}\n")
             let started = Date()
             let apply = try await berth(stack, ["apply"] + project)
             #expect(apply.status != 0)
