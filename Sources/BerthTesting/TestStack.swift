@@ -37,6 +37,18 @@ public struct TestStack: Sendable {
 
     public func store() throws -> ReconcileStore { try ReconcileStore(path: statePath) }
 
+    /// This process's environment with the stack's state file: what a `berth` command for this stack runs with.
+    public var berthEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["BERTH_STATE"] = statePath
+        return environment
+    }
+
+    /// Runs the `berth` binary users run (`BerthBinary`) with `arguments`, on this stack's state file.
+    public func berth(_ arguments: [String]) async throws -> CommandResult {
+        try await Command.run(BerthBinary.path, arguments, environment: berthEnvironment)
+    }
+
     public func reconciler() throws -> Reconciler { Reconciler(engine: engine, store: try store()) }
 
     /// Loads the manifests and applies them once.

@@ -73,8 +73,7 @@ enum EnginesBench {
             manifest += "---\nkind: Service\nname: s\(index)\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"86400\"]\n"
         }
         try stack.write("stack.yaml", manifest)
-        var environment = ProcessInfo.processInfo.environment
-        environment["BERTH_STATE"] = stack.statePath
+        let environment = stack.berthEnvironment
         func berth(_ arguments: [String]) async throws -> TimedRun {
             let run = try await timed(options.berth, arguments + [stack.directory.path], environment: environment)
             guard run.status == 0 else {

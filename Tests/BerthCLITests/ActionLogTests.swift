@@ -24,8 +24,7 @@ import Testing
             try stack.write(
                 "stack.yaml",
                 "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"600\"]\n")
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
+            let environment = stack.berthEnvironment
             var killing = environment
             killing["BERTH_CRASH_AFTER_WRITES"] = "2"  // after the network and the container are created
             let killed = try await Command.run(BerthBinary.path, ["apply", stack.directory.path], environment: killing)

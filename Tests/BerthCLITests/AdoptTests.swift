@@ -26,30 +26,27 @@ import Testing
                 kind: Volume
                 name: data
                 """)
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
-            let berth = { (arguments: [String]) in try await Command.run(BerthBinary.path, arguments, environment: environment) }
 
-            let refused = try await berth(["apply", stack.directory.path])
+            let refused = try await stack.berth(["apply", stack.directory.path])
             #expect(refused.status == 1)
             #expect(refused.stdout.contains("conflict volume \(volume): exists but was not made by stack \(stack.name)"), "\(refused.stdout)")
             #expect(try await stack.containers().isEmpty, "nothing mounts the foreign volume")
 
-            let adopted = try await berth(["adopt", "volume", volume, stack.directory.path])
+            let adopted = try await stack.berth(["adopt", "volume", volume, stack.directory.path])
             #expect(adopted.status == 0, "\(adopted.stderr)")
             #expect(adopted.stdout.contains("volume \(volume) adopted"))
-            let again = try await berth(["adopt", "volume", volume, stack.directory.path])
+            let again = try await stack.berth(["adopt", "volume", volume, stack.directory.path])
             #expect(again.stdout.contains("is the stack's already"))
-            let unknown = try await berth(["adopt", "volume", "\(stack.name)_other", stack.directory.path])
+            let unknown = try await stack.berth(["adopt", "volume", "\(stack.name)_other", stack.directory.path])
             #expect(unknown.status == 1 && unknown.stderr.contains("has no volume named"), "\(unknown.stderr)")
 
-            let applied = try await berth(["apply", stack.directory.path])
+            let applied = try await stack.berth(["apply", stack.directory.path])
             #expect(applied.status == 0, "\(applied.stdout)\n\(applied.stderr)")
             let container = try #require(try await stack.containers().first)
             let details = try await stack.engine.inspectContainer(container.id)
             #expect(details.mounts.contains { $0.name == volume })
 
-            let history = try await berth(["history", "--stack", stack.name, "--json"])
+            let history = try await stack.berth(["history", "--stack", stack.name, "--json"])
             #expect(history.stdout.contains("\"trigger\" : \"adopt\""))
             #expect(history.stdout.contains("adopt-volume"))
         }

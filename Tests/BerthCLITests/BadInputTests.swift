@@ -109,8 +109,7 @@ import Testing
 
     @Test func everyBadInputIsRefusedWithItsPlaceAndChangesNothing() async throws {
         try await TestStack.with("bad") { stack in
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
+            var environment = stack.berthEnvironment
             environment["BERTH_CRASH_AFTER_WRITES"] = "1"
             environment["TAG"] = nil
             for (index, (file, text, expected)) in Self.corpus.enumerated() {

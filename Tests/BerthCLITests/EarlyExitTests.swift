@@ -8,12 +8,6 @@ import Testing
 @Suite struct EarlyExitTests {
     static let manifest = "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ncommand: [sleep, \"60\"]\n"
 
-    func berth(_ stack: TestStack, _ arguments: [String]) async throws -> CommandResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["BERTH_STATE"] = stack.statePath
-        return try await Command.run(BerthBinary.path, arguments, environment: environment)
-    }
-
     @Test func applyWhileAnotherProcessHoldsTheStack() async throws {
         try await TestStack.with("ee") { stack in
             try stack.write("stack.yaml", Self.manifest)
@@ -25,7 +19,7 @@ import Testing
             try holder.run()
             defer { holder.terminate() }
             try await Task.sleep(for: .milliseconds(300))
-            let result = try await berth(stack, ["apply", stack.directory.path, "--lock-timeout", "1"])
+            let result = try await stack.berth(["apply", stack.directory.path, "--lock-timeout", "1"])
             #expect(result.status == 1, "\(result.stderr)")
             #expect(result.stderr.contains("another Berth process"), "\(result.stderr)")
             #expect(try await stack.containers().isEmpty)
@@ -37,7 +31,7 @@ import Testing
         try await TestStack.with("ee") { stack in
             try stack.write("stack.yaml", Self.manifest)
             try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: stack.statePath))
-            let result = try await berth(stack, command + [stack.directory.path])
+            let result = try await stack.berth(command + [stack.directory.path])
             #expect(result.status == 1, "\(result.stdout)\n\(result.stderr)")
             #expect(result.stderr.contains(stack.statePath), "\(result.stderr)")
             #expect(try await stack.containers().isEmpty)
@@ -54,14 +48,12 @@ struct ForeignStateFileTests {
             _ = try stack.store()
             #expect(chmod(stack.statePath, 0o644) == 0)
             #expect(chown(stack.statePath, 65534, 65534) == 0)
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
-            let result = try await Command.run(BerthBinary.path, ["apply", stack.directory.path], environment: environment)
+            let result = try await stack.berth(["apply", stack.directory.path])
             #expect(result.status == 1)
             #expect(result.stderr.contains("belongs to uid 65534"), "\(result.stderr)")
             #expect(try await stack.containers().isEmpty)
             // Reading it is fine: plan neither writes nor re-permissions the file.
-            let plan = try await Command.run(BerthBinary.path, ["plan", stack.directory.path], environment: environment)
+            let plan = try await stack.berth(["plan", stack.directory.path])
             #expect(plan.status == 0, "\(plan.stderr)")
             let mode = try FileManager.default.attributesOfItem(atPath: stack.statePath)[.posixPermissions] as? Int
             #expect(mode == 0o644, "left as it was")

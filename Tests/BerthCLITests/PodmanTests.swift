@@ -14,18 +14,12 @@ struct PodmanTests {
         return ["-f", stack.directory.appendingPathComponent("docker-compose.yml").path, "-p", stack.name]
     }
 
-    func berth(_ stack: TestStack, _ arguments: [String]) async throws -> CommandResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["BERTH_STATE"] = stack.statePath
-        return try await Command.run(BerthBinary.path, arguments, environment: environment)
-    }
-
     @Test func engineSaysPodman() async throws {
         try await TestStack.with("pm") { stack in
             #expect(stack.engine.product == .podman)
-            let human = try await berth(stack, ["engine"])
+            let human = try await stack.berth(["engine"])
             #expect(human.stdout.hasPrefix("Podman "), "\(human.stdout)")
-            let json = try await berth(stack, ["engine", "--json"])
+            let json = try await stack.berth(["engine", "--json"])
             #expect(json.stdout.contains(#""product" : "podman""#), "\(json.stdout)")
         }
     }
@@ -36,15 +30,15 @@ struct PodmanTests {
         try await TestStack.with("pm") { stack in
             let project = try project(
                 stack, web: "    init: true\n    healthcheck: {test: [CMD, \"true\"], interval: 1s, timeout: 2s, retries: 3}\n")
-            let first = try await berth(stack, ["apply"] + project)
+            let first = try await stack.berth(["apply"] + project)
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
-            let plan = try await berth(stack, ["plan", "--detailed-exitcode"] + project)
+            let plan = try await stack.berth(["plan", "--detailed-exitcode"] + project)
             #expect(plan.status == 0, "\(plan.stdout)")
-            let second = try await berth(stack, ["apply"] + project)
+            let second = try await stack.berth(["apply"] + project)
             #expect(second.stdout.contains("already converged"), "\(second.stdout)")
-            let status = try await berth(stack, ["status"] + project)
+            let status = try await stack.berth(["status"] + project)
             #expect(status.stdout.contains("running (healthy)") && status.stdout.contains("in sync"), "\(status.stdout)")
-            let history = try await berth(stack, ["history", "--json", "--stack", stack.name])
+            let history = try await stack.berth(["history", "--json", "--stack", stack.name])
             #expect(history.stdout.contains(#""engine" : "Podman 4."#), "\(history.stdout)")
         }
     }
@@ -59,7 +53,7 @@ struct PodmanTests {
                 web: "    labels: {berth-test.no-systemd: \"true\"}\n"
                     + "    healthcheck: {test: [CMD, \"true\"], interval: 1s, timeout: 1s, retries: 100, start_period: 300s}\n")
             let started = Date()
-            let apply = try await berth(stack, ["apply"] + project)
+            let apply = try await stack.berth(["apply"] + project)
             #expect(apply.status != 0)
             #expect(apply.stdout.contains("Podman ran no healthcheck"), "\(apply.stdout)")
             #expect(Date().timeIntervalSince(started) < 120)

@@ -20,27 +20,22 @@ import Testing
                 "docker-compose.yml",
                 "services:\n" + zip(["web", "api"], references).map { "  \($0):\n    image: \($1)\n    init: true\n" }.joined())
             let project = ["-f", compose.path, "-p", stack.name]
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
-            func berth(_ arguments: [String]) async throws -> CommandResult {
-                try await Command.run(BerthBinary.path, arguments, environment: environment)
-            }
 
-            let first = try await berth(["apply"] + project)
+            let first = try await stack.berth(["apply"] + project)
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
             let before = try await stack.containers().map(\.id)
 
             for reference in references { try await stack.publish("v2", reference: reference) }
-            let plan = try await berth(["plan"] + project + ["--pull", "--detailed-exitcode"])
+            let plan = try await stack.berth(["plan"] + project + ["--pull", "--detailed-exitcode"])
             #expect(plan.status == 2, "\(plan.stdout)\(plan.stderr)")
             for reference in references { #expect(plan.stdout.contains("pull-image image \(reference) (registry has sha256:"), "\(plan.stdout)") }
 
-            let pulled = try await berth(["apply"] + project + ["--pull", "--json"])
+            let pulled = try await stack.berth(["apply"] + project + ["--pull", "--json"])
             #expect(pulled.status == 0, "\(pulled.stdout)\(pulled.stderr)")
             let after = try await stack.containers()
             #expect(after.count == 2)
             #expect(Set(after.map(\.id)).isDisjoint(with: before), "both services recreated on the new digest")
-            let again = try await berth(["apply"] + project + ["--pull"])
+            let again = try await stack.berth(["apply"] + project + ["--pull"])
             #expect(again.status == 0)
             #expect(again.stdout.contains("already converged"), "\(again.stdout)")
         }

@@ -31,8 +31,7 @@ import Testing
             }
             try stack.write("token.txt", secret + "\n")
             try stack.write("stack.yaml", manifests("one"))
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
+            var environment = stack.berthEnvironment
             environment["DOCKER_HOST"] = "unix:///var/run/docker.sock"
             let directory = stack.directory.path
             var outputs: [String] = []

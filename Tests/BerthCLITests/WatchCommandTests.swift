@@ -9,8 +9,7 @@ import Testing
             try stack.write(
                 "stack.yaml",
                 "kind: Stack\nname: {{stack}}\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sleep, \"600\"]\n")
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
+            let environment = stack.berthEnvironment
             let watch = Process()
             watch.executableURL = URL(fileURLWithPath: BerthBinary.path)
             watch.arguments = ["watch", stack.directory.path, "--resync", "5", "--listen", "127.0.0.1:0"]

@@ -69,8 +69,7 @@ import Testing
         """
 
     func berth(_ stack: TestStack, _ arguments: [String], mode: String, crashAfter k: Int? = nil) async throws -> CommandResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["BERTH_STATE"] = stack.statePath
+        var environment = stack.berthEnvironment
         environment["MODE"] = mode
         environment["BERTH_CRASH_AFTER_WRITES"] = k.map(String.init)
         return try await Command.run(BerthBinary.path, arguments, environment: environment)

@@ -188,8 +188,7 @@ import Testing
             let webRows = try stack.store().history(stack: stack.name, service: "web", limit: 100).flatMap(\.actions)
             #expect(webRows.map(\.kind) == ["create", "start"])
 
-            var environment = ProcessInfo.processInfo.environment
-            environment["BERTH_STATE"] = stack.statePath
+            let environment = stack.berthEnvironment
             let status = try await Command.run(BerthBinary.path, ["status", stack.directory.path, "--json"], environment: environment)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
             let pending = Dictionary(
