@@ -110,7 +110,10 @@ import Testing
             #expect(try stack.store().selection(stack: stack.name)?.profiles == ["external-db"])
 
             let back = try await stack.reconciler().apply(try stack.load(), options(stack, "internal-db"))
-            #expect(back.outcome == .changed, "\(back.plan)")
+            let backFailures = back.results.compactMap { step, result in
+                if case .failed(let error) = result.status { "#\(step): \(error)" } else { nil }
+            }
+            #expect(back.outcome == .changed, "\(backFailures) \(back.failure ?? "")\n\(back.plan)")
             let backIDs = try await ids(stack)
             #expect(backIDs.filter { externalIDs[$0.key] != nil && externalIDs[$0.key] != $0.value }.count == consumers)
             #expect(backIDs["frontend"] == internalIDs["frontend"])
@@ -185,7 +188,13 @@ import Testing
             #expect(try await env(stack, "service-d", "DB_HOST") == "database")
             #expect(try await ids(stack)["database"] == databaseID)
             #expect(try stack.store().selection(stack: stack.name)?.profiles == ["internal-db"])
-            #expect(try await stack.reconciler().preview(try stack.load(), options(stack, nil)).plan.isConverged)
+            let next = try await stack.reconciler().preview(try stack.load(), options(stack, nil)).plan
+            var healthNow: [String] = []
+            for container in try await stack.containers() {
+                let details = try await stack.engine.inspectContainer(container.id)
+                healthNow.append("\(details.name) \(details.state.health?.status ?? "-") log \(details.state.health?.checksRun ?? 0) started \(details.state.startedAt)")
+            }
+            #expect(next.isConverged, "\(next)\nnow: \(healthNow)\nattempt: \(attempt.plan)\n\(attempt.results)\nback: \(back.plan)\n\(back.results)")
             #expect(try await sql(stack, "SELECT string_agg(item, ',') FROM sf1_schema.orders") == "kept")
             let logged = try #require(try stack.store().history(stack: stack.name).first { $0.reconcile.id == attempt.reconcileID })
             #expect(logged.reconcile.outcome == "failed")
