@@ -192,7 +192,9 @@ import Testing
             var healthNow: [String] = []
             for container in try await stack.containers() {
                 let details = try await stack.engine.inspectContainer(container.id)
-                healthNow.append("\(details.name) \(details.state.health?.status ?? "-") log \(details.state.health?.checksRun ?? 0) started \(details.state.startedAt)")
+                healthNow.append(
+                    "\(details.name) \(details.state.health?.status ?? "-") log \(details.state.health?.checksRun ?? 0) started \(details.state.startedAt)"
+                )
             }
             #expect(next.isConverged, "\(next)\nnow: \(healthNow)\nattempt: \(attempt.plan)\n\(attempt.results)\nback: \(back.plan)\n\(back.results)")
             #expect(try await sql(stack, "SELECT string_agg(item, ',') FROM sf1_schema.orders") == "kept")
