@@ -109,7 +109,16 @@ import Testing
                 #expect(removed.1.contains(web) || removed.1.contains(String(webID.prefix(12))), "\(removed.1)")
                 #expect(removed.2.contains("create missing"))
 
-                try await Command.docker("stop", "-t", "1", web)
+                // Podman 4.3 can refuse a stop while it still cleans up after the container's
+                // previous incarnation ("container state improper"); a hand tries again.
+                for attempt in 1...10 {
+                    let stop = try await Command.run("docker", ["stop", "-t", "1", web])
+                    if stop.status == 0 { break }
+                    guard attempt < 10, stop.stderr.contains("container state improper") else {
+                        throw CommandFailure(command: "docker stop \(web)", result: stop)
+                    }
+                    try await Task.sleep(for: .milliseconds(200))
+                }
                 try await eventually("web restarted") {
                     let up = try await running(stack, web) != nil
                     return try up && (repair(stack, of: "web")?.2.contains { $0.hasPrefix("start stopped") } ?? false)
