@@ -32,9 +32,13 @@ extension ContainerSpec {
         let retries: Int? = if case .onFailure(let count) = restart { count } else { nil }
         request.hostConfig.restartPolicy = RestartPolicy(name: restart.name, maximumRetryCount: retries)
         request.hostConfig.initProcess = initProcess ? true : nil
-        request.hostConfig.mounts = mounts.map { mount in
+        let binds = mounts.filter { $0.kind == .bind && $0.createHostPath == true }
+        request.hostConfig.binds = binds.isEmpty ? nil : binds.map { "\($0.source ?? ""):\($0.target)\($0.readOnly ? ":ro" : "")" }
+        let others = mounts.filter { !($0.kind == .bind && $0.createHostPath == true) }
+        request.hostConfig.mounts = others.map { mount in
             .init(type: mount.kind.rawValue, source: mount.source, target: mount.target, readOnly: mount.readOnly)
         }
+        if let runtime { runtime.apply(to: &request) }
         if let first = networks.first {
             request.hostConfig.networkMode = first.network
             request.networkingConfig = .init(endpointsConfig: [first.network: first.endpoint])
@@ -60,5 +64,21 @@ extension NetworkSpec {
     func createRequest(stack: String) -> NetworkCreateRequest {
         let ipam = subnet.map { NetworkDetails.IPAM(config: [IPAMConfig(subnet: $0, gateway: gateway)]) }
         return NetworkCreateRequest(name: engineName, driver: driver, internal: `internal`, labels: [Resolver.Label.stack: stack], ipam: ipam)
+    }
+}
+
+extension RuntimeOptions {
+    func apply(to request: inout ContainerCreateRequest) {
+        request.stopSignal = stopSignal
+        request.tty = tty ? true : nil
+        request.openStdin = stdinOpen ? true : nil
+        request.hostConfig.capAdd = capAdd.isEmpty ? nil : capAdd
+        request.hostConfig.capDrop = capDrop.isEmpty ? nil : capDrop
+        request.hostConfig.sysctls = sysctls.isEmpty ? nil : sysctls
+        request.hostConfig.ipcMode = ipc
+        request.hostConfig.memory = memoryBytes
+        request.hostConfig.memoryReservation = memoryReservationBytes
+        request.hostConfig.nanoCpus = nanoCPUs
+        request.hostConfig.pidsLimit = pidsLimit
     }
 }

@@ -27,7 +27,7 @@ public protocol EngineClient: EngineEventSource {
     func pullImage(_ reference: String, progress: DockerClient.Progress?) async throws
     func registryDigest(_ reference: String) async throws -> String
     func buildImage(
-        context: Data, tag: String, dockerfile: String, buildArgs: [String: String], labels: [String: String],
+        context: Data, tag: String, dockerfile: String, target: String?, buildArgs: [String: String], labels: [String: String],
         progress: DockerClient.Progress?
     ) async throws -> String
     func exec(_ command: [String], in container: String) async throws -> ExecResult

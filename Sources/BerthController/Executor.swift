@@ -153,10 +153,10 @@ public struct Executor: Sendable {
                 throw ExecutionError("volume \(name) is gone")
             }
         case .buildImage(let image, let build):
-            let context = try BuildContext.archive(build.context)
+            let context = try BuildContext.archive(build)
             _ = try await engine.buildImage(
-                context: context.data, tag: image, dockerfile: build.dockerfile, buildArgs: build.args,
-                labels: [Resolver.Label.stack: stack, Resolver.Label.contextDigest: context.digest]
+                context: context.data, tag: image, dockerfile: build.effectiveDockerfile, target: build.target, buildArgs: build.args,
+                labels: (build.labels ?? [:]).merging([Resolver.Label.stack: stack, Resolver.Label.contextDigest: context.digest]) { $1 }
             ) { message in
                 if let line = message.stream?.trimmingCharacters(in: .whitespacesAndNewlines), !line.isEmpty { onEvent(.output(step, line)) }
             }

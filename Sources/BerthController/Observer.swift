@@ -86,11 +86,12 @@ public struct Observer: Sendable {
             }) ?? [:]
     }
 
-    /// The digest of each build context directory, read from disk.
+    /// The digest of each build (its context directory read from disk, and its recipe), by
+    /// `BuildSpec.digestKey`.
     public static func buildContexts(_ desired: DesiredState) -> [String: String] {
         var result: [String: String] = [:]
-        for context in Set(desired.containers.compactMap(\.build?.context)) {
-            if let archive = try? BuildContext.archive(context) { result[context] = archive.digest }
+        for build in desired.containers.compactMap(\.build) where result[build.digestKey] == nil {
+            if let archive = try? BuildContext.archive(build) { result[build.digestKey] = archive.digest }
         }
         return result
     }

@@ -46,14 +46,14 @@ extension DockerClient {
 
     /// Builds an image from a tar build context and returns the new image id.
     public func buildImage(
-        context: Data, tag: String, dockerfile: String = "Dockerfile", buildArgs: [String: String] = [:],
+        context: Data, tag: String, dockerfile: String = "Dockerfile", target: String? = nil, buildArgs: [String: String] = [:],
         labels: [String: String] = [:], progress: Progress? = nil
     ) async throws -> String {
         let args = buildArgs.isEmpty ? nil : String(decoding: try JSONEncoder().encode(buildArgs), as: UTF8.self)
         let labelJSON = labels.isEmpty ? nil : String(decoding: try JSONEncoder().encode(labels), as: UTF8.self)
         let response = try await send(
             .post, "/build",
-            query: [("t", tag), ("dockerfile", dockerfile), ("buildargs", args), ("labels", labelJSON), ("rm", "true")],
+            query: [("t", tag), ("dockerfile", dockerfile), ("target", target), ("buildargs", args), ("labels", labelJSON), ("rm", "true")],
             body: .tar(context), timeout: .hours(1))
         let imageID = NIOLockedValueBox<String?>(nil)
         try await drain(response.body, within: .hours(1), "build \(tag)") { message in

@@ -153,6 +153,9 @@ public struct ContainerCreateRequest: Encodable, Sendable, Equatable {
     public var exposedPorts: [String: EmptyObject]?
     public var healthcheck: Healthcheck?
     public var stopTimeout: Int?
+    public var stopSignal: String?
+    public var tty: Bool?
+    public var openStdin: Bool?
     public var hostConfig = HostConfig()
     public var networkingConfig: NetworkingConfig?
 
@@ -189,10 +192,23 @@ public struct ContainerCreateRequest: Encodable, Sendable, Equatable {
         public var extraHosts: [String]?
         /// The Engine removes the container when it exits (`docker run --rm`).
         public var autoRemove: Bool?
+        /// `source:target[:ro]` binds: unlike `mounts`, the Engine creates a missing source directory.
+        public var binds: [String]?
+        public var capAdd: [String]?
+        public var capDrop: [String]?
+        public var sysctls: [String: String]?
+        public var ipcMode: String?
+        /// Bytes.
+        public var memory: Int64?
+        public var memoryReservation: Int64?
+        public var nanoCpus: Int64?
+        public var pidsLimit: Int64?
         public init() {}
         enum CodingKeys: String, CodingKey {
             case restartPolicy = "RestartPolicy", portBindings = "PortBindings", mounts = "Mounts"
             case networkMode = "NetworkMode", initProcess = "Init", extraHosts = "ExtraHosts", autoRemove = "AutoRemove"
+            case binds = "Binds", capAdd = "CapAdd", capDrop = "CapDrop", sysctls = "Sysctls", ipcMode = "IpcMode"
+            case memory = "Memory", memoryReservation = "MemoryReservation", nanoCpus = "NanoCpus", pidsLimit = "PidsLimit"
         }
     }
 
@@ -223,6 +239,7 @@ public struct ContainerCreateRequest: Encodable, Sendable, Equatable {
         case image = "Image", cmd = "Cmd", entrypoint = "Entrypoint", env = "Env", labels = "Labels"
         case hostname = "Hostname", user = "User", workingDir = "WorkingDir", exposedPorts = "ExposedPorts"
         case healthcheck = "Healthcheck", stopTimeout = "StopTimeout", hostConfig = "HostConfig"
+        case stopSignal = "StopSignal", tty = "Tty", openStdin = "OpenStdin"
         case networkingConfig = "NetworkingConfig"
     }
 }

@@ -16,6 +16,8 @@ final class ComposeReader {
     /// Per service, the variables that came from its `env_file`s (and not `environment:`), as read.
     private(set) var envFileValues: [String: [String: String]] = [:]
     private var warnedVariables = Set<String>()
+    /// The project's top-level `secrets` and `configs`, which services mount.
+    private var files: ComposeFiles?
     /// Directories outside the project directory that `env_file`s may come from (`x-berth.read_outside`).
     private(set) var readOutside: [String] = []
 
@@ -33,8 +35,10 @@ final class ComposeReader {
             readOutside = ServiceFields(dialect: self).list(list, "x-berth.read_outside", read: eager)
             stack.readOutside = readOutside
         }
+        files = ComposeFiles(reader: self, root: map)
         if let services = map["services"], let entries = reader.entries(services, "services") {
             for (name, node) in entries { if let service = service(name, node) { stack.services.append(service) } }
+            files?.reportUnused()
         } else {
             reader.fail(.missingField, root, "services", "a Compose file needs 'services:'")
         }
@@ -44,7 +48,7 @@ final class ComposeReader {
         if let volumes = map["volumes"], let entries = reader.entries(volumes, "volumes") {
             stack.volumes = entries.compactMap { volume($0, $1) }
         }
-        for key in ["secrets", "configs", "include", "models"] {
+        for key in ["include", "models"] {
             if let node = map[key] {
                 warn(node, key, "top-level '\(key)' is not supported by Berth; services that use it are rejected")
             }
@@ -101,11 +105,12 @@ final class ComposeReader {
 
     // MARK: Services
 
-    static let supportedServiceKeys = [
-        "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "tmpfs", "networks", "healthcheck",
-        "restart", "depends_on", "profiles", "container_name", "hostname", "labels", "init", "stop_grace_period", "user", "working_dir",
-        "pull_policy", "extends",
-    ]
+    static let supportedServiceKeys =
+        [
+            "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "volumes", "tmpfs", "networks", "healthcheck",
+            "restart", "depends_on", "profiles", "container_name", "hostname", "labels", "init", "stop_grace_period", "user", "working_dir",
+            "pull_policy", "extends", "secrets", "configs",
+        ] + runtimeKeys
     /// Keys that do not change what runs; reported, then ignored.
     static let ignoredServiceKeys: [String: String] = [
         "expose": "'expose' only documents ports; containers on a network reach each other on every port",
@@ -115,12 +120,12 @@ final class ComposeReader {
     ]
     /// Compose keys Berth does not support and that change what runs when ignored.
     static let unsupportedServiceKeys = [
-        "annotations", "attach", "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent", "configs", "cpu_count", "cpu_percent",
-        "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpus", "cpuset", "credential_spec", "deploy",
+        "annotations", "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count", "cpu_percent",
+        "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpuset", "credential_spec",
         "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "external_links", "extra_hosts", "gpus", "group_add",
-        "ipc", "isolation", "label_file", "links", "mac_address", "mem_limit", "mem_reservation", "mem_swappiness", "memswap_limit",
-        "network_mode", "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "post_start", "pre_stop", "privileged", "read_only",
-        "runtime", "scale", "secrets", "security_opt", "shm_size", "stdin_open", "stop_signal", "storage_opt", "sysctls", "tty", "ulimits",
+        "isolation", "label_file", "links", "mac_address", "mem_swappiness", "memswap_limit",
+        "network_mode", "oom_kill_disable", "oom_score_adj", "pid", "post_start", "pre_stop", "privileged", "read_only",
+        "runtime", "scale", "security_opt", "shm_size", "storage_opt", "ulimits",
         "use_api_socket", "userns_mode", "uts", "volumes_from", "models", "provider",
     ]
 
@@ -170,6 +175,7 @@ final class ComposeReader {
         }
         var service = ServiceManifest(name: name, image: image ?? "", locations: locations)
         ServiceFields(dialect: self).read(map, into: &service)
+        runtime(map, into: &service)
         service.containerName = map["container_name"].flatMap { deferred($0, f("container_name")) } ?? "\(project)-\(name)-1"
         if let node = map["env_file"] {
             let values = envFiles(node, f("env_file"))
@@ -194,6 +200,9 @@ final class ComposeReader {
                 }
                 service.volumes.append(.long(type: "tmpfs", source: nil, target: path, readOnly: false))
             }
+        }
+        for kind in ComposeFiles.Kind.allCases {
+            if let node = map[kind.rawValue] { service.volumes += files?.mounts(kind, node, service: name) ?? [] }
         }
         if let node = map["pull_policy"], let value = eager(node, f("pull_policy")) {
             switch value {
@@ -329,11 +338,11 @@ extension ComposeReader: ManifestDialect {
     var policies: FieldPolicies {
         FieldPolicies(
             build: KeyPolicy(
-                supported: ["context", "dockerfile", "args"],
-                ignored: ["cache_from": "", "cache_to": "", "labels": "image labels are not set", "tags": "", "pull": "", "no_cache": ""],
+                supported: ["context", "dockerfile", "args", "target", "dockerfile_inline", "labels"],
+                ignored: ["cache_from": "", "cache_to": "", "tags": "", "pull": "", "no_cache": ""],
                 unsupported: [
-                    "target", "network", "secrets", "ssh", "shm_size", "extra_hosts", "isolation", "privileged", "dockerfile_inline",
-                    "additional_contexts", "entitlements", "ulimits", "platforms",
+                    "network", "secrets", "ssh", "shm_size", "extra_hosts", "isolation", "privileged", "additional_contexts", "entitlements",
+                    "ulimits", "platforms",
                 ]),
             port: KeyPolicy(
                 supported: ["target", "published", "host_ip", "protocol"],
@@ -357,4 +366,7 @@ extension ComposeReader: ManifestDialect {
     func text(_ node: Node, _ field: String) -> String? { deferred(node, field) }
     func now(_ node: Node, _ field: String) -> String? { eager(node, field) }
     func unset(_ key: String) -> String? { fromScope(key) }
+    /// As Compose: interpolated first, then split, so a variable that is empty leaves no argument
+    /// and one holding spaces gives several.
+    func words(_ node: Node, _ field: String) -> [String]? { eager(node, field).map { ShellWords.split($0).map(Self.literal) } }
 }

@@ -26,6 +26,13 @@ protocol ManifestDialect {
     func unset(_ key: String) -> String?
     /// A key that is read but not applied.
     func warn(_ node: Node?, _ field: String, _ message: String)
+    /// A command written as one string, split into arguments.
+    func words(_ node: Node, _ field: String) -> [String]?
+}
+
+extension ManifestDialect {
+    /// Split as written; each argument keeps its `${…}` for `Resolver`.
+    func words(_ node: Node, _ field: String) -> [String]? { text(node, field).map(ShellWords.split) }
 }
 
 /// The keys of the mappings nested in a service, per dialect.
@@ -127,7 +134,7 @@ struct ServiceFields<Dialect: ManifestDialect> {
 
     /// A command: a list of arguments, or one string split on spaces (quotes respected).
     func command(_ node: Node, _ field: String) -> [String]? {
-        if case .scalar = node { return dialect.text(node, field).map(ShellWords.split) }
+        if case .scalar = node { return dialect.words(node, field) }
         guard let items = reader.sequence(node, field) else { return nil }
         return items.enumerated().compactMap { dialect.text($1, "\(field)[\($0)]") }
     }
@@ -140,6 +147,9 @@ struct ServiceFields<Dialect: ManifestDialect> {
         var build = BuildManifest(context: map["context"].flatMap { dialect.text($0, "\(field).context") } ?? ".")
         if let node = map["dockerfile"] { build.dockerfile = dialect.text(node, "\(field).dockerfile") ?? "Dockerfile" }
         if let node = map["args"] { build.args = keyValues(node, "\(field).args", unset: dialect.unset) }
+        if let node = map["target"] { build.target = dialect.text(node, "\(field).target") }
+        if let node = map["dockerfile_inline"] { build.dockerfileInline = dialect.text(node, "\(field).dockerfile_inline") }
+        if let node = map["labels"] { build.labels = keyValues(node, "\(field).labels", unset: { _ in "" }) }
         return build
     }
 

@@ -76,6 +76,8 @@ public struct ServiceManifest: Sendable {
     public var profiles: [String] = []
     public var hooks: [HookManifest] = []
     public var labels: [String: String] = [:]
+    /// Final values (read while loading), not templates.
+    public var runtime = RuntimeOptions()
     public var pullPolicy: PullPolicy = .missing
     public var update: UpdateManifest?
     public var locations: FieldLocations
@@ -91,6 +93,12 @@ public struct BuildManifest: Sendable, Equatable {
     public var context: String
     public var dockerfile: String = "Dockerfile"
     public var args: [String: String] = [:]
+    /// The stage of a multi-stage Dockerfile to build (`--target`).
+    public var target: String?
+    /// A Dockerfile written in the manifest itself, in place of `dockerfile`.
+    public var dockerfileInline: String?
+    /// Labels of the built image.
+    public var labels: [String: String] = [:]
 }
 
 /// A port as written: `"8080:80"`, `"127.0.0.1:8080:80/udp"`, or the long form's fields.

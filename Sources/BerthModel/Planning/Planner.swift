@@ -216,7 +216,7 @@ private struct PlanBuilder {
             let present = image != nil
             if let build = builder?.build, !present {
                 imageReady[spec.image] = add(.buildImage(image: spec.image, build), .imageMissing)
-            } else if let build = builder?.build, let digest = observed.buildContexts[build.context], image?.contextDigest != digest {
+            } else if let build = builder?.build, let digest = observed.buildContexts[build.digestKey], image?.contextDigest != digest {
                 imageReady[spec.image] = add(.buildImage(image: spec.image, build), .buildContextChanged)
                 rebuiltImages.insert(spec.image)
             } else if builder == nil, let answer = observed.registryDigests[spec.image] {

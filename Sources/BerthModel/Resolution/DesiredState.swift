@@ -93,6 +93,8 @@ public struct ContainerSpec: Sendable, Codable, Equatable {
     public var initProcess: Bool
     public var stopGraceSeconds: Int
     public var labels: [String: String]
+    /// Signals, terminal, capabilities, sysctls, IPC, resource limits; nil when none is set.
+    public var runtime: RuntimeOptions?
     public var dependsOn: [Dependency]
     public var hooks: [HookSpec]
     /// How a change is rolled out; nil = stop-first with the healthcheck's deadline. Not part of
@@ -176,6 +178,42 @@ public struct BuildSpec: Sendable, Codable, Equatable {
     public var context: String
     public var dockerfile: String
     public var args: [String: String]
+    public var target: String?
+    /// A Dockerfile given as text; sent inside the context as `inlineDockerfileName`.
+    public var dockerfileInline: String?
+    public var labels: [String: String]?
+
+    public init(
+        context: String, dockerfile: String, args: [String: String], target: String? = nil, dockerfileInline: String? = nil,
+        labels: [String: String]? = nil
+    ) {
+        self.context = context
+        self.dockerfile = dockerfile
+        self.args = args
+        self.target = target
+        self.dockerfileInline = dockerfileInline
+        self.labels = labels
+    }
+
+    /// Where an inline Dockerfile is put in the context sent to the Engine.
+    public static let inlineDockerfileName = ".berth.inline.Dockerfile"
+
+    /// The Dockerfile the Engine reads, inside the context.
+    public var effectiveDockerfile: String { dockerfileInline == nil ? dockerfile : Self.inlineDockerfileName }
+
+    /// What, besides the context's files, decides the image: nil for a plain build, so the digests
+    /// of builds made before these options existed stay the same.
+    public var recipe: String? {
+        guard target != nil || dockerfileInline != nil || !(labels ?? [:]).isEmpty else { return nil }
+        return [
+            target ?? "", dockerfileInline ?? "", (labels ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "\n"),
+        ]
+        .joined(separator: "\u{1f}")
+    }
+
+    /// The key of this build's digest in `ObservedState.buildContexts`: its context directory, and
+    /// its recipe when it has one (two services may build one directory to different stages).
+    public var digestKey: String { recipe.map { context + "#" + Digest.sha256Hex($0).prefix(16) } ?? context }
 }
 
 public struct PortSpec: Sendable, Codable, Equatable, Comparable, CustomStringConvertible {
@@ -198,6 +236,18 @@ public struct MountSpec: Sendable, Codable, Equatable, Comparable, CustomStringC
     public var source: String?
     public var target: String
     public var readOnly: Bool
+    /// A bind whose missing host directory the Engine creates (the short syntax, or Compose's
+    /// `bind.create_host_path`); otherwise a missing one is an error. How it is made, not what:
+    /// left out of `description` and so of the spec hash.
+    public var createHostPath: Bool?
+
+    public init(kind: Kind, source: String?, target: String, readOnly: Bool, createHostPath: Bool? = nil) {
+        self.kind = kind
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+        self.createHostPath = createHostPath
+    }
 
     public static func < (a: MountSpec, b: MountSpec) -> Bool { a.target < b.target }
     public var description: String {

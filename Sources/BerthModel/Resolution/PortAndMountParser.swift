@@ -14,13 +14,27 @@ enum PortParser {
                 throw .invalid("unknown protocol '\(proto)' in '\(text)'; expected tcp, udp or sctp")
             }
         }
-        let parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // An IPv6 host address is written in brackets: `[::1]:8080:80`.
+        var parts: [String]
+        if body.hasPrefix("["), let close = body.firstIndex(of: "]") {
+            let rest = body[body.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw .invalid("'\(text)' is not a port mapping such as [::1]:8080:80") }
+            parts = [String(body[body.index(after: body.startIndex)..<close])]
+            parts += rest.dropFirst().split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        } else {
+            parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        }
         switch parts.count {
         case 1: return PortSpec(target: try number(parts[0], text), published: nil, hostIP: "", protocol: proto)
-        case 2: return PortSpec(target: try number(parts[1], text), published: try number(parts[0], text), hostIP: "", protocol: proto)
-        case 3: return PortSpec(target: try number(parts[2], text), published: try number(parts[1], text), hostIP: parts[0], protocol: proto)
-        default: throw .invalid("'\(text)' is not a port mapping such as 8080:80 or 127.0.0.1:8080:80/tcp")
+        case 2: return PortSpec(target: try number(parts[1], text), published: try published(parts[0], text), hostIP: "", protocol: proto)
+        case 3: return PortSpec(target: try number(parts[2], text), published: try published(parts[1], text), hostIP: parts[0], protocol: proto)
+        default: throw .invalid("'\(text)' is not a port mapping such as 8080:80, 127.0.0.1:8080:80/tcp or [::1]:8080:80")
         }
+    }
+
+    /// An empty host port (`127.0.0.1::80`) lets the Engine choose one, as in Compose.
+    static func published(_ text: String, _ whole: String) throws(Failure) -> Int? {
+        text.isEmpty ? nil : try number(text, whole)
     }
 
     static func long(target: String, published: String?, hostIP: String?, protocol proto: String?) throws(Failure) -> PortSpec {
@@ -60,28 +74,56 @@ enum MountParser {
     /// - Parameters:
     ///   - volumeName: maps a manifest volume name to its Engine name.
     ///   - directory: the stack directory, for relative bind mounts.
+    /// Modes a short mount may end with. `cached`, `delegated` and `consistent` tune Docker
+    /// Desktop's file sharing and mean nothing on Linux; `z`/`Z` relabel for SELinux.
+    static let modes: Set<Substring> = ["ro", "rw", "z", "Z", "cached", "delegated", "consistent"]
+
     static func parse(_ text: String, directory: String, volumeName: (String) -> String) -> MountSpec? {
-        let parts = text.split(separator: ":").map(String.init)
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard !parts.contains(where: \.isEmpty) else { return nil }
         switch parts.count {
         case 1: return MountSpec(kind: .volume, source: nil, target: parts[0], readOnly: false)
         case 2, 3:
             let readOnly = parts.count == 3 && parts[2].split(separator: ",").contains("ro")
-            if parts.count == 3 && !parts[2].split(separator: ",").allSatisfy({ ["ro", "rw", "z", "Z"].contains($0) }) { return nil }
+            if parts.count == 3 && !parts[2].split(separator: ",").allSatisfy({ modes.contains($0) }) { return nil }
             return make(source: parts[0], target: parts[1], readOnly: readOnly, directory: directory, volumeName: volumeName)
         default: return nil
         }
     }
 
-    static func make(source: String, target: String, readOnly: Bool, directory: String, volumeName: (String) -> String) -> MountSpec {
+    /// A short mount's bind: a missing host directory is created, as `docker run -v` and Compose do.
+    static func make(source: String, target rawTarget: String, readOnly: Bool, directory: String, volumeName: (String) -> String) -> MountSpec {
+        let target = cleanTarget(rawTarget)
         if isPath(source) {
-            return MountSpec(kind: .bind, source: absolute(source, directory: directory), target: target, readOnly: readOnly)
+            var spec = MountSpec(kind: .bind, source: absolute(source, directory: directory), target: target, readOnly: readOnly)
+            spec.createHostPath = true
+            return spec
         }
         return MountSpec(kind: .volume, source: volumeName(source), target: target, readOnly: readOnly)
+    }
+
+    /// A container path without a trailing `/`, as Compose and the Engine keep it.
+    static func cleanTarget(_ path: String) -> String {
+        path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
     }
 
     static func absolute(_ path: String, directory: String) -> String {
         if path.hasPrefix("/") { return URL(fileURLWithPath: path).standardizedFileURL.path }
         if path.hasPrefix("~") { return NSString(string: path).expandingTildeInPath }
         return URL(fileURLWithPath: directory).appendingPathComponent(path).standardizedFileURL.path
+    }
+}
+
+/// Windows paths (`C:\\data`, `C:/data`, `\\\\server\\share`, `.\\data`): on a Linux host they would become a
+/// relative path under the project directory, or a volume name. Refused instead.
+enum WindowsPath {
+    static func isWindows(_ path: String) -> Bool {
+        let chars = Array(path)
+        if chars.count >= 3, chars[0].isLetter, chars[0].isASCII, chars[1] == ":", chars[2] == "\\" || chars[2] == "/" { return true }
+        return path.hasPrefix("\\") || path.hasPrefix(".\\") || path.hasPrefix("..\\")
+    }
+
+    static func message(_ path: String) -> String {
+        "'\(path)' is a Windows path; on a Linux host give a Linux path (relative to the project directory, or absolute)"
     }
 }

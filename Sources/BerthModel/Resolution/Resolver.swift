@@ -351,16 +351,20 @@ private struct Resolution {
             switch mount {
             case .short(let raw):
                 let value = text(raw, "volumes[\(index)]")
-                if let spec = MountParser.parse(value, directory: stack.directory, volumeName: volumeEngineName) {
+                if WindowsPath.isWindows(value) {
+                    fail(.invalidValue, at.of(field), field, WindowsPath.message(value))
+                } else if let spec = MountParser.parse(value, directory: stack.directory, volumeName: volumeEngineName) {
                     mounts.append(spec)
                 } else {
                     fail(.invalidValue, at.of(field), field, "'\(value)' is not a mount such as data:/var/lib/data, ./conf:/etc/app:ro or /tmp/cache")
                 }
             case .long(let type, let source, let target, let readOnly):
                 let source = source.map { text($0, "volumes[\(index)].source") }
-                let target = text(target, "volumes[\(index)].target")
+                let target = MountParser.cleanTarget(text(target, "volumes[\(index)].target"))
                 switch type {
                 case "tmpfs": mounts.append(MountSpec(kind: .tmpfs, source: nil, target: target, readOnly: readOnly))
+                case "bind" where WindowsPath.isWindows(source ?? ""):
+                    fail(.invalidValue, at.of("\(field).source"), "\(field).source", WindowsPath.message(source ?? ""))
                 case "bind":
                     mounts.append(
                         MountSpec(
@@ -400,8 +404,11 @@ private struct Resolution {
             build: service.build.map { build in
                 BuildSpec(
                     context: MountParser.absolute(text(build.context, "build.context"), directory: stack.directory),
-                    dockerfile: text(build.dockerfile, "build.dockerfile"),
-                    args: build.args.reduce(into: [:]) { $0[$1.key] = text($1.value, "build.args.\($1.key)") })
+                    dockerfile: text(build.dockerfile, "build.dockerfile").nonEmpty ?? "Dockerfile",
+                    args: build.args.reduce(into: [:]) { $0[$1.key] = text($1.value, "build.args.\($1.key)") },
+                    target: build.target.map { text($0, "build.target") }.flatMap(\.nonEmpty),
+                    dockerfileInline: build.dockerfileInline.map { text($0, "build.dockerfile_inline") },
+                    labels: build.labels.isEmpty ? nil : build.labels.reduce(into: [:]) { $0[$1.key] = text($1.value, "build.labels.\($1.key)") })
             },
             pullPolicy: service.pullPolicy, command: list(service.command, "command"), entrypoint: list(service.entrypoint, "entrypoint"),
             environment: env.values.sorted { $0.name < $1.name }, ports: ports.sorted(), mounts: mounts.sorted(),
@@ -413,6 +420,7 @@ private struct Resolution {
             labels: service.labels.reduce(into: [:]) { $0[$1.key] = text($1.value, "labels.\($1.key)") },
             dependsOn: [], hooks: service.hooks.map { HookSpec(name: $0.name, command: list($0.command, "hooks.\($0.name)") ?? []) },
             specHash: "")
+        spec.runtime = service.runtime.isEmpty ? nil : service.runtime
         if let update = service.update {
             spec.update = UpdatePolicy(order: update.order, deadlineMilliseconds: update.deadline.map(DurationText.milliseconds))
             // Old and new run side by side: they cannot both hold a host port or a fixed address.
@@ -481,4 +489,9 @@ public enum SecretNames {
         let upper = name.uppercased()
         return markers.contains { upper.contains($0) }
     }
+}
+
+extension String {
+    /// The text, or nil when it is empty: an interpolated value that came out blank means unset.
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

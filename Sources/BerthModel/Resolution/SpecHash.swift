@@ -46,6 +46,7 @@ public enum SpecHash {
         Field("initProcess", "init") { $0.initProcess },
         Field("stopGraceSeconds", "stop_grace_period") { $0.stopGraceSeconds },
         Field("labels", "labels") { $0.labels },
+        Field("runtime") { old, new in (old.runtime ?? RuntimeOptions()).changes(to: new.runtime ?? RuntimeOptions()) },
         Field("name", "container name") { $0.name },
     ]
 
@@ -79,13 +80,15 @@ public enum SpecHash {
         let initProcess: Bool
         let stopGraceSeconds: Int
         let labels: [String: String]
+        /// Absent (not null) when nil, so specs without runtime options hash as they always did.
+        let runtime: RuntimeOptions?
     }
 
     /// The property names the hash encodes, for the test that holds them to `recreating`.
     public static var encodedProperties: [String] {
         let sample = Hashed(
             name: "", image: "", command: nil, entrypoint: nil, environment: [], ports: [], mounts: [], networks: [], healthcheck: nil,
-            restart: "", hostname: nil, user: nil, workingDir: nil, initProcess: false, stopGraceSeconds: 0, labels: [:])
+            restart: "", hostname: nil, user: nil, workingDir: nil, initProcess: false, stopGraceSeconds: 0, labels: [:], runtime: nil)
         return Mirror(reflecting: sample).children.compactMap(\.label)
     }
 
@@ -105,7 +108,7 @@ public enum SpecHash {
                 .sorted(),
             healthcheck: spec.healthcheck, restart: spec.restart.description, hostname: spec.hostname, user: spec.user,
             workingDir: spec.workingDir, initProcess: spec.initProcess, stopGraceSeconds: spec.stopGraceSeconds,
-            labels: spec.labels)
+            labels: spec.labels, runtime: spec.runtime?.canonical)
     }
 
     /// Which recreate-relevant fields differ between two specs, for a reason a person can read:
