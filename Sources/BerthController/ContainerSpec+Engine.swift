@@ -23,9 +23,11 @@ extension ContainerSpec {
         }
         if !ports.isEmpty {
             request.exposedPorts = Dictionary(ports.map { ("\($0.target)/\($0.protocol)", .init()) }, uniquingKeysWith: { a, _ in a })
+            // As in Compose, a port without a host port is published on one the Engine chooses.
             var bindings: [String: [PortBinding]] = [:]
-            for port in ports where port.published != nil {
-                bindings["\(port.target)/\(port.protocol)", default: []].append(PortBinding(hostIp: port.hostIP, hostPort: String(port.published!)))
+            for port in ports {
+                let binding = PortBinding(hostIp: port.hostIP, hostPort: port.published.map(String.init) ?? "")
+                bindings["\(port.target)/\(port.protocol)", default: []].append(binding)
             }
             request.hostConfig.portBindings = bindings
         }

@@ -42,6 +42,14 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
         ManifestError(.unreadableFile, at: SourceLocation(file: file, line: 1, column: 1), field: nil, message)
     }
 
+    /// Whether `a` comes before `b` in the files: errors without a place first, then by file,
+    /// line, column, and message.
+    static func inFileOrder(_ a: ManifestError, _ b: ManifestError) -> Bool {
+        let place = { (error: ManifestError) in error.location.map { ($0.file, $0.line, $0.column) } ?? ("", 0, 0) }
+        let (x, y) = (place(a), place(b))
+        return (x.0, x.1, x.2, a.message) < (y.0, y.1, y.2, b.message)
+    }
+
     /// Stable, bounded name of the error class (for tests and metrics).
     public var shortDescription: String { code.rawValue }
 
@@ -57,7 +65,8 @@ public struct ManifestErrors: Error, Sendable, CustomStringConvertible {
     public let errors: [ManifestError]
 
     public init(_ errors: [ManifestError]) {
-        self.errors = errors.sorted { ($0.location?.description ?? "", $0.message) < ($1.location?.description ?? "", $1.message) }
+        // In file order: by file, then line and column as numbers (line 9 before line 10).
+        self.errors = errors.sorted { ManifestError.inFileOrder($0, $1) }
     }
 
     public var description: String {

@@ -195,16 +195,43 @@ public enum ComposeImport {
                         problems.append("\(variant.name): service \(name) is \(before[name] == nil ? "added" : "missing")")
                         continue
                     }
-                    if old.specHash != new.specHash {
-                        problems.append(
-                            "\(variant.name): service \(name) differs: \(SpecHash.differences(from: old, to: new).joined(separator: ", "))")
+                    let differences = SpecHash.differences(from: old, to: new) + behaviourDifferences(old, new)
+                    if old.specHash != new.specHash || !differences.isEmpty {
+                        problems.append("\(variant.name): service \(name) differs: \(differences.joined(separator: ", "))")
                     }
+                }
+                if original.networks.sorted(by: { $0.engineName < $1.engineName }) != result.networks.sorted(by: { $0.engineName < $1.engineName }) {
+                    problems.append("\(variant.name): networks differ")
+                }
+                if original.volumes.sorted(by: { $0.engineName < $1.engineName }) != result.volumes.sorted(by: { $0.engineName < $1.engineName }) {
+                    problems.append("\(variant.name): volumes differ")
                 }
             } catch {
                 problems.append("\(variant.name): \(error)")
             }
         }
         return problems
+    }
+
+    /// What changes behaviour but not the container's hash: the order of starts, how the image
+    /// is made or fetched, how a change is rolled out.
+    static func behaviourDifferences(_ old: ContainerSpec, _ new: ContainerSpec) -> [String] {
+        let order = { (spec: ContainerSpec) in spec.dependsOn.map { "\($0.service):\($0.condition)" }.sorted() }
+        var result: [String] = []
+        if order(old) != order(new) { result.append("depends_on \(order(old)) → \(order(new))") }
+        if old.build != new.build { result.append("build") }
+        if old.pullPolicy != new.pullPolicy { result.append("pull_policy") }
+        if old.update != new.update { result.append("update") }
+        if old.hooks != new.hooks { result.append("hooks") }
+        return result
+    }
+
+    /// Names of variables that hold a host to reach: only such a variable whose value names
+    /// another service (or one the consumer `depends_on`) becomes a connection. `POSTGRES_USER:
+    /// gitea` names a user that happens to share a service's name, not a place.
+    static func namesAHost(_ variable: String) -> Bool {
+        let upper = variable.uppercased()
+        return ["HOST", "SERVER", "ADDR", "ENDPOINT", "URL", "URI", "BROKER"].contains { upper.contains($0) }
     }
 
     // MARK: Steps
@@ -222,8 +249,9 @@ public enum ComposeImport {
                 for attachment in service.networks { for alias in attachment.aliases { names[expand(alias, scope)] = service.name } }
             }
             for service in services {
+                let dependencies = Set(service.dependsOn.map(\.service))
                 for (variable, value) in service.environment {
-                    if let target = names[expand(value, scope)], target != service.name {
+                    if let target = names[expand(value, scope)], target != service.name, namesAHost(variable) || dependencies.contains(target) {
                         found[Key(target: target, variable: variable), default: []].insert(service.name)
                     }
                 }

@@ -25,7 +25,7 @@ public enum ComposeLoader {
 }
 
 /// One load, accumulating errors, warnings and the files it read.
-private struct Loader {
+struct Loader {
     let options: ComposeOptions
     let environment: [String: String]
     let read: (String) -> String?
@@ -55,7 +55,8 @@ private struct Loader {
         var merged: Node?
         for file in options.files {
             guard let root = parseFile(file) else { continue }
-            let resolved = applyExtends(root, file: file)
+            var including = [file]
+            let resolved = applyIncludes(applyExtends(root, file: file), file: file, including: &including)
             merged = merged.map { merge(project: $0, resolved) } ?? resolved
         }
         let projectName = chooseName(merged)
@@ -89,7 +90,7 @@ private struct Loader {
 
     static func unique(_ warnings: [ManifestError]) -> [ManifestError] {
         var seen = Set<String>()
-        return warnings.filter { seen.insert($0.description).inserted }.sorted { ($0.location?.description ?? "") < ($1.location?.description ?? "") }
+        return warnings.filter { seen.insert($0.description).inserted }.sorted { ManifestError.inFileOrder($0, $1) }
     }
 
     // MARK: Variables
@@ -257,13 +258,15 @@ private struct Loader {
             }
         }
         guard let baseName else { return nil }
-        guard let base = resolvedService(baseName, file: baseFile, visiting: &visiting) else {
+        guard var base = resolvedService(baseName, file: baseFile, visiting: &visiting) else {
             if parsed[baseFile] != nil {
                 reader.fail(.unknownReference, extends, "\(name).extends", "extends unknown service '\(baseName)' in \(baseFile)")
             }
             return nil
         }
         own["extends"] = nil
+        let baseDirectory = URL(fileURLWithPath: baseFile).deletingLastPathComponent().standardizedFileURL.path
+        if baseDirectory != directory { base = ComposePaths.rebased(service: base, from: baseDirectory) }
         return ComposeMerge.merge(base, .mapping(own), path: "")
     }
 

@@ -48,7 +48,7 @@ final class ComposeReader {
         if let volumes = map["volumes"], let entries = reader.entries(volumes, "volumes") {
             stack.volumes = entries.compactMap { volume($0, $1) }
         }
-        for key in ["include", "models"] {
+        for key in ["models"] {
             if let node = map[key] {
                 warn(node, key, "top-level '\(key)' is not supported by Berth; services that use it are rejected")
             }

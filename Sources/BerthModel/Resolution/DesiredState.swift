@@ -224,7 +224,7 @@ public struct PortSpec: Sendable, Codable, Equatable, Comparable, CustomStringCo
 
     public static func < (a: PortSpec, b: PortSpec) -> Bool { a.description < b.description }
     public var description: String {
-        let host = published.map { (hostIP.isEmpty ? "" : "\(hostIP):") + "\($0):" } ?? ""
+        let host = published.map { (hostIP.isEmpty ? "" : "\(hostIP):") + "\($0):" } ?? (hostIP.isEmpty ? "" : "\(hostIP)::")
         return "\(host)\(target)/\(`protocol`)"
     }
 }

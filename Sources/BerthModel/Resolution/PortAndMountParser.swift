@@ -60,7 +60,8 @@ enum MountParser {
         switch mount {
         case .short(let text):
             let parts = text.split(separator: ":").map(String.init)
-            guard parts.count >= 2, let source = parts.first, !isPath(source) else { return nil }
+            // A Windows path is refused by the resolver with its own message, not taken for a volume name.
+            guard parts.count >= 2, let source = parts.first, !isPath(source), !WindowsPath.isWindows(text) else { return nil }
             return source
         case .long(let type, let source, _, _):
             return type == "volume" ? source : nil

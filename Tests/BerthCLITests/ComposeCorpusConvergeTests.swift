@@ -1,0 +1,99 @@
+import BerthTesting
+import Foundation
+import Testing
+
+/// Projects of the Compose corpus (Tests/ComposeCorpus) applied as they are by the release binary on
+/// the real dockerd: every container carries what Docker Compose's own model of the project says
+/// (command, environment, init, mounts, ports, stop signal, limits), a second apply changes nothing,
+/// `down` removes them. Their `alpine` is the local busybox image under that name (no registry here).
+@Suite(.serialized) struct ComposeCorpusConvergeTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ComposeCorpus")
+
+    @Test(arguments: [
+        "compose-e2e/config_hash", "compose-e2e/ups-deps-stop", "berth-cases/include-env", "berth-cases/extends-file",
+    ])
+    func convergesAsComposeResolvesIt(_ project: String) async throws {
+        try await TestStack.with("corpus") { stack in
+            try await stack.engine.tagImage(TestStack.baseImage, as: "alpine:latest")
+            defer { Task { [engine = stack.engine] in try? await engine.removeImage("berth-case/extends-web:1", force: true) } }
+            try FileManager.default.removeItem(at: stack.directory)
+            try FileManager.default.copyItem(at: Self.corpus.appendingPathComponent(project), to: stack.directory)
+            let model = try Self.model(of: stack)
+            let files = try Self.files(of: stack).flatMap { ["-f", $0] }
+            let project = files + ["-p", stack.name]
+
+            let first = try await stack.berth(["apply"] + project + ["--json"])
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            let services = try #require(model["services"] as? [String: [String: Any]])
+            let containers = try await stack.containers()
+            #expect(containers.compactMap { $0.labels["berth.service"] }.sorted() == services.keys.sorted())
+            for container in containers {
+                let name = try #require(container.labels["berth.service"])
+                let inspected = try await Self.inspect(container.id)
+                for difference in Self.differences(try #require(services[name]), inspected) {
+                    Issue.record("\(project) \(name): \(difference)")
+                }
+            }
+
+            let again = try await stack.berth(["plan"] + project + ["--detailed-exitcode"])
+            #expect(again.status == 0, "a second plan changes nothing: \(again.stdout)\(again.stderr)")
+            let down = try await stack.berth(["down"] + project)
+            #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
+            #expect(try await stack.containers().isEmpty)
+        }
+    }
+
+    /// Compose's model of the copied project, its `{{dir}}` made the copy's directory.
+    static func model(of stack: TestStack) throws -> [String: Any] {
+        let text = try String(contentsOf: stack.directory.appendingPathComponent("compose.model.json"), encoding: .utf8)
+            .replacingOccurrences(of: "{{dir}}", with: stack.directory.path)
+        return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    static func files(of stack: TestStack) throws -> [String] {
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: stack.directory.appendingPathComponent("corpus.json")))
+        let files = try #require((meta as? [String: Any])?["files"] as? [String])
+        return files.map { stack.directory.appendingPathComponent($0).path }
+    }
+
+    static func inspect(_ id: String) async throws -> [String: Any] {
+        let output = try await Command.docker("inspect", id)
+        let list = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
+        return try #require(list?.first)
+    }
+
+    /// What the container runs that differs from Compose's model of its service.
+    static func differences(_ service: [String: Any], _ container: [String: Any]) -> [String] {
+        let config = container["Config"] as? [String: Any] ?? [:]
+        let host = container["HostConfig"] as? [String: Any] ?? [:]
+        var found: [String] = []
+        func check(_ field: String, _ expected: String, _ actual: String) {
+            if expected != actual { found.append("\(field): Compose \(expected), container \(actual)") }
+        }
+        if let command = service["command"] as? [String] { check("command", "\(command)", "\(config["Cmd"] as? [String] ?? [])") }
+        let env = Set(config["Env"] as? [String] ?? [])
+        for (key, value) in service["environment"] as? [String: String] ?? [:] where !env.contains("\(key)=\(value)") {
+            found.append("environment: \(key)=\(value) missing")
+        }
+        check("init", "\(service["init"] as? Bool ?? false)", "\(host["Init"] as? Bool ?? false)")
+        check("stop_signal", service["stop_signal"] as? String ?? "", config["StopSignal"] as? String ?? "")
+        let mounts = (container["Mounts"] as? [[String: Any]] ?? []).map { mount in
+            "\(mount["Type"] ?? ""):\(mount["Type"] as? String == "bind" ? mount["Source"] ?? "" : ""):\(mount["Destination"] ?? ""):\(mount["RW"] as? Bool == false ? "ro" : "rw")"
+        }
+        let wanted = (service["volumes"] as? [[String: Any]] ?? []).map { volume in
+            "\(volume["type"] ?? ""):\(volume["type"] as? String == "bind" ? volume["source"] ?? "" : ""):\(volume["target"] ?? ""):\(volume["read_only"] as? Bool == true ? "ro" : "rw")"
+        }
+        check("volumes", "\(wanted.sorted())", "\(mounts.sorted())")
+        let bindings = host["PortBindings"] as? [String: [[String: String]]] ?? [:]
+        let published = bindings.flatMap { port, list in list.map { "\($0["HostIp"] ?? ""):\($0["HostPort"] ?? ""):\(port)" } }
+        let ports = (service["ports"] as? [[String: Any]] ?? []).map { port in
+            "\(port["host_ip"] as? String ?? ""):\(port["published"] as? String ?? ""):\(port["target"] ?? "")/\(port["protocol"] ?? "tcp")"
+        }
+        check("ports", "\(ports.sorted())", "\(published.sorted())")
+        let limits = ((service["deploy"] as? [String: Any])?["resources"] as? [String: Any])?["limits"] as? [String: Any] ?? [:]
+        check("memory", limits["memory"] as? String ?? "0", "\(host["Memory"] as? Int ?? 0)")
+        check("cpus", "\(Int(((limits["cpus"] as? Double) ?? 0) * 1e9))", "\(host["NanoCpus"] as? Int ?? 0)")
+        return found
+    }
+}
