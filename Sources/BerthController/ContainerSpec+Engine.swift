@@ -41,7 +41,9 @@ extension ContainerSpec {
             .init(type: mount.kind.rawValue, source: mount.source, target: mount.target, readOnly: mount.readOnly)
         }
         if let runtime { runtime.apply(to: &request) }
-        if let first = networks.first {
+        if let mode = runtime?.networkMode {
+            request.hostConfig.networkMode = mode
+        } else if let first = networks.first {
             request.hostConfig.networkMode = first.network
             request.networkingConfig = .init(endpointsConfig: [first.network: first.endpoint])
         }
@@ -82,5 +84,6 @@ extension RuntimeOptions {
         request.hostConfig.memoryReservation = memoryReservationBytes
         request.hostConfig.nanoCpus = nanoCPUs
         request.hostConfig.pidsLimit = pidsLimit
+        request.hostConfig.volumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
     }
 }

@@ -21,7 +21,7 @@ public protocol EngineClient: EngineEventSource {
     func disconnectNetwork(_ network: String, container: String, force: Bool) async throws
     func removeNetwork(_ idOrName: String) async throws
     func listVolumes(labels: [String]) async throws -> [VolumeDetails]
-    func createVolume(name: String, driver: String, labels: [String: String]) async throws -> VolumeDetails
+    func createVolume(name: String, driver: String, options: [String: String], labels: [String: String]) async throws -> VolumeDetails
     func removeVolume(_ name: String, force: Bool) async throws
     func inspectImage(_ reference: String) async throws -> ImageDetails
     func pullImage(_ reference: String, progress: DockerClient.Progress?) async throws

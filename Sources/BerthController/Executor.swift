@@ -144,7 +144,8 @@ public struct Executor: Sendable {
                 { try await engine.connectNetwork(attachment.network, container: id, endpoint: attachment.endpoint) },
                 check: { $0.networkSettings.networks[attachment.network] != nil }, of: id)
         case .createVolume(let spec):
-            _ = try await engine.createVolume(name: spec.engineName, driver: spec.driver, labels: [Resolver.Label.stack: stack])
+            _ = try await engine.createVolume(
+                name: spec.engineName, driver: spec.driver, options: spec.options ?? [:], labels: [Resolver.Label.stack: stack])
         case .removeVolume(let name):
             try await ignoringNotFound { try await engine.removeVolume(name, force: false) }
         case .adoptVolume(let name):

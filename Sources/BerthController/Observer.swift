@@ -102,7 +102,8 @@ extension ObservedContainer {
         self.init(
             id: summary.id, name: summary.name, labels: summary.labels, imageID: summary.imageID, state: summary.state,
             status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted(),
-            networkIDs: Self.networkIDs(summary.networks.mapValues(\.networkID)))
+            networkIDs: Self.networkIDs(summary.networks.mapValues(\.networkID)),
+            networkMode: summary.networkMode)
     }
 
     /// The id of the network each endpoint was made on, where the Engine tells it: Podman puts the

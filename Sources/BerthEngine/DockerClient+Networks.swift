@@ -39,11 +39,11 @@ extension DockerClient {
     }
 
     @discardableResult
-    public func createVolume(name: String, driver: String = "local", labels: [String: String] = [:]) async throws
-        -> VolumeDetails
+    public func createVolume(name: String, driver: String = "local", options: [String: String] = [:], labels: [String: String] = [:])
+        async throws -> VolumeDetails
     {
-        try await call(
-            .post, "/volumes/create", body: try Self.json(VolumeCreateRequest(name: name, driver: driver, labels: labels)))
+        let request = VolumeCreateRequest(name: name, driver: driver, driverOpts: options.isEmpty ? nil : options, labels: labels)
+        return try await call(.post, "/volumes/create", body: try Self.json(request))
     }
 
     public func removeVolume(_ name: String, force: Bool = false) async throws {

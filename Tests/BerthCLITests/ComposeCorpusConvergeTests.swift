@@ -4,14 +4,15 @@ import Testing
 
 /// Projects of the Compose corpus (Tests/ComposeCorpus) applied as they are by the release binary on
 /// the real dockerd: every container carries what Docker Compose's own model of the project says
-/// (command, environment, init, mounts, ports, stop signal, limits), a second apply changes nothing,
-/// `down` removes them. Their `alpine` is the local busybox image under that name (no registry here).
+/// (command, environment, init, mounts, ports, stop signal, limits, network mode, volumes from,
+/// volume driver options), a second apply changes nothing, `down` removes them. Their `alpine` is the local busybox image under that name (no registry here).
 @Suite(.serialized) struct ComposeCorpusConvergeTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ComposeCorpus")
 
     @Test(arguments: [
         "compose-e2e/config_hash", "compose-e2e/ups-deps-stop", "berth-cases/include-env", "berth-cases/extends-file",
+        "berth-cases/shared-namespace",
     ])
     func convergesAsComposeResolvesIt(_ project: String) async throws {
         try await TestStack.with("corpus") { stack in
@@ -28,16 +29,39 @@ import Testing
             let services = try #require(model["services"] as? [String: [String: Any]])
             let containers = try await stack.containers()
             #expect(containers.compactMap { $0.labels["berth.service"] }.sorted() == services.keys.sorted())
+            let ids = Dictionary(uniqueKeysWithValues: containers.compactMap { c in c.labels["berth.service"].map { ($0, c.id) } })
             for container in containers {
                 let name = try #require(container.labels["berth.service"])
                 let inspected = try await Self.inspect(container.id)
-                for difference in Self.differences(try #require(services[name]), inspected) {
+                for difference in Self.differences(try #require(services[name]), inspected, ids: ids, services: services) {
                     Issue.record("\(project) \(name): \(difference)")
                 }
+            }
+            for (name, volume) in model["volumes"] as? [String: [String: Any]] ?? [:] {
+                guard let options = volume["driver_opts"] as? [String: String] else { continue }
+                let engineName = volume["name"] as? String ?? name
+                let made = try await stack.engine.listVolumes(labels: ["berth.stack=\(stack.name)"]).first { $0.name.hasSuffix("_\(name)") }
+                let inspected = try await Command.docker("volume", "inspect", try #require(made, "\(engineName)").name)
+                let details = try JSONSerialization.jsonObject(with: Data(inspected.utf8)) as? [[String: Any]]
+                #expect(details?.first?["Options"] as? [String: String] == options)
             }
 
             let again = try await stack.berth(["plan"] + project + ["--detailed-exitcode"])
             #expect(again.status == 0, "a second plan changes nothing: \(again.stdout)\(again.stderr)")
+            // A container another one shares a namespace with, removed by hand, comes back, and so
+            // does the sharer, in its new namespace.
+            if let (sharer, target) = Self.sharing(services) {
+                try await stack.engine.removeContainer(try #require(ids[target]), force: true)
+                let repaired = try await stack.berth(["apply"] + project)
+                #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
+                #expect(repaired.stdout.contains("shares the namespace or volumes of"), "\(repaired.stdout)")
+                let now = try await stack.containers()
+                let newTarget = try #require(now.first { $0.labels["berth.service"] == target })
+                let newSharer = try #require(now.first { $0.labels["berth.service"] == sharer })
+                let mode = (try await Self.inspect(newSharer.id)["HostConfig"] as? [String: Any])?["NetworkMode"] as? String
+                #expect(mode == "container:\(newTarget.id)")
+                #expect(newSharer.state == "running")
+            }
             let down = try await stack.berth(["down"] + project)
             #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
             #expect(try await stack.containers().isEmpty)
@@ -63,8 +87,18 @@ import Testing
         return try #require(list?.first)
     }
 
+    /// A service that joins another's network namespace, and that other.
+    static func sharing(_ services: [String: [String: Any]]) -> (String, String)? {
+        for (name, service) in services.sorted(by: { $0.key < $1.key }) {
+            if let mode = service["network_mode"] as? String, mode.hasPrefix("service:") { return (name, String(mode.dropFirst(8))) }
+        }
+        return nil
+    }
+
     /// What the container runs that differs from Compose's model of its service.
-    static func differences(_ service: [String: Any], _ container: [String: Any]) -> [String] {
+    static func differences(_ service: [String: Any], _ container: [String: Any], ids: [String: String], services: [String: [String: Any]])
+        -> [String]
+    {
         let config = container["Config"] as? [String: Any] ?? [:]
         let host = container["HostConfig"] as? [String: Any] ?? [:]
         var found: [String] = []
@@ -76,12 +110,24 @@ import Testing
         for (key, value) in service["environment"] as? [String: String] ?? [:] where !env.contains("\(key)=\(value)") {
             found.append("environment: \(key)=\(value) missing")
         }
+        let mode = service["network_mode"] as? String
+        let expectedMode = mode.map { $0.hasPrefix("service:") ? "container:" + (ids[String($0.dropFirst(8))] ?? "?") : $0 }
+        if let expectedMode { check("network_mode", expectedMode, host["NetworkMode"] as? String ?? "") }
+        // volumes_from mounts the other service's volumes too, read-only with `:ro`.
+        var volumes = service["volumes"] as? [[String: Any]] ?? []
+        for entry in service["volumes_from"] as? [String] ?? [] {
+            let parts = entry.split(separator: ":").map(String.init)
+            for var volume in services[parts[0]]?["volumes"] as? [[String: Any]] ?? [] {
+                if parts.last == "ro" { volume["read_only"] = true }
+                volumes.append(volume)
+            }
+        }
         check("init", "\(service["init"] as? Bool ?? false)", "\(host["Init"] as? Bool ?? false)")
         check("stop_signal", service["stop_signal"] as? String ?? "", config["StopSignal"] as? String ?? "")
         let mounts = (container["Mounts"] as? [[String: Any]] ?? []).map { mount in
             "\(mount["Type"] ?? ""):\(mount["Type"] as? String == "bind" ? mount["Source"] ?? "" : ""):\(mount["Destination"] ?? ""):\(mount["RW"] as? Bool == false ? "ro" : "rw")"
         }
-        let wanted = (service["volumes"] as? [[String: Any]] ?? []).map { volume in
+        let wanted = volumes.map { volume in
             "\(volume["type"] ?? ""):\(volume["type"] as? String == "bind" ? volume["source"] ?? "" : ""):\(volume["target"] ?? ""):\(volume["read_only"] as? Bool == true ? "ro" : "rw")"
         }
         check("volumes", "\(wanted.sorted())", "\(mounts.sorted())")

@@ -82,8 +82,17 @@ enum ComposeBehaviour {
                 }
             }
             s["mounts"] = json(mounts.sorted())
+            // The Engine takes container names where Compose writes `service:NAME`.
+            func container(_ reference: String) -> String {
+                guard !reference.hasPrefix("container:") else { return String(reference.dropFirst("container:".count)) }
+                var parts = reference.replacingOccurrences(of: "service:", with: "").split(separator: ":").map(String.init)
+                let other = (model["services"] as? [String: Any])?[parts[0]] as? [String: Any]
+                parts[0] = other?["container_name"] as? String ?? "\(project)-\(parts[0])-1"
+                return parts.joined(separator: ":")
+            }
+            if let from = service["volumes_from"] as? [String] { s["volumes_from"] = json(from.map(container)) }
             if let mode = service["network_mode"] as? String {
-                s["network_mode"] = mode
+                s["network_mode"] = mode.hasPrefix("service:") ? "container:" + container(mode) : mode
             } else {
                 for (network, options) in service["networks"] as? [String: Any] ?? [:] {
                     let options = options as? [String: Any] ?? [:]
@@ -151,7 +160,7 @@ enum ComposeBehaviour {
             let volume = value as? [String: Any] ?? [:]
             lines["volumes.\(engineName(volumes, name))"] = [
                 volume["driver"] as? String ?? "local", "\(volume["external"] as? Bool ?? false)",
-                json(volume["driver_opts"] as? [String: String] ?? [:]),
+                json((volume["driver_opts"] as? [String: String] ?? [:]).mapValues { $0.replacingOccurrences(of: "{{dir}}", with: directory) }),
             ].joined(separator: " ")
         }
         return lines
@@ -162,7 +171,7 @@ enum ComposeBehaviour {
         "image", "container_name", "build", "command", "entrypoint", "environment", "ports", "volumes", "tmpfs", "secrets", "configs",
         "networks", "network_mode", "healthcheck", "restart", "init", "stop_grace_period", "hostname", "user", "working_dir", "labels",
         "depends_on", "stop_signal", "tty", "stdin_open", "cap_add", "cap_drop", "sysctls", "ipc", "mem_limit", "mem_reservation", "cpus",
-        "pids_limit", "deploy",
+        "pids_limit", "deploy", "volumes_from",
     ]
 
     // MARK: Berth's side
@@ -208,6 +217,8 @@ enum ComposeBehaviour {
                 "memory=\(r.memoryBytes.map(String.init) ?? "")", "memory_reservation=\(r.memoryReservationBytes.map(String.init) ?? "")",
                 "nano_cpus=\(r.nanoCPUs.map(String.init) ?? "")", "pids=\(r.pidsLimit.map(String.init) ?? "")",
             ].joined(separator: " ")
+            if let mode = r.networkMode { s["network_mode"] = mode }
+            if !r.volumesFrom.isEmpty { s["volumes_from"] = json(r.volumesFrom) }
             s["init"] = "\(spec.initProcess)"
             s["stop_grace_ms"] = "\(spec.stopGraceSeconds * 1000)"
             s["hostname"] = spec.hostname ?? "-"
@@ -223,7 +234,7 @@ enum ComposeBehaviour {
             ].joined(separator: " ")
         }
         for volume in state.volumes {
-            lines["volumes.\(volume.engineName)"] = [volume.driver, "\(volume.external)", json([String: String]())].joined(separator: " ")
+            lines["volumes.\(volume.engineName)"] = [volume.driver, "\(volume.external)", json(volume.options ?? [:])].joined(separator: " ")
         }
         return lines
     }

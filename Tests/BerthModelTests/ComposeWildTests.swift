@@ -191,6 +191,51 @@ import Testing
         #expect(SpecHash.differences(from: one, to: two) == ["cap_add"])
     }
 
+    // MARK: Shared namespaces and volumes
+
+    @Test func networkModeAndVolumesFromNameTheOtherServicesContainer() throws {
+        let project = try Self.load([
+            "compose.yaml": """
+            services:
+              web: {image: a, container_name: front}
+              probe: {image: a, network_mode: "service:web", volumes_from: ["web:ro", "container:outside"]}
+              host: {image: a, network_mode: host}
+            volumes:
+              nfs: {driver_opts: {type: none, o: bind, device: ./shared}}
+            """
+        ])
+        let state = try ComposeTests.resolve(project)
+        let probe = try #require(state.container("probe"))
+        #expect(probe.runtime?.networkMode == "container:front")
+        #expect(probe.runtime?.volumesFrom == ["front:ro", "outside"])
+        #expect(probe.networks.isEmpty)
+        #expect(probe.dependsOn.map(\.service) == ["web"])
+        #expect(try #require(state.container("host")).runtime?.networkMode == "host")
+        #expect(state.networks.map(\.name) == ["default"], "only web joins the default network")
+        #expect(project.stack.volumes.first?.driverOptions["device"] == "/p/shared")
+    }
+
+    @Test(arguments: [
+        ("network_mode: service:nothere", "unknown service 'nothere'"),
+        ("network_mode: bridged", "is not a network mode"),
+        ("network_mode: host\n    networks: [default]", "cannot both be set"),
+        ("volumes_from: [\"a:b:c\"]", "is not SERVICE[:ro|:rw]"),
+    ])
+    func badSharingIsRefusedAtItsLine(_ text: String, _ message: String) {
+        let error = Self.loadOrResolveError(["compose.yaml": "services:\n  web:\n    image: a\n    \(text)\n"])
+        #expect(error.contains("compose.yaml:4:"), "\(error)")
+        #expect(error.contains(message), "\(error)")
+    }
+
+    static func loadOrResolveError(_ files: [String: String]) -> String {
+        do {
+            _ = try ComposeTests.resolve(try load(files))
+            return "accepted"
+        } catch {
+            return "\(error)"
+        }
+    }
+
     // MARK: Errors
 
     @Test func errorsAreListedInFileOrder() {

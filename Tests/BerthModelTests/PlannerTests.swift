@@ -433,4 +433,47 @@ extension PlannerTests {
         #expect(image.digest(for: "127.0.0.1:5000/pm/other:1") == nil)
         #expect(image.digest(for: "app:1") == nil)
     }
+
+    /// A container in another's network namespace is made again when that one is replaced, in the
+    /// same plan (after it) or earlier (the Engine recorded the old one's id).
+    @Test func aSharerFollowsTheContainerItSharesWith() throws {
+        let state = try Fixtures.inline([
+            "s.yaml": """
+            kind: Stack
+            name: app
+            ---
+            kind: Service
+            name: web
+            image: web:1
+            ---
+            kind: Service
+            name: probe
+            image: probe:1
+            depends_on: [web]
+            """
+        ])
+        var desired = state
+        let probe = desired.containers.firstIndex { $0.service == "probe" }!
+        var options = RuntimeOptions()
+        options.networkMode = "container:app-web"
+        desired.containers[probe].runtime = options
+        desired.containers[probe].networks = []
+        desired.containers[probe].specHash = SpecHash.compute(desired.containers[probe])
+        var observed = converged(desired)
+        let sharer = observed.containers.firstIndex { $0.service == "probe" }!
+        observed.containers[sharer].networkMode = "container:id-web-0000000000000"
+        #expect(Planner.plan(desired: desired, observed: observed, previous: [:], options: .init()).steps.isEmpty)
+
+        observed.containers.removeAll { $0.service == "web" }
+        #expect(
+            Planner.plan(desired: desired, observed: observed, previous: [:], options: .init()).description == """
+                #1 create container app-web (missing)
+                #2 [#1] start container app-web (missing)
+                #3 stop container app-probe (id-probe-000) (shares the namespace or volumes of app-web, which was replaced)
+                #4 [#3] rename container app-probe (id-probe-000) to id-probe-000_app-probe (keeps the name app-probe free for the new container)
+                #5 [#2,#3,#4] create container app-probe (shares the namespace or volumes of app-web, which was replaced)
+                #6 [#2,#5] start container app-probe (shares the namespace or volumes of app-web, which was replaced)
+                #7 [#6] remove container app-probe (id-probe-000) (replaced by new app-probe)
+                """)
+    }
 }

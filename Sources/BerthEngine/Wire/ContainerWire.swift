@@ -12,6 +12,9 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     /// Human status, e.g. `Up 3 minutes (healthy)`.
     public let status: String
     public let networks: [String: EndpointSummary]
+    /// `HostConfig.NetworkMode`: a network's name, `default`, `host`, `none`, or `container:ID`
+    /// (the Engine records the id of a container named at create).
+    public let networkMode: String?
 
     /// The container's name without the leading slash.
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
@@ -37,9 +40,10 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", imageID = "ImageID", labels = "Labels"
-        case state = "State", status = "Status", networkSettings = "NetworkSettings"
+        case state = "State", status = "Status", networkSettings = "NetworkSettings", hostConfig = "HostConfig"
     }
     enum NetworkSettingsKeys: String, CodingKey { case networks = "Networks" }
+    enum HostConfigKeys: String, CodingKey { case networkMode = "NetworkMode" }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +57,8 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         health = Self.health(fromStatus: status)
         let settings = try? c.nestedContainer(keyedBy: NetworkSettingsKeys.self, forKey: .networkSettings)
         networks = (try settings?.decodeIfPresent([String: EndpointSummary].self, forKey: .networks)) ?? [:]
+        let host = try? c.nestedContainer(keyedBy: HostConfigKeys.self, forKey: .hostConfig)
+        networkMode = try? host?.decodeIfPresent(String.self, forKey: .networkMode)
     }
 }
 
@@ -203,12 +209,15 @@ public struct ContainerCreateRequest: Encodable, Sendable, Equatable {
         public var memoryReservation: Int64?
         public var nanoCpus: Int64?
         public var pidsLimit: Int64?
+        /// `NAME[:ro|:rw]`: containers whose volumes are mounted too.
+        public var volumesFrom: [String]?
         public init() {}
         enum CodingKeys: String, CodingKey {
             case restartPolicy = "RestartPolicy", portBindings = "PortBindings", mounts = "Mounts"
             case networkMode = "NetworkMode", initProcess = "Init", extraHosts = "ExtraHosts", autoRemove = "AutoRemove"
             case binds = "Binds", capAdd = "CapAdd", capDrop = "CapDrop", sysctls = "Sysctls", ipcMode = "IpcMode"
             case memory = "Memory", memoryReservation = "MemoryReservation", nanoCpus = "NanoCpus", pidsLimit = "PidsLimit"
+            case volumesFrom = "VolumesFrom"
         }
     }
 

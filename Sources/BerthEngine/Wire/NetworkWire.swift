@@ -99,8 +99,9 @@ struct VolumeList: Decodable {
 struct VolumeCreateRequest: Encodable {
     let name: String
     let driver: String
+    let driverOpts: [String: String]?
     let labels: [String: String]
-    enum CodingKeys: String, CodingKey { case name = "Name", driver = "Driver", labels = "Labels" }
+    enum CodingKeys: String, CodingKey { case name = "Name", driver = "Driver", driverOpts = "DriverOpts", labels = "Labels" }
 }
 
 struct NetworkConnectRequest: Encodable {

@@ -124,9 +124,9 @@ final class ComposeReader {
         "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpuset", "credential_spec",
         "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "external_links", "extra_hosts", "gpus", "group_add",
         "isolation", "label_file", "links", "mac_address", "mem_swappiness", "memswap_limit",
-        "network_mode", "oom_kill_disable", "oom_score_adj", "pid", "post_start", "pre_stop", "privileged", "read_only",
+        "oom_kill_disable", "oom_score_adj", "pid", "post_start", "pre_stop", "privileged", "read_only",
         "runtime", "scale", "security_opt", "shm_size", "storage_opt", "ulimits",
-        "use_api_socket", "userns_mode", "uts", "volumes_from", "models", "provider",
+        "use_api_socket", "userns_mode", "uts", "models", "provider",
     ]
 
     /// Reports keys outside `supported`: unknown keys (with a suggestion) and unsupported ones are
@@ -307,11 +307,21 @@ final class ComposeReader {
         if ComposeMerge.isNull(node) { return volume }
         guard
             let map = checkKeys(
-                node, "volumes.\(name)", supported: ["name", "driver", "external"], ignored: ["labels": "volume labels are Berth's own"],
-                unsupported: ["driver_opts"])
+                node, "volumes.\(name)", supported: ["name", "driver", "driver_opts", "external"],
+                ignored: ["labels": "volume labels are Berth's own"])
         else { return nil }
         if let node = map["name"] { volume.engineName = eager(node, "volumes.\(name).name") }
         if let node = map["driver"] { volume.driver = eager(node, "volumes.\(name).driver") ?? "local" }
+        if let node = map["driver_opts"], let entries = reader.entries(node, "volumes.\(name).driver_opts") {
+            for (key, value) in entries { volume.driverOptions[key] = eager(value, "volumes.\(name).driver_opts.\(key)") }
+            // A local bind volume's device is a host path: relative to the project, as Compose reads it.
+            if volume.driver == "local", volume.driverOptions["o"] == "bind", let device = volume.driverOptions["device"] {
+                if WindowsPath.isWindows(device) {
+                    reader.fail(.invalidValue, node, "volumes.\(name).driver_opts.device", WindowsPath.message(device))
+                }
+                volume.driverOptions["device"] = MountParser.absolute(device, directory: directory)
+            }
+        }
         if let node = map["external"] {
             volume.external = external(node, "volumes.\(name).external", engineName: &volume.engineName)
             if volume.external && volume.engineName == nil { volume.engineName = name }

@@ -1,13 +1,13 @@
 import Yams
 
 /// Compose's keys for how a container runs (`stop_signal`, `tty`, `cap_add`, `sysctls`, `ipc`,
-/// resource limits) and `deploy`, with the single-host meaning `docker compose up` gives them:
+/// `network_mode`, `volumes_from`, resource limits) and `deploy`, with the single-host meaning `docker compose up` gives them:
 /// `deploy.resources` become the container's limits, `deploy.restart_policy` its restart policy,
 /// and the Swarm-only parts are said to be ignored.
 extension ComposeReader {
     static let runtimeKeys = [
         "stop_signal", "tty", "stdin_open", "cap_add", "cap_drop", "sysctls", "ipc", "mem_limit", "mem_reservation", "cpus", "pids_limit",
-        "deploy",
+        "deploy", "network_mode", "volumes_from",
     ]
 
     func runtime(_ map: [String: Node], into service: inout ServiceManifest) {
@@ -32,12 +32,56 @@ extension ComposeReader {
                 options.ipc = mode
             }
         }
+        if let node = map["network_mode"] { networkMode(node, f("network_mode"), networks: map["networks"], &options, &service) }
+        if let node = map["volumes_from"] { volumesFrom(node, f("volumes_from"), &options, &service) }
         if let node = map["mem_limit"] { options.memoryBytes = bytes(node, f("mem_limit")) }
         if let node = map["mem_reservation"] { options.memoryReservationBytes = bytes(node, f("mem_reservation")) }
         if let node = map["cpus"] { options.nanoCPUs = nanoCPUs(node, f("cpus")) }
         if let node = map["pids_limit"] { options.pidsLimit = fields.int(node, f("pids_limit"), range: -1...Int(Int32.max)).map(Int64.init) }
         if let node = map["deploy"] { deploy(node, f("deploy"), &options, &service) }
         service.runtime = options
+    }
+
+    /// `host`, `none`, `bridge`, `container:NAME` or `service:NAME`; the last starts after that
+    /// service, as Compose orders it.
+    private func networkMode(_ node: Node, _ field: String, networks: Node?, _ options: inout RuntimeOptions, _ service: inout ServiceManifest) {
+        guard let mode = eager(node, field) else { return }
+        if networks != nil {
+            reader.fail(.invalidValue, node, field, "'network_mode' and 'networks' cannot both be set; a container joins one or the other")
+            return
+        }
+        let prefixes = ["container:", "service:"]
+        guard ["host", "none", "bridge"].contains(mode) || prefixes.contains(where: { mode.hasPrefix($0) && mode.count > $0.count }) else {
+            reader.fail(.invalidValue, node, field, "'\(mode)' is not a network mode; expected host, none, bridge, service:NAME or container:NAME")
+            return
+        }
+        if mode.hasPrefix("service:") { dependOn(String(mode.dropFirst("service:".count)), node, &service) }
+        options.networkMode = mode
+    }
+
+    /// Entries `SERVICE[:ro|:rw]` and `container:NAME[:ro|:rw]`, kept as `service:…` or
+    /// `container:…` until the resolver knows the services' container names.
+    private func volumesFrom(_ node: Node, _ field: String, _ options: inout RuntimeOptions, _ service: inout ServiceManifest) {
+        guard let items = reader.sequence(node, field) else { return }
+        for (index, item) in items.enumerated() {
+            guard let entry = eager(item, "\(field)[\(index)]") else { continue }
+            var parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let mode = parts.count > 1 && ["ro", "rw"].contains(parts.last!) ? parts.removeLast() : nil
+            let isContainer = parts.first == "container" && parts.count == 2
+            guard let name = parts.last, !name.isEmpty, parts.count == (isContainer ? 2 : 1) else {
+                reader.fail(.invalidValue, item, "\(field)[\(index)]", "'\(entry)' is not SERVICE[:ro|:rw] or container:NAME[:ro|:rw]")
+                continue
+            }
+            if !isContainer { dependOn(name, item, &service) }
+            options.volumesFrom.append((isContainer ? "container:" : "service:") + name + (mode.map { ":\($0)" } ?? ""))
+        }
+    }
+
+    /// A service whose namespace or volumes another one uses starts first.
+    private func dependOn(_ name: String, _ node: Node, _ service: inout ServiceManifest) {
+        guard !service.dependsOn.contains(where: { $0.service == name }) else { return }
+        service.dependsOn.append(DependencyManifest(service: name, condition: .started))
+        service.locations.record("\(service.name).depends_on.\(name)", reader.location(node))
     }
 
     private func deploy(_ node: Node, _ field: String, _ options: inout RuntimeOptions, _ service: inout ServiceManifest) {

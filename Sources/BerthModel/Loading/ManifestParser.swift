@@ -272,12 +272,14 @@ private struct DocumentParser {
     }
 
     func parseVolume(_ document: Node) -> VolumeManifest? {
-        guard let (map, name, locations) = header(document, kind: "Volume", allowed: ["engine_name", "driver", "external", "adopt"]) else {
+        guard let (map, name, locations) = header(document, kind: "Volume", allowed: ["engine_name", "driver", "driver_opts", "external", "adopt"])
+        else {
             return nil
         }
         var volume = VolumeManifest(name: name, locations: locations)
         if let node = map["engine_name"] { volume.engineName = reader.string(node, "\(name).engine_name") }
         if let node = map["driver"] { volume.driver = reader.string(node, "\(name).driver") ?? "local" }
+        if let node = map["driver_opts"] { volume.driverOptions = reader.stringMap(node, "\(name).driver_opts") ?? [:] }
         if let node = map["external"] { volume.external = reader.bool(node, "\(name).external") ?? false }
         if let node = map["adopt"] { volume.adopt = reader.bool(node, "\(name).adopt") ?? false }
         return volume

@@ -143,6 +143,10 @@ public enum ManifestWriter {
             [
                 ("engine_name", volume.engineName.map(string)),
                 ("driver", volume.driver == "local" ? nil : string(volume.driver)),
+                (
+                    "driver_opts",
+                    volume.driverOptions.isEmpty ? nil : mapping(volume.driverOptions.sorted { $0.key < $1.key }.map { ($0.key, string($0.value)) })
+                ),
                 ("external", volume.external ? plain("true") : nil),
             ])
     }

@@ -229,6 +229,8 @@ public struct VolumeManifest: Sendable {
     public var name: String
     public var engineName: String?
     public var driver = "local"
+    /// `driver_opts`: options of the volume driver, as `docker volume create -o` takes them.
+    public var driverOptions: [String: String] = [:]
     public var external = false
     /// Use a volume of this name that Berth did not make (its data is mounted as it is).
     public var adopt = false

@@ -92,11 +92,14 @@ public struct ObservedContainer: Sendable, Equatable {
     /// started (the Engine resolves the name at start). An id that is no longer the network's means
     /// the network was removed and made again: the Engine will not start that container.
     public var networkIDs: [String: String]
+    /// The Engine's `NetworkMode`; `container:ID` names the container whose network it shares.
+    public var networkMode: String?
 
     public init(
         id: String, name: String, labels: [String: String], imageID: String, state: String, status: String = "",
-        health: String? = nil, networks: [String], networkIDs: [String: String] = [:]
+        health: String? = nil, networks: [String], networkIDs: [String: String] = [:], networkMode: String? = nil
     ) {
+        self.networkMode = networkMode
         self.id = id
         self.name = name
         self.labels = labels

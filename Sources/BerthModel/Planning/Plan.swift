@@ -226,6 +226,8 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case healthGate
     case hookPending(String)
     case unstartable(failures: Int)
+    /// It shares the network namespace or volumes of this container, which was replaced.
+    case sharedContainerReplaced(String)
     case down
 
     /// A bounded name for the kind of drift, for metrics: `missing`, `stopped`, `spec-changed`, …
@@ -245,6 +247,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .conflictReplaced: "conflict"
         case .hookPending: "hook-pending"
         case .unstartable: "unstartable"
+        case .sharedContainerReplaced: "shared-replaced"
         case .replaced, .makeRoom, .aliasesMove, .promoted, .dependency, .healthGate, .down: "follow-up"
         }
     }
@@ -278,6 +281,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .healthGate: "must be healthy to converge"
         case .hookPending(let hook): "hook \(hook) not yet run in this container"
         case .unstartable(let failures): "failed to start \(failures) times; replacing the container"
+        case .sharedContainerReplaced(let name): "shares the namespace or volumes of \(name), which was replaced"
         case .down: "down"
         }
     }

@@ -75,6 +75,8 @@ private struct PlanBuilder {
     var blockedVolumes = Set<String>()
     /// Per service: the step that starts it, and the gates dependents wait on.
     var startStep: [String: Int] = [:]
+    /// Services whose container is made in this plan.
+    var createdServices = Set<String>()
     var healthyGate: [String: Int] = [:]
     var completedGate: [String: Int] = [:]
     /// Steps that remove or disconnect containers, which network removal must follow.
@@ -394,12 +396,39 @@ private struct PlanBuilder {
             let fields = previous[spec.service].map { SpecHash.differences(from: $0, to: spec) } ?? []
             return .specChanged(fields: fields)
         }
+        if let cause = sharedContainerReplaced(container, spec) { return cause }
         if rebuiltImages.contains(spec.image) { return .imageRebuilt(spec.image) }
         if let pulled = pulledImages[spec.image] { return .imageChanged(from: pulled.from, to: pulled.to) }
         if let image = observed.images[spec.image], image.id != container.imageID, imageReady[spec.image] == nil {
             return .imageChanged(from: container.imageID, to: image.id)
         }
         return nil
+    }
+
+    /// A container that shares another's network namespace or volumes keeps the ones it was made
+    /// with (the Engine records the other's id at create): when that container is replaced, in
+    /// this plan or before, this one is made again next to the new one.
+    func sharedContainerReplaced(_ container: ObservedContainer, _ spec: ContainerSpec) -> Cause? {
+        guard let runtime = spec.runtime else { return nil }
+        for name in Set([runtime.networkContainer].compactMap { $0 } + runtime.volumeContainers).sorted() {
+            if let other = desired.containers.first(where: { $0.name == name }), createdServices.contains(other.service) {
+                return .sharedContainerReplaced(name)
+            }
+        }
+        if let name = runtime.networkContainer, let mode = container.networkMode, mode.hasPrefix("container:"),
+            let current = observed.containers.first(where: { $0.name == name }), current.id != mode.dropFirst("container:".count)
+        {
+            return .sharedContainerReplaced(name)
+        }
+        return nil
+    }
+
+    /// The steps after which the containers a spec shares namespaces or volumes with exist under
+    /// their names: the Engine resolves those names when it creates the container.
+    func sharedReady(_ spec: ContainerSpec) -> [Int?] {
+        guard let runtime = spec.runtime else { return [] }
+        let names = [runtime.networkContainer].compactMap { $0 } + runtime.volumeContainers
+        return desired.containers.filter { names.contains($0.name) }.map { rolloutDone[$0.service] ?? startStep[$0.service] }
     }
 
     /// Creates, attaches extra networks, starts, then gates on health and runs hooks. Returns the start step.
@@ -409,7 +438,9 @@ private struct PlanBuilder {
         var needs: [Int?] = after + [imageReady[spec.image]]
         needs += spec.networks.prefix(1).map { networkReady[$0.network] }
         needs += spec.mounts.compactMap { $0.source.flatMap { volumeReady[$0] } }
+        needs += sharedReady(spec)
         let created = add(.createContainer(spec), cause, after: needs)
+        createdServices.insert(spec.service)
         var ready = [created]
         for attachment in spec.networks.dropFirst() {
             ready.append(add(.connectNetwork(ref, attachment), cause, after: [created, networkReady[attachment.network]]))

@@ -312,6 +312,8 @@ public struct VolumeSpec: Sendable, Codable, Equatable {
     public var name: String
     public var engineName: String
     public var driver: String
+    /// The driver's options (`driver_opts`), e.g. an NFS export or a tmpfs size; nil without any.
+    public var options: [String: String]?
     public var external: Bool
     /// A volume of this name made by someone else is used, on purpose (`adopt: true`).
     public var adopt = false

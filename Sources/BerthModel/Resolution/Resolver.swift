@@ -135,7 +135,9 @@ private struct Resolution {
                     "depends on '\(dependency.service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
             }
             spec.dependsOn = mergedDependencies(service, exports: exports[service.name] ?? [:], active: active)
-            usedNetworks.formUnion(service.networks.isEmpty ? ["default"] : service.networks.map(\.network))
+            if service.runtime.networkMode == nil {
+                usedNetworks.formUnion(service.networks.isEmpty ? ["default"] : service.networks.map(\.network))
+            }
             usedVolumes.formUnion(service.volumes.compactMap(MountParser.namedVolume))
             containers.append(spec)
         }
@@ -149,7 +151,9 @@ private struct Resolution {
         }
         let volumeSpecs = usedVolumes.sorted().compactMap { name in
             volumes[name].map {
-                VolumeSpec(name: name, engineName: volumeEngineName(name), driver: $0.driver, external: $0.external, adopt: $0.adopt)
+                VolumeSpec(
+                    name: name, engineName: volumeEngineName(name), driver: $0.driver,
+                    options: $0.driverOptions.isEmpty ? nil : $0.driverOptions, external: $0.external, adopt: $0.adopt)
             }
         }
         var state = DesiredState(
@@ -420,7 +424,15 @@ private struct Resolution {
             labels: service.labels.reduce(into: [:]) { $0[$1.key] = text($1.value, "labels.\($1.key)") },
             dependsOn: [], hooks: service.hooks.map { HookSpec(name: $0.name, command: list($0.command, "hooks.\($0.name)") ?? []) },
             specHash: "")
-        spec.runtime = service.runtime.isEmpty ? nil : service.runtime
+        var sharedNames: [String: String] = [:]
+        for other in service.dependsOn.map(\.service) {
+            let manifest = stack.services.first { $0.name == other }
+            sharedNames[other] =
+                manifest?.containerName.map { interpolate($0, lookup, manifest!.locations, "\(other).container_name").text }
+                ?? "\(stack.name)-\(other)"
+        }
+        spec.runtime = service.runtime.isEmpty ? nil : Self.sharing(service.runtime) { sharedNames[$0] ?? "\(stack.name)-\($0)" }
+        if spec.runtime?.networkMode != nil { spec.networks = [] }
         if let update = service.update {
             spec.update = UpdatePolicy(order: update.order, deadlineMilliseconds: update.deadline.map(DurationText.milliseconds))
             // Old and new run side by side: they cannot both hold a host port or a fixed address.
@@ -437,6 +449,21 @@ private struct Resolution {
         }
         spec.specHash = SpecHash.compute(spec)
         return spec
+    }
+
+    /// `service:NAME` in `network_mode` and `volumes_from` become that service's container name,
+    /// which is what the Engine takes.
+    static func sharing(_ options: RuntimeOptions, containerName: (String) -> String) -> RuntimeOptions {
+        var options = options
+        func resolved(_ reference: String) -> String {
+            guard reference.hasPrefix("service:") else { return String(reference.dropFirst(reference.hasPrefix("container:") ? 10 : 0)) }
+            var parts = reference.dropFirst("service:".count).split(separator: ":").map(String.init)
+            parts[0] = containerName(parts[0])
+            return parts.joined(separator: ":")
+        }
+        if let mode = options.networkMode, mode.hasPrefix("service:") { options.networkMode = "container:" + resolved(mode) }
+        options.volumesFrom = options.volumesFrom.map(resolved)
+        return options
     }
 
     /// Declared dependencies plus one per internal connection target (healthy when the target has

@@ -1,7 +1,8 @@
 import Foundation
 
 /// How the Engine runs a container beyond what, where and with which values: its signals,
-/// terminal, kernel capabilities and settings, IPC namespace and resource limits. Read from Compose
+/// terminal, kernel capabilities and settings, network and IPC namespaces, volumes shared from
+/// other containers and resource limits. Read from Compose
 /// (`stop_signal`, `cap_add`, `sysctls`, `deploy.resources`, …) as final values; a change of any of
 /// them needs a new container.
 ///
@@ -16,6 +17,12 @@ public struct RuntimeOptions: Sendable, Codable, Equatable {
     public var sysctls: [String: String] = [:]
     /// `private`, `shareable`, `host`, `none` or `container:NAME`.
     public var ipc: String?
+    /// `host`, `none`, `bridge` or `container:NAME` (Compose's `service:NAME` resolved to the
+    /// service's container name): the container then joins no network of the stack.
+    public var networkMode: String?
+    /// `NAME[:ro|:rw]` of the containers whose volumes it mounts too (Compose's `volumes_from`,
+    /// `service:` entries resolved to container names).
+    public var volumesFrom: [String] = []
     public var memoryBytes: Int64?
     public var memoryReservationBytes: Int64?
     /// CPUs in billionths (`cpus: 0.5` is 500 000 000), as the Engine takes them.
@@ -26,12 +33,28 @@ public struct RuntimeOptions: Sendable, Codable, Equatable {
 
     public var isEmpty: Bool { self == RuntimeOptions() }
 
+    /// The container whose network namespace this one joins, when it joins one.
+    public var networkContainer: String? {
+        guard let mode = networkMode, mode.hasPrefix("container:") else { return nil }
+        return String(mode.dropFirst("container:".count))
+    }
+
+    /// The containers whose volumes this one mounts, without their `:ro`/`:rw`.
+    public var volumeContainers: [String] {
+        volumesFrom.map { entry in
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            return parts.count > 1 && ["ro", "rw"].contains(parts.last!) ? parts.dropLast().joined(separator: ":") : entry
+        }
+    }
+
     /// The Compose keys whose values differ, for a plan's reason.
     public func changes(to other: RuntimeOptions) -> [String] {
         let pairs: [(String, Bool)] = [
             ("stop_signal", stopSignal == other.stopSignal), ("tty", tty == other.tty), ("stdin_open", stdinOpen == other.stdinOpen),
             ("cap_add", capAdd.sorted() == other.capAdd.sorted()), ("cap_drop", capDrop.sorted() == other.capDrop.sorted()),
-            ("sysctls", sysctls == other.sysctls), ("ipc", ipc == other.ipc), ("memory", memoryBytes == other.memoryBytes),
+            ("sysctls", sysctls == other.sysctls), ("ipc", ipc == other.ipc),
+            ("network_mode", networkMode == other.networkMode), ("volumes_from", volumesFrom == other.volumesFrom),
+            ("memory", memoryBytes == other.memoryBytes),
             ("memory reservation", memoryReservationBytes == other.memoryReservationBytes), ("cpus", nanoCPUs == other.nanoCPUs),
             ("pids_limit", pidsLimit == other.pidsLimit),
         ]
