@@ -14,6 +14,7 @@ public protocol EngineClient: EngineEventSource {
     func stopContainer(_ id: String, timeout: Int?) async throws
     func removeContainer(_ id: String, force: Bool, volumes: Bool) async throws
     func renameContainer(_ id: String, to name: String) async throws
+    func copyToContainer(_ id: String, path: String, archive: Data) async throws
     func waitContainer(_ id: String, condition: String) async throws -> WaitResponse
     func listNetworks(labels: [String]) async throws -> [NetworkDetails]
     func createNetwork(_ request: NetworkCreateRequest) async throws -> String

@@ -177,6 +177,7 @@ public struct Executor: Sendable {
                 id = try await namesake(spec.name, matching: request, else: conflict)
             }
             await created.set(spec.service, id)
+            if let files = spec.files, !files.isEmpty { try await engine.copyToContainer(id, path: "/", archive: Self.archive(files)) }
         case .startContainer(let ref):
             try await start(try await created.id(ref))
         case .stopContainer(let ref, let timeout):
@@ -206,6 +207,17 @@ public struct Executor: Sendable {
     /// Starts a container. Parallel starts of containers publishing ports did not race on this
     /// Engine (60 of 60 in a probe), but a port freed by a container stopped a moment earlier
     /// can still be held briefly; such a start is retried a few times.
+    /// The files, as the Engine extracts them at `/`. No directory entries: the Engine makes a
+    /// missing parent (0755), and an entry for an existing one (`/tmp`) would change its mode.
+    static func archive(_ files: [FileSpec]) -> Data {
+        var tar = TarArchive()
+        for file in files.sorted(by: { $0.target < $1.target }) {
+            let path = file.target.split(separator: "/").joined(separator: "/")
+            tar.addFile(path, contents: Data(file.content.utf8), mode: file.mode, uid: file.uid, gid: file.gid)
+        }
+        return tar.archive
+    }
+
     private func start(_ id: String) async throws {
         var attempt = 0
         while true {

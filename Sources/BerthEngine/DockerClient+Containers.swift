@@ -1,3 +1,5 @@
+public import Foundation
+
 /// Container calls.
 extension DockerClient {
     /// Lists containers (running or not) whose labels match every `key=value` in `labels`.
@@ -59,6 +61,12 @@ extension DockerClient {
     public func removeContainer(_ id: String, force: Bool = false, volumes: Bool = false) async throws {
         try await perform(
             .delete, "/containers/\(id)", query: [("force", String(force)), ("v", String(volumes))], idempotent: true)
+    }
+
+    /// Extracts a tar archive into the container's filesystem at `path` (`docker cp`); works on a
+    /// container that was created and not yet started. Repeating it writes the same files again.
+    public func copyToContainer(_ id: String, path: String = "/", archive: Data) async throws {
+        try await perform(.put, "/containers/\(id)/archive", query: [("path", path)], body: .tar(archive), idempotent: true)
     }
 
     public func renameContainer(_ id: String, to name: String) async throws {

@@ -8,17 +8,18 @@ import NIOHTTP1
 /// The request plumbing every typed call goes through.
 extension DockerClient {
     enum Method {
-        case get, post, delete, head
+        case get, post, put, delete, head
 
         var http: HTTPMethod {
             switch self {
             case .get: .GET
             case .post: .POST
+            case .put: .PUT
             case .delete: .DELETE
             case .head: .HEAD
             }
         }
-        var isWrite: Bool { self == .post || self == .delete }
+        var isWrite: Bool { self == .post || self == .put || self == .delete }
     }
 
     /// A request body: JSON, a tar archive, or nothing.

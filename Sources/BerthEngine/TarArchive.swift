@@ -13,8 +13,8 @@ public struct TarArchive: Sendable {
         appendHeader(path: path.hasSuffix("/") ? path : path + "/", size: 0, mode: mode, type: "5", link: "")
     }
 
-    public mutating func addFile(_ path: String, contents: Data, mode: Int = 0o644) {
-        appendHeader(path: path, size: contents.count, mode: mode, type: "0", link: "")
+    public mutating func addFile(_ path: String, contents: Data, mode: Int = 0o644, uid: Int = 0, gid: Int = 0) {
+        appendHeader(path: path, size: contents.count, mode: mode, type: "0", link: "", uid: uid, gid: gid)
         data.append(contents)
         let padding = (512 - contents.count % 512) % 512
         data.append(Data(count: padding))
@@ -48,7 +48,7 @@ public struct TarArchive: Sendable {
     /// The archive with its two closing zero blocks.
     public var archive: Data { data + Data(count: 1024) }
 
-    private mutating func appendHeader(path: String, size: Int, mode: Int, type: Character, link: String) {
+    private mutating func appendHeader(path: String, size: Int, mode: Int, type: Character, link: String, uid: Int = 0, gid: Int = 0) {
         var header = [UInt8](repeating: 0, count: 512)
         var name = path
         var prefix = ""
@@ -63,8 +63,8 @@ public struct TarArchive: Sendable {
         }
         put(name, at: 0, length: 100)
         octal(mode, at: 100, length: 8)
-        octal(0, at: 108, length: 8)
-        octal(0, at: 116, length: 8)
+        octal(uid, at: 108, length: 8)
+        octal(gid, at: 116, length: 8)
         octal(size, at: 124, length: 12)
         octal(0, at: 136, length: 12)
         put("        ", at: 148, length: 8)

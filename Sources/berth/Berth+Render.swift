@@ -45,6 +45,9 @@ extension Berth {
                 for variable in spec.environment { print("  env        \(variable.name)=\(variable.value)") }
                 for port in spec.ports { print("  port       \(port)") }
                 for mount in spec.mounts { print("  mount      \(mount)") }
+                for file in spec.files ?? [] { print("  file       \(file)") }
+                if let mode = spec.runtime?.networkMode { print("  network    mode \(mode)") }
+                for from in spec.runtime?.volumesFrom ?? [] { print("  volumes    from \(from)") }
                 for network in spec.networks { print("  network    \(network.network) aliases \(network.aliases.joined(separator: ","))") }
                 if let health = spec.healthcheck { print("  healthcheck \(health.test.joined(separator: " "))") }
                 print("  restart    \(spec.restart)")

@@ -1,3 +1,4 @@
+import BerthModel
 import BerthTesting
 import Foundation
 import Testing
@@ -5,14 +6,16 @@ import Testing
 /// Projects of the Compose corpus (Tests/ComposeCorpus) applied as they are by the release binary on
 /// the real dockerd: every container carries what Docker Compose's own model of the project says
 /// (command, environment, init, mounts, ports, stop signal, limits, network mode, volumes from,
-/// volume driver options), a second apply changes nothing, `down` removes them. Their `alpine` is the local busybox image under that name (no registry here).
+/// volume driver options, secrets and configs written into it), a second apply changes nothing,
+/// `down` removes them. A secret's value reaches no output and not the state file. Their `alpine`
+/// is the local busybox image under that name (no registry here).
 @Suite(.serialized) struct ComposeCorpusConvergeTests {
     static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("ComposeCorpus")
 
     @Test(arguments: [
         "compose-e2e/config_hash", "compose-e2e/ups-deps-stop", "berth-cases/include-env", "berth-cases/extends-file",
-        "berth-cases/shared-namespace",
+        "berth-cases/shared-namespace", "berth-cases/written-files",
     ])
     func convergesAsComposeResolvesIt(_ project: String) async throws {
         try await TestStack.with("corpus") { stack in
@@ -35,6 +38,19 @@ import Testing
                 let inspected = try await Self.inspect(container.id)
                 for difference in Self.differences(try #require(services[name]), inspected, ids: ids, services: services) {
                     Issue.record("\(project) \(name): \(difference)")
+                }
+            }
+            for (name, file) in try Self.writtenFiles(model, directory: stack.directory) {
+                let id = try #require(ids[name])
+                let shown = try await Command.docker("exec", id, "stat", "-c", "%a %u:%g", file.target)
+                #expect(shown.trimmingCharacters(in: .whitespacesAndNewlines) == file.stat, "\(name) \(file.target)")
+                // Byte for byte: the digest of what the container holds (the docker CLI trims its output).
+                let digest = try await Command.docker("exec", id, "sha256sum", file.target).split(separator: " ").first.map(String.init)
+                #expect(digest == Digest.sha256Hex(file.content), "\(name) \(file.target)")
+                if file.secret {
+                    #expect(!first.stdout.contains(file.content) && !first.stderr.contains(file.content))
+                    let state = try Data(contentsOf: URL(fileURLWithPath: stack.statePath))
+                    #expect(state.range(of: Data(file.content.utf8)) == nil, "the secret is not in the state file")
                 }
             }
             for (name, volume) in model["volumes"] as? [String: [String: Any]] ?? [:] {
@@ -85,6 +101,35 @@ import Testing
         let output = try await Command.docker("inspect", id)
         let list = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]]
         return try #require(list?.first)
+    }
+
+    /// Per service, the secrets and configs Compose writes into its container (not bind-mounted
+    /// files): where, `stat`'s `mode uid:gid`, and the content, an environment source's from `.env`.
+    static func writtenFiles(_ model: [String: Any], directory: URL) throws
+        -> [(String, (target: String, stat: String, content: String, secret: Bool))]
+    {
+        let dotenv = (try? String(contentsOf: directory.appendingPathComponent(".env"), encoding: .utf8)) ?? ""
+        let variables = Dictionary(
+            dotenv.split(separator: "\n").compactMap { line in
+                line.firstIndex(of: "=").map { (String(line[..<$0]), String(line[line.index(after: $0)...])) }
+            },
+            uniquingKeysWith: { _, b in b })
+        var found: [(String, (target: String, stat: String, content: String, secret: Bool))] = []
+        for (name, service) in model["services"] as? [String: [String: Any]] ?? [:] {
+            for kind in ["secrets", "configs"] {
+                for use in service[kind] as? [[String: Any]] ?? [] {
+                    let source = use["source"] as? String ?? ""
+                    let definition = (model[kind] as? [String: [String: Any]])?[source] ?? [:]
+                    let content = (definition["content"] as? String) ?? (definition["environment"] as? String).flatMap { variables[$0] }
+                    guard let content else { continue }
+                    let mode = (use["mode"] as? String).flatMap { Int($0, radix: 8) } ?? 0o444
+                    let target = use["target"] as? String ?? (kind == "secrets" ? "/run/secrets/" : "/") + source
+                    let stat = "\(String(mode, radix: 8)) \(use["uid"] as? String ?? "0"):\(use["gid"] as? String ?? "0")"
+                    found.append((name, (target, stat, content, kind == "secrets")))
+                }
+            }
+        }
+        return found
     }
 
     /// A service that joins another's network namespace, and that other.

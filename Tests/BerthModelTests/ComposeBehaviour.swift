@@ -69,6 +69,7 @@ enum ComposeBehaviour {
                 mounts.append("\(type):\(source):\(volume["target"] as? String ?? "")\(readOnly ? ":ro" : "")")
             }
             for target in service["tmpfs"] as? [String] ?? [] { mounts.append("tmpfs::\(target)") }
+            var files: [String] = []
             for (kind, table, base) in [("secrets", secrets, "/run/secrets/"), ("configs", configs, "/")] {
                 for use in service[kind] as? [[String: Any]] ?? [] {
                     let source = use["source"] as? String ?? ""
@@ -76,12 +77,19 @@ enum ComposeBehaviour {
                     let definition = table[source] as? [String: Any] ?? [:]
                     if let file = definition["file"] as? String {
                         mounts.append("bind:\(path(file)):\(target):ro")  // as Compose mounts a file's secret or config
+                    } else if definition["environment"] != nil || definition["content"] != nil {
+                        // Written into the container (pkg/compose/secrets.go): 0444 and root unless given.
+                        let mode =
+                            (use["mode"] as? String).flatMap { Int($0, radix: 8) }.map { String($0, radix: 8) }
+                            ?? (use["mode"] as? Int).map { String($0, radix: 8) } ?? "444"
+                        files.append("\(target) \(mode) \(use["uid"] as? String ?? "0"):\(use["gid"] as? String ?? "0")")
                     } else {
                         mounts.append("\(kind):\(json(definition)):\(target)")
                     }
                 }
             }
             s["mounts"] = json(mounts.sorted())
+            if !files.isEmpty { s["files"] = json(files.sorted()) }
             // The Engine takes container names where Compose writes `service:NAME`.
             func container(_ reference: String) -> String {
                 guard !reference.hasPrefix("container:") else { return String(reference.dropFirst("container:".count)) }
@@ -217,6 +225,7 @@ enum ComposeBehaviour {
                 "memory=\(r.memoryBytes.map(String.init) ?? "")", "memory_reservation=\(r.memoryReservationBytes.map(String.init) ?? "")",
                 "nano_cpus=\(r.nanoCPUs.map(String.init) ?? "")", "pids=\(r.pidsLimit.map(String.init) ?? "")",
             ].joined(separator: " ")
+            if let files = spec.files { s["files"] = json(files.map { "\($0.target) \(String($0.mode, radix: 8)) \($0.uid):\($0.gid)" }.sorted()) }
             if let mode = r.networkMode { s["network_mode"] = mode }
             if !r.volumesFrom.isEmpty { s["volumes_from"] = json(r.volumesFrom) }
             s["init"] = "\(spec.initProcess)"

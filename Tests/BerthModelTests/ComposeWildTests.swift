@@ -128,12 +128,46 @@ import Testing
         #expect(project.warnings.contains { $0.description.contains("secret 'unused' is defined but no service uses it") })
     }
 
+    @Test func environmentAndContentSourcesAreWrittenIntoTheContainer() throws {
+        let files = [
+            "compose.yaml": """
+            services:
+              web:
+                image: a
+                secrets: [{source: token, uid: "1000", gid: "1000", mode: 0400}]
+                configs: [{source: site, target: /etc/site.conf}]
+            secrets:
+              token: {environment: TOKEN}
+            configs:
+              site: {content: "listen ${PORT:-80}"}
+            """,
+            ".env": "TOKEN=s3cret-value\n",
+        ]
+        let state = try ComposeTests.resolve(try Self.load(files))
+        let web = try #require(state.container("web"))
+        #expect(
+            web.files == [
+                FileSpec(target: "/run/secrets/token", content: "s3cret-value", isSecret: true, mode: 0o400, uid: 1000, gid: 1000),
+                FileSpec(target: "/etc/site.conf", content: "listen 80", isSecret: false),
+            ])
+        // The secret is nowhere in what is shown or stored; a changed value recreates, named by its path.
+        #expect(!"\(state.redacted.containers)".contains("s3cret-value"))
+        #expect(!(web.files ?? []).map(\.description).joined().contains("s3cret-value"))
+        #expect(state.redactingSecrets(in: "got s3cret-value") == "got <secret>")
+        var changed = files
+        changed[".env"] = "TOKEN=other-value\n"
+        let next = try #require(try ComposeTests.resolve(try Self.load(changed)).container("web"))
+        #expect(next.specHash != web.specHash)
+        #expect(SpecHash.differences(from: web.redacted, to: next) == ["file /run/secrets/token"])
+    }
+
     @Test(arguments: [
-        ("secrets:\n  token: {environment: TOKEN}\n", "secrets.token.environment"),
+        ("secrets:\n  token: {environment: TOKEN}\n", "variable 'TOKEN' is not set"),
+        ("secrets:\n  token: {content: abc}\n", "secrets.token.content"),
         ("secrets:\n  token: {external: true}\n", "secrets.token.external"),
         ("secrets:\n  token: {file: t}\n", "undefined secret 'nope'"),
     ])
-    func secretsThatAreNotFilesAreRefusedAtTheirLine(_ definition: String, _ expected: String) {
+    func secretsWithoutAUsableSourceAreRefusedAtTheirLine(_ definition: String, _ expected: String) {
         let uses = expected.contains("undefined") ? "nope" : "token"
         let message = Self.loadError(["compose.yaml": "services:\n  web:\n    image: a\n    secrets: [\(uses)]\n" + definition])
         #expect(message.contains(expected), "\(message)")

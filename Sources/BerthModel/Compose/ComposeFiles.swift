@@ -1,13 +1,15 @@
 import Yams
 
 /// Compose's `secrets` and `configs`: files a service sees at a path of its own. On a single host
-/// Compose bind-mounts the file read-only (secrets under `/run/secrets/`, configs at `/<name>` by
-/// default), and so does Berth. Berth never reads the file, so its content reaches no plan, log or
-/// history; only its path does.
+/// Compose bind-mounts a `file` source read-only (secrets under `/run/secrets/`, configs at
+/// `/<name>` by default), and so does Berth, never reading the file. An `environment` source (a
+/// variable of the project's environment) or a config's inline `content` has no file on the host:
+/// Berth writes it into the container after creating it and before starting it, with the service's
+/// `uid`, `gid` and `mode`, as Compose does. A secret's value is kept like Berth's own secrets:
+/// in no plan, log or history, only its digest.
 ///
-/// Sources that are not a file (`environment`, `content`, `external`) and per-file ownership
-/// (`uid`, `gid`, `mode`) need the file copied into the container, which Berth does not do: they
-/// are refused where they are written.
+/// `external` sources (Swarm objects) and ownership for a bind-mounted file are refused where
+/// they are written.
 struct ComposeFiles {
     enum Kind: String, CaseIterable {
         case secrets, configs
@@ -17,60 +19,83 @@ struct ComposeFiles {
         var singular: String { self == .secrets ? "secret" : "config" }
     }
 
+    /// Where one definition's content comes from.
+    enum Source {
+        case file(String)
+        case content(String)
+    }
+
+    /// What a service's `secrets:` or `configs:` list adds to it.
+    struct Uses {
+        var mounts: [MountManifest] = []
+        var files: [FileSpec] = []
+    }
+
     unowned let reader: ComposeReader
     /// Per kind, each defined name with the node that defined it and its absolute file, when valid.
-    private var definitions: [Kind: [String: (node: Node, file: String?)]] = [:]
+    private var definitions: [Kind: [String: (node: Node, source: Source?)]] = [:]
     private var used: [Kind: Set<String>] = [:]
 
     init(reader: ComposeReader, root: Node.Mapping) {
         self.reader = reader
         for kind in Kind.allCases {
             guard let node = root[kind.rawValue], let entries = reader.reader.entries(node, kind.rawValue) else { continue }
-            for (name, value) in entries { definitions[kind, default: [:]][name] = (value, file(kind, name, value)) }
+            for (name, value) in entries { definitions[kind, default: [:]][name] = (value, source(kind, name, value)) }
         }
     }
 
-    /// The file of one top-level definition, or nil (reported) when it is not a file.
-    private func file(_ kind: Kind, _ name: String, _ node: Node) -> String? {
+    /// The source of one top-level definition, or nil (reported) when it has none Berth can use.
+    private func source(_ kind: Kind, _ name: String, _ node: Node) -> Source? {
         let field = "\(kind.rawValue).\(name)"
-        let unsupported = ["environment", "content", "external", "driver", "driver_opts", "template_driver"]
-        guard let map = reader.checkKeys(node, field, supported: ["file", "name"], ignored: ["labels": ""], unsupported: unsupported) else {
+        let sources = kind == .configs ? ["file", "environment", "content"] : ["file", "environment"]
+        let unsupported = ["external", "driver", "driver_opts", "template_driver"] + (kind == .secrets ? ["content"] : [])
+        guard let map = reader.checkKeys(node, field, supported: sources + ["name"], ignored: ["labels": ""], unsupported: unsupported) else {
             return nil
         }
-        guard let fileNode = map["file"] else {
-            if map.isEmpty, case .mapping(let pairs) = node, let key = pairs.first?.key {
+        let given = sources.filter { map[$0] != nil }
+        guard given.count == 1, let key = given.first, let valueNode = map[key] else {
+            let problem = given.isEmpty ? "needs one of" : "takes only one of"
+            reader.reader.fail(.missingField, node, field, "a \(kind.singular) \(problem) \(sources.joined(separator: ", "))")
+            return nil
+        }
+        guard let value = reader.eager(valueNode, "\(field).\(key)") else { return nil }
+        switch key {
+        case "environment":
+            guard let content = reader.scope[value] else {
                 reader.reader.fail(
-                    .unknownKey, key, "\(field).\(key.string ?? "")",
-                    "only \(kind.singular)s from a 'file' are supported; Berth would have to copy this one into the container")
-            } else if map.isEmpty {
-                reader.reader.fail(.missingField, node, "\(field).file", "a \(kind.singular) needs 'file'")
+                    .unknownReference, valueNode, "\(field).environment",
+                    "variable '\(value)' is not set in the project's environment (the shell or .env)")
+                return nil
             }
-            return nil
+            return .content(content)
+        case "content":
+            return .content(value)
+        default:
+            if WindowsPath.isWindows(value) {
+                reader.reader.fail(.invalidValue, valueNode, "\(field).file", WindowsPath.message(value))
+                return nil
+            }
+            return .file(MountParser.absolute(value, directory: reader.directory))
         }
-        guard let path = reader.eager(fileNode, "\(field).file") else { return nil }
-        if WindowsPath.isWindows(path) {
-            reader.reader.fail(.invalidValue, fileNode, "\(field).file", WindowsPath.message(path))
-            return nil
-        }
-        return MountParser.absolute(path, directory: reader.directory)
     }
 
-    /// The read-only bind mounts for a service's `secrets:` or `configs:` list.
-    mutating func mounts(_ kind: Kind, _ node: Node, service: String) -> [MountManifest] {
+    /// The bind mounts and written files for a service's `secrets:` or `configs:` list.
+    mutating func uses(_ kind: Kind, _ node: Node, service: String) -> Uses {
         let field = "\(service).\(kind.rawValue)"
-        guard let items = reader.reader.sequence(node, field) else { return [] }
-        var mounts: [MountManifest] = []
+        guard let items = reader.reader.sequence(node, field) else { return Uses() }
+        var uses = Uses()
         for (index, item) in items.enumerated() {
             let path = "\(field)[\(index)]"
             var sourceNode = item
             var target: String?
+            var ownership: [String: Node] = [:]
             if case .mapping = item {
-                let ownership = ["uid", "gid", "mode"]
-                guard let map = reader.checkKeys(item, path, supported: ["source", "target"], unsupported: ownership),
+                guard let map = reader.checkKeys(item, path, supported: ["source", "target", "uid", "gid", "mode"]),
                     let node = reader.reader.required(map, "source", path, in: item)
                 else { continue }
                 sourceNode = node
                 target = map["target"].flatMap { reader.eager($0, "\(path).target") }
+                ownership = map.filter { ["uid", "gid", "mode"].contains($0.key) }
             }
             guard let source = reader.eager(sourceNode, path) else { continue }
             guard let definition = definitions[kind]?[source] else {
@@ -79,12 +104,49 @@ struct ComposeFiles {
                 continue
             }
             used[kind, default: []].insert(source)
-            guard let file = definition.file else { continue }
             let name = target ?? source
             let absoluteTarget = name.hasPrefix("/") ? name : kind.base + name
-            mounts.append(.long(type: "bind", source: ComposeReader.literal(file), target: ComposeReader.literal(absoluteTarget), readOnly: true))
+            switch definition.source {
+            case .file(let file)?:
+                if let (key, node) = ownership.min(by: { $0.key < $1.key }) {
+                    reader.reader.fail(
+                        .invalidValue, node, "\(path).\(key)",
+                        "'\(key)' cannot apply to a \(kind.singular) bind-mounted from a file; its owner and mode are the file's own")
+                    continue
+                }
+                uses.mounts.append(
+                    .long(type: "bind", source: ComposeReader.literal(file), target: ComposeReader.literal(absoluteTarget), readOnly: true))
+            case .content(let content)?:
+                var file = FileSpec(target: absoluteTarget, content: content, isSecret: kind == .secrets)
+                if let node = ownership["uid"], let uid = number(node, "\(path).uid", radix: 10) { file.uid = uid }
+                if let node = ownership["gid"], let gid = number(node, "\(path).gid", radix: 10) { file.gid = gid }
+                if let node = ownership["mode"], let mode = number(node, "\(path).mode", radix: 8) { file.mode = mode }
+                uses.files.append(file)
+            case nil:
+                continue
+            }
         }
-        return mounts
+        return uses
+    }
+
+    /// A uid or gid (decimal), or a mode: octal as Compose reads a string (`"0440"`), the number as
+    /// YAML wrote it otherwise (`0440` is octal in YAML 1.1, `288` decimal).
+    private func number(_ node: Node, _ field: String, radix: Int) -> Int? {
+        guard let text = reader.eager(node, field) else { return nil }
+        let isString = node.scalar.map { $0.style != .plain } ?? false
+        let value: Int? =
+            if radix == 8 {
+                isString
+                    ? Int(text, radix: 8)
+                    : (text.hasPrefix("0o") ? Int(text.dropFirst(2), radix: 8) : (text.hasPrefix("0") ? Int(text, radix: 8) : Int(text)))
+            } else {
+                Int(text)
+            }
+        guard let value, value >= 0, radix != 8 || value <= 0o7777 else {
+            reader.reader.fail(.invalidValue, node, field, "'\(text)' is not \(radix == 8 ? "a file mode such as 0440" : "a numeric id")")
+            return nil
+        }
+        return value
     }
 
     /// A definition no service uses is most likely a typo in a service's list: said, not fatal.

@@ -202,7 +202,9 @@ final class ComposeReader {
             }
         }
         for kind in ComposeFiles.Kind.allCases {
-            if let node = map[kind.rawValue] { service.volumes += files?.mounts(kind, node, service: name) ?? [] }
+            guard let node = map[kind.rawValue], let uses = files?.uses(kind, node, service: name) else { continue }
+            service.volumes += uses.mounts
+            service.files += uses.files
         }
         if let node = map["pull_policy"], let value = eager(node, f("pull_policy")) {
             switch value {

@@ -78,6 +78,9 @@ public struct ServiceManifest: Sendable {
     public var labels: [String: String] = [:]
     /// Final values (read while loading), not templates.
     public var runtime = RuntimeOptions()
+    /// Files written into the container before it starts (Compose secrets and configs that are
+    /// not a host file), final values.
+    public var files: [FileSpec] = []
     public var pullPolicy: PullPolicy = .missing
     public var update: UpdateManifest?
     public var locations: FieldLocations

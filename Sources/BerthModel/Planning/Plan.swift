@@ -228,6 +228,8 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case unstartable(failures: Int)
     /// It shares the network namespace or volumes of this container, which was replaced.
     case sharedContainerReplaced(String)
+    /// Made but never started, with files written after the create: possibly without them.
+    case filesUnconfirmed
     case down
 
     /// A bounded name for the kind of drift, for metrics: `missing`, `stopped`, `spec-changed`, …
@@ -248,6 +250,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .hookPending: "hook-pending"
         case .unstartable: "unstartable"
         case .sharedContainerReplaced: "shared-replaced"
+        case .filesUnconfirmed: "incomplete"
         case .replaced, .makeRoom, .aliasesMove, .promoted, .dependency, .healthGate, .down: "follow-up"
         }
     }
@@ -282,6 +285,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .hookPending(let hook): "hook \(hook) not yet run in this container"
         case .unstartable(let failures): "failed to start \(failures) times; replacing the container"
         case .sharedContainerReplaced(let name): "shares the namespace or volumes of \(name), which was replaced"
+        case .filesUnconfirmed: "made but never started; made again so the files written into it are certain"
         case .down: "down"
         }
     }

@@ -331,7 +331,7 @@ private struct PlanBuilder {
             }
             return
         }
-        if let cause = unstartable(keeper) ?? strandedOnOldNetwork(keeper) {
+        if let cause = unstartable(keeper) ?? strandedOnOldNetwork(keeper) ?? filesUnconfirmed(keeper, spec) {
             stopFirst(spec, replacing: keeper, after: nameFree, cause: cause)
             return
         }
@@ -389,6 +389,12 @@ private struct PlanBuilder {
             if current?.id != id { return .networkRecreated(name) }
         }
         return nil
+    }
+
+    /// Files are written right after the create; a container with files that was made and never
+    /// started may be one an interrupted run made without them. Made again rather than trusted.
+    func filesUnconfirmed(_ container: ObservedContainer, _ spec: ContainerSpec) -> Cause? {
+        container.state == "created" && spec.files?.isEmpty == false ? .filesUnconfirmed : nil
     }
 
     func recreateCause(_ container: ObservedContainer, _ spec: ContainerSpec) -> Cause? {

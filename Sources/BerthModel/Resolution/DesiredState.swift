@@ -34,7 +34,9 @@ public struct DesiredState: Sendable, Codable, Equatable {
     /// Replaces every secret value of this state found in `text` (a hook's output, an Engine
     /// error) with `<secret>`, so it can be printed, logged and stored.
     public func redactingSecrets(in text: String) -> String {
-        let secrets = Set(containers.flatMap { $0.environment.filter { $0.isSecret && $0.value.count >= 3 }.map(\.value) })
+        let variables = containers.flatMap { $0.environment.filter { $0.isSecret && $0.value.count >= 3 }.map(\.value) }
+        let files = containers.flatMap { ($0.files ?? []).filter { $0.isSecret && $0.content.count >= 3 }.map(\.content) }
+        let secrets = Set(variables + files)
         return secrets.sorted { $0.count > $1.count }.reduce(text) { $0.replacingOccurrences(of: $1, with: "<secret>") }
     }
 
@@ -95,6 +97,9 @@ public struct ContainerSpec: Sendable, Codable, Equatable {
     public var labels: [String: String]
     /// Signals, terminal, capabilities, sysctls, IPC, resource limits; nil when none is set.
     public var runtime: RuntimeOptions?
+    /// Files written into the container before it starts; nil when there are none (so a spec
+    /// without any hashes as before they existed).
+    public var files: [FileSpec]?
     public var dependsOn: [Dependency]
     public var hooks: [HookSpec]
     /// How a change is rolled out; nil = stop-first with the healthcheck's deadline. Not part of
@@ -106,6 +111,7 @@ public struct ContainerSpec: Sendable, Codable, Equatable {
     public var redacted: ContainerSpec {
         var copy = self
         copy.environment = environment.map(\.redacted)
+        copy.files = files?.map(\.redacted)
         return copy
     }
 
@@ -147,6 +153,41 @@ public struct UpdatePolicy: Sendable, Codable, Equatable {
     public init(order: UpdateOrder, deadlineMilliseconds: Int64? = nil) {
         self.order = order
         self.deadlineMilliseconds = deadlineMilliseconds
+    }
+}
+
+/// A file Berth writes into a container after creating it and before starting it: a Compose
+/// secret or config whose source is an environment variable or inline content (a file source is
+/// bind-mounted instead). Secret content is carried but never shown.
+public struct FileSpec: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var target: String
+    public var content: String
+    public var isSecret: Bool
+    /// Permission bits; 0444 (read-only for everyone) when not given, as Compose writes them.
+    public var mode: Int
+    public var uid: Int
+    public var gid: Int
+
+    public init(target: String, content: String, isSecret: Bool, mode: Int = 0o444, uid: Int = 0, gid: Int = 0) {
+        self.target = target
+        self.content = content
+        self.isSecret = isSecret
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+    }
+
+    /// Content becomes `<sha256:…>` for secrets, as environment values do: comparable, not readable.
+    public var redacted: FileSpec {
+        guard isSecret, !content.hasPrefix(EnvironmentVariable.redactedPrefix) else { return self }
+        var copy = self
+        copy.content = EnvironmentVariable.redactedPrefix + String(Digest.sha256Hex(content).prefix(12)) + ">"
+        return copy
+    }
+
+    /// Where, with which owner and mode, and a digest of the content: never the content itself.
+    public var description: String {
+        "\(target) mode \(String(mode, radix: 8)) owner \(uid):\(gid) \(isSecret ? "secret" : "sha256:" + Digest.sha256Hex(content).prefix(12))"
     }
 }
 

@@ -433,6 +433,7 @@ private struct Resolution {
         }
         spec.runtime = service.runtime.isEmpty ? nil : Self.sharing(service.runtime) { sharedNames[$0] ?? "\(stack.name)-\($0)" }
         if spec.runtime?.networkMode != nil { spec.networks = [] }
+        spec.files = service.files.isEmpty ? nil : service.files
         if let update = service.update {
             spec.update = UpdatePolicy(order: update.order, deadlineMilliseconds: update.deadline.map(DurationText.milliseconds))
             // Old and new run side by side: they cannot both hold a host port or a fixed address.

@@ -47,6 +47,11 @@ public enum SpecHash {
         Field("stopGraceSeconds", "stop_grace_period") { $0.stopGraceSeconds },
         Field("labels", "labels") { $0.labels },
         Field("runtime") { old, new in (old.runtime ?? RuntimeOptions()).changes(to: new.runtime ?? RuntimeOptions()) },
+        Field("files") { old, new in
+            let before = Dictionary((old.files ?? []).map { ($0.target, $0.redacted) }, uniquingKeysWith: { a, _ in a })
+            let after = Dictionary((new.files ?? []).map { ($0.target, $0.redacted) }, uniquingKeysWith: { a, _ in a })
+            return Set(before.keys).union(after.keys).sorted().filter { before[$0] != after[$0] }.map { "file \($0)" }
+        },
         Field("name", "container name") { $0.name },
     ]
 
@@ -82,13 +87,16 @@ public enum SpecHash {
         let labels: [String: String]
         /// Absent (not null) when nil, so specs without runtime options hash as they always did.
         let runtime: RuntimeOptions?
+        /// Each file's target, mode, owner and content digest; absent when there are none.
+        let files: [String]?
     }
 
     /// The property names the hash encodes, for the test that holds them to `recreating`.
     public static var encodedProperties: [String] {
         let sample = Hashed(
             name: "", image: "", command: nil, entrypoint: nil, environment: [], ports: [], mounts: [], networks: [], healthcheck: nil,
-            restart: "", hostname: nil, user: nil, workingDir: nil, initProcess: false, stopGraceSeconds: 0, labels: [:], runtime: nil)
+            restart: "", hostname: nil, user: nil, workingDir: nil, initProcess: false, stopGraceSeconds: 0, labels: [:], runtime: nil,
+            files: nil)
         return Mirror(reflecting: sample).children.compactMap(\.label)
     }
 
@@ -108,7 +116,10 @@ public enum SpecHash {
                 .sorted(),
             healthcheck: spec.healthcheck, restart: spec.restart.description, hostname: spec.hostname, user: spec.user,
             workingDir: spec.workingDir, initProcess: spec.initProcess, stopGraceSeconds: spec.stopGraceSeconds,
-            labels: spec.labels, runtime: spec.runtime?.canonical)
+            labels: spec.labels, runtime: spec.runtime?.canonical,
+            files: spec.files.map { files in
+                files.map { "\($0.target) \(String($0.mode, radix: 8)) \($0.uid):\($0.gid) \(Digest.sha256Hex($0.content))" }.sorted()
+            })
     }
 
     /// Which recreate-relevant fields differ between two specs, for a reason a person can read:
