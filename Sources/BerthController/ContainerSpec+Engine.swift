@@ -45,7 +45,9 @@ extension ContainerSpec {
             request.hostConfig.networkMode = mode
         } else if let first = networks.first {
             request.hostConfig.networkMode = first.network
-            request.networkingConfig = .init(endpointsConfig: [first.network: first.endpoint])
+            var endpoint = first.endpoint
+            endpoint.links = (runtime?.links).flatMap { $0.isEmpty ? nil : $0 }
+            request.networkingConfig = .init(endpointsConfig: [first.network: endpoint])
         }
         return request
     }
@@ -85,5 +87,26 @@ extension RuntimeOptions {
         request.hostConfig.nanoCpus = nanoCPUs
         request.hostConfig.pidsLimit = pidsLimit
         request.hostConfig.volumesFrom = volumesFrom.isEmpty ? nil : volumesFrom
+        if networkMode == "bridge" { request.hostConfig.links = links.isEmpty ? nil : links }
+        request.hostConfig.runtime = runtime
+        request.hostConfig.privileged = privileged ? true : nil
+        request.hostConfig.readonlyRootfs = readOnlyRootfs ? true : nil
+        request.hostConfig.extraHosts = extraHosts.isEmpty ? nil : extraHosts
+        request.hostConfig.dns = dns.isEmpty ? nil : dns
+        request.hostConfig.dnsSearch = dnsSearch.isEmpty ? nil : dnsSearch
+        request.hostConfig.dnsOptions = dnsOptions.isEmpty ? nil : dnsOptions
+        request.hostConfig.securityOpt = securityOptions.isEmpty ? nil : securityOptions
+        request.hostConfig.shmSize = shmSizeBytes
+        request.hostConfig.ulimits =
+            ulimits.isEmpty ? nil : ulimits.sorted { $0.key < $1.key }.map { .init(name: $0.key, soft: $0.value.soft, hard: $0.value.hard) }
+        request.hostConfig.pidMode = pid
+        request.hostConfig.groupAdd = groupAdd.isEmpty ? nil : groupAdd
+        request.hostConfig.devices =
+            devices.isEmpty ? nil : devices.map { .init(pathOnHost: $0.source, pathInContainer: $0.target, cgroupPermissions: $0.permissions) }
+        request.hostConfig.oomScoreAdj = oomScoreAdj
+        request.hostConfig.cpuShares = cpuShares
+        request.hostConfig.memorySwap = memorySwapBytes
+        request.hostConfig.usernsMode = usernsMode
+        request.hostConfig.logConfig = logging.map { .init(type: $0.driver, config: $0.options) }
     }
 }

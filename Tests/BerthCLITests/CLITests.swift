@@ -116,11 +116,11 @@ import Testing
 
     @Test func badComposeFilesNameFileLineAndField() async throws {
         try await TestStack.with("cli") { stack in
-            try stack.write("compose.yaml", "services:\n  web:\n    image: app\n    privileged: true\n    expose: [\"80\"]\n")
+            try stack.write("compose.yaml", "services:\n  web:\n    image: app\n    gpus: all\n    expose: [\"80\"]\n")
             let result = try await berth("apply", "-f", stack.directory.appendingPathComponent("compose.yaml").path, state: stack.statePath)
             #expect(result.status == 1)
             #expect(
-                result.stderr.contains("compose.yaml:4:5: web.privileged: 'privileged' is not supported by Berth; ignoring it would change what runs")
+                result.stderr.contains("compose.yaml:4:5: web.gpus: 'gpus' is not supported by Berth; ignoring it would change what runs")
             )
             #expect(result.stderr.contains("nothing was changed"))
             #expect(try await stack.containers().isEmpty)

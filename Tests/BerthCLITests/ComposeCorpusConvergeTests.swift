@@ -15,7 +15,7 @@ import Testing
 
     @Test(arguments: [
         "compose-e2e/config_hash", "compose-e2e/ups-deps-stop", "berth-cases/include-env", "berth-cases/extends-file",
-        "berth-cases/shared-namespace", "berth-cases/written-files",
+        "berth-cases/shared-namespace", "berth-cases/written-files", "berth-cases/host-options",
     ])
     func convergesAsComposeResolvesIt(_ project: String) async throws {
         try await TestStack.with("corpus") { stack in
@@ -132,6 +132,43 @@ import Testing
         return found
     }
 
+    /// The Engine's host settings against Compose's model of them (those the project sets).
+    static func hostSettings(_ service: [String: Any], _ host: [String: Any], _ check: (String, String, String) -> Void) {
+        func strings(_ value: Any?) -> String { "\(((value as? [Any]) ?? []).map { "\($0)" }.sorted())" }
+        if let runtime = service["runtime"] as? String { check("runtime", runtime, host["Runtime"] as? String ?? "") }
+        check("privileged", "\(service["privileged"] as? Bool ?? false)", "\(host["Privileged"] as? Bool ?? false)")
+        check("read_only", "\(service["read_only"] as? Bool ?? false)", "\(host["ReadonlyRootfs"] as? Bool ?? false)")
+        let hosts = (service["extra_hosts"] as? [String] ?? []).map { $0.replacingOccurrences(of: "=", with: ":") }
+        check("extra_hosts", strings(hosts), strings(host["ExtraHosts"]))
+        check("dns", strings(service["dns"]), strings(host["Dns"]))
+        check("dns_search", strings(service["dns_search"]), strings(host["DnsSearch"]))
+        check("dns_opt", strings(service["dns_opt"]), strings(host["DnsOptions"]))
+        // The Engine adds `label=disable` to a container in the host's PID or IPC namespace.
+        check("security_opt", strings(service["security_opt"]), strings((host["SecurityOpt"] as? [String])?.filter { $0 != "label=disable" }))
+        if let shm = service["shm_size"] { check("shm_size", "\(shm)", "\(host["ShmSize"] ?? "")") }
+        let ulimits = (service["ulimits"] as? [String: Any] ?? [:]).map { name, value in
+            let limits = value as? [String: Any]
+            return "\(name) \(limits?["soft"] ?? value) \(limits?["hard"] ?? value)"
+        }
+        let engineUlimits = (host["Ulimits"] as? [[String: Any]] ?? []).map { "\($0["Name"] ?? "") \($0["Soft"] ?? "") \($0["Hard"] ?? "")" }
+        check("ulimits", "\(ulimits.sorted())", "\(engineUlimits.sorted())")
+        if let pid = service["pid"] as? String { check("pid", pid, host["PidMode"] as? String ?? "") }
+        check("group_add", strings(service["group_add"]), strings(host["GroupAdd"]))
+        let devices = (service["devices"] as? [[String: Any]] ?? []).map { "\($0["source"] ?? ""):\($0["target"] ?? ""):\($0["permissions"] ?? "")" }
+        let engineDevices = (host["Devices"] as? [[String: Any]] ?? []).map {
+            "\($0["PathOnHost"] ?? ""):\($0["PathInContainer"] ?? ""):\($0["CgroupPermissions"] ?? "")"
+        }
+        check("devices", "\(devices.sorted())", "\(engineDevices.sorted())")
+        if let oom = service["oom_score_adj"] { check("oom_score_adj", "\(oom)", "\(host["OomScoreAdj"] ?? "")") }
+        if let shares = service["cpu_shares"] { check("cpu_shares", "\(shares)", "\(host["CpuShares"] ?? "")") }
+        if let userns = service["userns_mode"] as? String { check("userns_mode", userns, host["UsernsMode"] as? String ?? "") }
+        if let logging = service["logging"] as? [String: Any] {
+            let log = host["LogConfig"] as? [String: Any] ?? [:]
+            check("logging.driver", logging["driver"] as? String ?? "", log["Type"] as? String ?? "")
+            check("logging.options", "\(logging["options"] as? [String: String] ?? [:])", "\(log["Config"] as? [String: String] ?? [:])")
+        }
+    }
+
     /// A service that joins another's network namespace, and that other.
     static func sharing(_ services: [String: [String: Any]]) -> (String, String)? {
         for (name, service) in services.sorted(by: { $0.key < $1.key }) {
@@ -184,6 +221,12 @@ import Testing
         check("ports", "\(ports.sorted())", "\(published.sorted())")
         let limits = ((service["deploy"] as? [String: Any])?["resources"] as? [String: Any])?["limits"] as? [String: Any] ?? [:]
         check("memory", limits["memory"] as? String ?? "0", "\(host["Memory"] as? Int ?? 0)")
+        hostSettings(service, host, check)
+        let endpoints = (container["NetworkSettings"] as? [String: Any])?["Networks"] as? [String: [String: Any]] ?? [:]
+        let links = endpoints.values.flatMap { endpoint -> [String] in endpoint["Links"] as? [String] ?? [] }
+            .compactMap { $0.split(separator: ":").last.map(String.init) }
+        let aliases = (service["links"] as? [String] ?? []).compactMap { $0.split(separator: ":").last.map(String.init) }
+        check("links", "\(aliases.sorted())", "\(links.sorted())")
         check("cpus", "\(Int(((limits["cpus"] as? Double) ?? 0) * 1e9))", "\(host["NanoCpus"] as? Int ?? 0)")
         return found
     }

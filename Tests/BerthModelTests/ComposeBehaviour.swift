@@ -11,7 +11,7 @@ enum ComposeBehaviour {
 
     /// Keys of Compose's service model that change nothing on a single host (`expose` only
     /// documents, `develop` is `compose watch`), or that are compared through another key.
-    static let inert: Set<String> = ["expose", "develop", "platform", "logging", "attach", "scale", "pull_policy"]
+    static let inert: Set<String> = ["expose", "develop", "platform", "attach", "scale", "pull_policy"]
 
     // MARK: Compose's side
 
@@ -143,6 +143,26 @@ enum ComposeBehaviour {
                 "pids=\(number(limits["pids"] ?? service["pids_limit"]) ?? "")",
             ].joined(separator: " ")
             if let replicas = deploy["replicas"] { s["replicas"] = "\(replicas)" }
+            let ulimits = (service["ulimits"] as? [String: Any] ?? [:]).mapValues { value -> String in
+                if let limits = value as? [String: Any] { return "\(limits["soft"] ?? ""):\(limits["hard"] ?? "")" }
+                return "\(value):\(value)"
+            }
+            let logging = service["logging"] as? [String: Any]
+            s["host"] = [
+                "runtime=\(service["runtime"] as? String ?? "")", "privileged=\(service["privileged"] as? Bool ?? false)",
+                "read_only=\(service["read_only"] as? Bool ?? false)",
+                "extra_hosts=\(json((service["extra_hosts"] as? [String] ?? []).map { $0.replacingOccurrences(of: "=", with: ":") }.sorted()))",
+                "dns=\(json(service["dns"] as? [String] ?? []))", "dns_search=\(json(service["dns_search"] as? [String] ?? []))",
+                "dns_opt=\(json(service["dns_opt"] as? [String] ?? []))",
+                "security_opt=\(json((service["security_opt"] as? [String] ?? []).sorted()))",
+                "shm=\(number(service["shm_size"]) ?? "")", "ulimits=\(json(ulimits))", "pid=\(service["pid"] as? String ?? "")",
+                "group_add=\(json((service["group_add"] as? [Any] ?? []).map { "\($0)" }.sorted()))",
+                "devices=\(json((service["devices"] as? [[String: Any]] ?? []).map { "\($0["source"] ?? ""):\($0["target"] ?? ""):\($0["permissions"] ?? "")" }))",
+                "oom_score_adj=\(service["oom_score_adj"].map { "\($0)" } ?? "")", "cpu_shares=\(service["cpu_shares"].map { "\($0)" } ?? "")",
+                "memswap=\(number(service["memswap_limit"]) ?? "")", "userns=\(service["userns_mode"] as? String ?? "")",
+                "logging=\(logging.map { "\($0["driver"] as? String ?? "") \(json(($0["options"] as? [String: Any] ?? [:]).mapValues { "\($0)" }))" } ?? "")",
+                "links=\(json((service["links"] as? [String] ?? []).map { link in let p = link.split(separator: ":").map(String.init); return container(p[0]) + ":" + (p.last ?? "") }.sorted()))",
+            ].joined(separator: " ")
             s["init"] = "\(service["init"] as? Bool ?? false)"
             s["stop_grace_ms"] = "\((service["stop_grace_period"] as? String).flatMap(milliseconds) ?? 10_000)"
             for key in ["hostname", "user", "working_dir"] { s[key] = service[key] as? String ?? "-" }
@@ -179,7 +199,9 @@ enum ComposeBehaviour {
         "image", "container_name", "build", "command", "entrypoint", "environment", "ports", "volumes", "tmpfs", "secrets", "configs",
         "networks", "network_mode", "healthcheck", "restart", "init", "stop_grace_period", "hostname", "user", "working_dir", "labels",
         "depends_on", "stop_signal", "tty", "stdin_open", "cap_add", "cap_drop", "sysctls", "ipc", "mem_limit", "mem_reservation", "cpus",
-        "pids_limit", "deploy", "volumes_from",
+        "pids_limit", "deploy", "volumes_from", "runtime", "privileged", "read_only", "extra_hosts", "dns", "dns_search", "dns_opt",
+        "security_opt", "shm_size", "ulimits", "pid", "group_add", "devices", "oom_score_adj", "cpu_shares", "memswap_limit", "userns_mode",
+        "logging", "links",
     ]
 
     // MARK: Berth's side
@@ -224,6 +246,18 @@ enum ComposeBehaviour {
                 "cap_drop=\(json(r.capDrop.sorted()))", "sysctls=\(json(r.sysctls))", "ipc=\(r.ipc ?? "")",
                 "memory=\(r.memoryBytes.map(String.init) ?? "")", "memory_reservation=\(r.memoryReservationBytes.map(String.init) ?? "")",
                 "nano_cpus=\(r.nanoCPUs.map(String.init) ?? "")", "pids=\(r.pidsLimit.map(String.init) ?? "")",
+            ].joined(separator: " ")
+            s["host"] = [
+                "runtime=\(r.runtime ?? "")", "privileged=\(r.privileged)", "read_only=\(r.readOnlyRootfs)",
+                "extra_hosts=\(json(r.extraHosts.sorted()))",
+                "dns=\(json(r.dns))", "dns_search=\(json(r.dnsSearch))", "dns_opt=\(json(r.dnsOptions))",
+                "security_opt=\(json(r.securityOptions.sorted()))",
+                "shm=\(r.shmSizeBytes.map(String.init) ?? "")", "ulimits=\(json(r.ulimits.mapValues { "\($0.soft):\($0.hard)" }))",
+                "pid=\(r.pid ?? "")",
+                "group_add=\(json(r.groupAdd.sorted()))", "devices=\(json(r.devices.map { "\($0.source):\($0.target):\($0.permissions)" }))",
+                "oom_score_adj=\(r.oomScoreAdj.map(String.init) ?? "")", "cpu_shares=\(r.cpuShares.map(String.init) ?? "")",
+                "memswap=\(r.memorySwapBytes.map(String.init) ?? "")", "userns=\(r.usernsMode ?? "")",
+                "logging=\(r.logging.map { "\($0.driver) \(json($0.options))" } ?? "")", "links=\(json(r.links.sorted()))",
             ].joined(separator: " ")
             if let files = spec.files { s["files"] = json(files.map { "\($0.target) \(String($0.mode, radix: 8)) \($0.uid):\($0.gid)" }.sorted()) }
             if let mode = r.networkMode { s["network_mode"] = mode }

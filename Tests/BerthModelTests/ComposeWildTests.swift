@@ -261,6 +261,21 @@ import Testing
         #expect(error.contains(message), "\(error)")
     }
 
+    @Test(arguments: [
+        ("extra_hosts: [\"nohost\"]", "'nohost' is not HOST:IP or HOST=IP"),
+        ("devices: [\"dev/fuse\"]", "is not a device such as /dev/fuse"),
+        ("ulimits: {nofile: {soft: 10}}", "needs both 'soft' and 'hard'"),
+        ("pid: service:db", "'pid: service:db' is not supported"),
+        ("links: [\"a:b:c\"]", "is not SERVICE or SERVICE:ALIAS"),
+        ("logging: {drivr: x}", "unknown key 'drivr'"),
+        ("oom_score_adj: 5000", "web.oom_score_adj"),
+    ])
+    func badHostSettingsAreRefusedAtTheirLine(_ text: String, _ message: String) {
+        let error = Self.loadOrResolveError(["compose.yaml": "services:\n  web:\n    image: a\n    \(text)\n"])
+        #expect(error.contains("compose.yaml:4:"), "\(error)")
+        #expect(error.contains(message), "\(error)")
+    }
+
     static func loadOrResolveError(_ files: [String: String]) -> String {
         do {
             _ = try ComposeTests.resolve(try load(files))

@@ -211,14 +211,72 @@ public struct ContainerCreateRequest: Encodable, Sendable, Equatable {
         public var pidsLimit: Int64?
         /// `NAME[:ro|:rw]`: containers whose volumes are mounted too.
         public var volumesFrom: [String]?
+        /// `CONTAINER:ALIAS`, for the default bridge (a user-defined network takes them per endpoint).
+        public var links: [String]?
+        public var runtime: String?
+        public var privileged: Bool?
+        public var readonlyRootfs: Bool?
+        public var dns: [String]?
+        public var dnsSearch: [String]?
+        public var dnsOptions: [String]?
+        public var securityOpt: [String]?
+        public var shmSize: Int64?
+        public var ulimits: [UlimitRequest]?
+        public var pidMode: String?
+        public var groupAdd: [String]?
+        public var devices: [DeviceRequest]?
+        public var oomScoreAdj: Int?
+        public var cpuShares: Int64?
+        public var memorySwap: Int64?
+        public var usernsMode: String?
+        public var logConfig: LogConfigRequest?
         public init() {}
         enum CodingKeys: String, CodingKey {
             case restartPolicy = "RestartPolicy", portBindings = "PortBindings", mounts = "Mounts"
             case networkMode = "NetworkMode", initProcess = "Init", extraHosts = "ExtraHosts", autoRemove = "AutoRemove"
             case binds = "Binds", capAdd = "CapAdd", capDrop = "CapDrop", sysctls = "Sysctls", ipcMode = "IpcMode"
             case memory = "Memory", memoryReservation = "MemoryReservation", nanoCpus = "NanoCpus", pidsLimit = "PidsLimit"
-            case volumesFrom = "VolumesFrom"
+            case volumesFrom = "VolumesFrom", links = "Links", runtime = "Runtime", privileged = "Privileged", readonlyRootfs = "ReadonlyRootfs"
+            case dns = "Dns", dnsSearch = "DnsSearch", dnsOptions = "DnsOptions", securityOpt = "SecurityOpt", shmSize = "ShmSize"
+            case ulimits = "Ulimits", pidMode = "PidMode", groupAdd = "GroupAdd", devices = "Devices", oomScoreAdj = "OomScoreAdj"
+            case cpuShares = "CpuShares", memorySwap = "MemorySwap", usernsMode = "UsernsMode", logConfig = "LogConfig"
         }
+    }
+
+    public struct UlimitRequest: Encodable, Sendable, Equatable {
+        public var name: String
+        public var soft: Int64
+        public var hard: Int64
+        public init(name: String, soft: Int64, hard: Int64) {
+            self.name = name
+            self.soft = soft
+            self.hard = hard
+        }
+        enum CodingKeys: String, CodingKey { case name = "Name", soft = "Soft", hard = "Hard" }
+    }
+
+    public struct DeviceRequest: Encodable, Sendable, Equatable {
+        public var pathOnHost: String
+        public var pathInContainer: String
+        public var cgroupPermissions: String
+        public init(pathOnHost: String, pathInContainer: String, cgroupPermissions: String) {
+            self.pathOnHost = pathOnHost
+            self.pathInContainer = pathInContainer
+            self.cgroupPermissions = cgroupPermissions
+        }
+        enum CodingKeys: String, CodingKey {
+            case pathOnHost = "PathOnHost", pathInContainer = "PathInContainer", cgroupPermissions = "CgroupPermissions"
+        }
+    }
+
+    public struct LogConfigRequest: Encodable, Sendable, Equatable {
+        public var type: String
+        public var config: [String: String]
+        public init(type: String, config: [String: String]) {
+            self.type = type
+            self.config = config
+        }
+        enum CodingKeys: String, CodingKey { case type = "Type", config = "Config" }
     }
 
     public struct MountRequest: Encodable, Sendable, Equatable {
@@ -283,15 +341,19 @@ public struct PortBinding: Codable, Sendable, Equatable {
 public struct EndpointRequest: Encodable, Sendable, Equatable {
     public var aliases: [String]?
     public var ipv4Address: String?
-    public init(aliases: [String]?, ipv4Address: String? = nil) {
+    /// `CONTAINER:ALIAS` links on this network (a user-defined network keeps them per endpoint).
+    public var links: [String]?
+    public init(aliases: [String]?, ipv4Address: String? = nil, links: [String]? = nil) {
         self.aliases = aliases
         self.ipv4Address = ipv4Address
+        self.links = links
     }
-    enum CodingKeys: String, CodingKey { case aliases = "Aliases", ipamConfig = "IPAMConfig" }
+    enum CodingKeys: String, CodingKey { case aliases = "Aliases", ipamConfig = "IPAMConfig", links = "Links" }
     enum IPAMKeys: String, CodingKey { case ipv4Address = "IPv4Address" }
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(aliases, forKey: .aliases)
+        try c.encodeIfPresent(links, forKey: .links)
         if let ipv4Address {
             var ipam = c.nestedContainer(keyedBy: IPAMKeys.self, forKey: .ipamConfig)
             try ipam.encode(ipv4Address, forKey: .ipv4Address)

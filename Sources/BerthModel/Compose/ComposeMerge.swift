@@ -77,8 +77,10 @@ enum ComposeMerge {
         for (key, value) in mapping {
             let name = key.string ?? ""
             switch name {
-            case "environment", "labels", "extra_hosts", "sysctls":
+            case "environment", "labels", "sysctls":
                 pairs.append((key, keyValueMapping(value)))
+            case "extra_hosts":
+                pairs.append((key, keyValueMapping(value, hostSeparator: true)))
             case "depends_on":
                 pairs.append((key, listToMapping(value) { item in startedCondition(item.mark) }))
             case "networks":
@@ -133,7 +135,8 @@ enum ComposeMerge {
     }
 
     /// `["A=1", "B"]` → `{A: "1", B: null}`; a mapping is returned as it is.
-    static func keyValueMapping(_ node: Node) -> Node {
+    /// - Parameter hostSeparator: `HOST:IP` is also a pair (`extra_hosts`), split at its first colon.
+    static func keyValueMapping(_ node: Node, hostSeparator: Bool = false) -> Node {
         guard case .sequence(let sequence) = node else { return node }
         var pairs: [(Node, Node)] = []
         for item in sequence {
@@ -141,7 +144,8 @@ enum ComposeMerge {
                 pairs.append((item, nullNode(item.mark)))
                 continue
             }
-            let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let separator: Character = hostSeparator && !text.contains("=") ? ":" : "="
+            let parts = text.split(separator: separator, maxSplits: 1, omittingEmptySubsequences: false)
             let key = Node.scalar(Node.Scalar(String(parts[0]), plainTag, .plain, item.mark))
             let value =
                 parts.count == 2 ? Node.scalar(Node.Scalar(String(parts[1]), plainTag, .doubleQuoted, item.mark)) : nullNode(item.mark)

@@ -114,19 +114,18 @@ final class ComposeReader {
     /// Keys that do not change what runs; reported, then ignored.
     static let ignoredServiceKeys: [String: String] = [
         "expose": "'expose' only documents ports; containers on a network reach each other on every port",
-        "logging": "'logging' is not applied: containers use the Engine's default log driver",
         "develop": "'develop' (compose watch) is for development loops",
         "platform": "'platform' is not checked; the image's platform is used",
     ]
     /// Compose keys Berth does not support and that change what runs when ignored.
     static let unsupportedServiceKeys = [
         "annotations", "attach", "blkio_config", "cgroup", "cgroup_parent", "cpu_count", "cpu_percent",
-        "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpu_shares", "cpuset", "credential_spec",
-        "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "domainname", "external_links", "extra_hosts", "gpus", "group_add",
-        "isolation", "label_file", "links", "mac_address", "mem_swappiness", "memswap_limit",
-        "oom_kill_disable", "oom_score_adj", "pid", "post_start", "pre_stop", "privileged", "read_only",
-        "runtime", "scale", "security_opt", "shm_size", "storage_opt", "ulimits",
-        "use_api_socket", "userns_mode", "uts", "models", "provider",
+        "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "cpuset", "credential_spec",
+        "device_cgroup_rules", "domainname", "external_links", "gpus",
+        "isolation", "label_file", "mac_address", "mem_swappiness",
+        "oom_kill_disable", "post_start", "pre_stop",
+        "scale", "storage_opt",
+        "use_api_socket", "uts", "models", "provider",
     ]
 
     /// Reports keys outside `supported`: unknown keys (with a suggestion) and unsupported ones are

@@ -7,7 +7,9 @@ import Yams
 extension ComposeReader {
     static let runtimeKeys = [
         "stop_signal", "tty", "stdin_open", "cap_add", "cap_drop", "sysctls", "ipc", "mem_limit", "mem_reservation", "cpus", "pids_limit",
-        "deploy", "network_mode", "volumes_from",
+        "deploy", "network_mode", "volumes_from", "links", "runtime", "privileged", "read_only", "extra_hosts", "dns", "dns_search", "dns_opt",
+        "security_opt", "shm_size", "ulimits", "pid", "group_add", "devices", "oom_score_adj", "cpu_shares", "memswap_limit", "userns_mode",
+        "logging",
     ]
 
     func runtime(_ map: [String: Node], into service: inout ServiceManifest) {
@@ -39,6 +41,8 @@ extension ComposeReader {
         if let node = map["cpus"] { options.nanoCPUs = nanoCPUs(node, f("cpus")) }
         if let node = map["pids_limit"] { options.pidsLimit = fields.int(node, f("pids_limit"), range: -1...Int(Int32.max)).map(Int64.init) }
         if let node = map["deploy"] { deploy(node, f("deploy"), &options, &service) }
+        if let node = map["links"] { links(node, f("links"), &options, &service) }
+        host(map, name, &options)
         service.runtime = options
     }
 
@@ -75,6 +79,133 @@ extension ComposeReader {
             if !isContainer { dependOn(name, item, &service) }
             options.volumesFrom.append((isContainer ? "container:" : "service:") + name + (mode.map { ":\($0)" } ?? ""))
         }
+    }
+
+    /// `SERVICE[:ALIAS]`: the service starts first and this container reaches it under the alias
+    /// too, as the Engine's links give it. Kept as `service:NAME:ALIAS` until names are known.
+    private func links(_ node: Node, _ field: String, _ options: inout RuntimeOptions, _ service: inout ServiceManifest) {
+        guard let items = reader.sequence(node, field) else { return }
+        for (index, item) in items.enumerated() {
+            guard let entry = eager(item, "\(field)[\(index)]") else { continue }
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+                reader.fail(.invalidValue, item, "\(field)[\(index)]", "'\(entry)' is not SERVICE or SERVICE:ALIAS")
+                continue
+            }
+            dependOn(parts[0], item, &service)
+            options.links.append("service:\(parts[0]):\(parts.last!)")
+        }
+    }
+
+    /// The Engine's host settings Compose passes through: runtime, privileges, DNS, limits, devices, logging.
+    private func host(_ map: [String: Node], _ name: String, _ options: inout RuntimeOptions) {
+        let f = { (key: String) in "\(name).\(key)" }
+        let fields = ServiceFields(dialect: self)
+        if let node = map["runtime"] { options.runtime = eager(node, f("runtime")) }
+        if let node = map["privileged"] { options.privileged = fields.bool(node, f("privileged")) ?? false }
+        if let node = map["read_only"] { options.readOnlyRootfs = fields.bool(node, f("read_only")) ?? false }
+        if let node = map["extra_hosts"] { options.extraHosts = extraHosts(node, f("extra_hosts")) }
+        if let node = map["dns"] { options.dns = fields.list(node, f("dns"), read: eager) }
+        if let node = map["dns_search"] { options.dnsSearch = fields.list(node, f("dns_search"), read: eager) }
+        if let node = map["dns_opt"] { options.dnsOptions = fields.list(node, f("dns_opt"), read: eager) }
+        if let node = map["security_opt"] { options.securityOptions = fields.list(node, f("security_opt"), read: eager) }
+        if let node = map["shm_size"] { options.shmSizeBytes = bytes(node, f("shm_size")) }
+        if let node = map["ulimits"] { options.ulimits = ulimits(node, f("ulimits")) }
+        if let node = map["pid"], let mode = eager(node, f("pid")) {
+            if mode == "host" || (mode.hasPrefix("container:") && mode.count > 10) {
+                options.pid = mode
+            } else {
+                reader.fail(.invalidValue, node, f("pid"), "'pid: \(mode)' is not supported; expected host or container:NAME")
+            }
+        }
+        if let node = map["group_add"] { options.groupAdd = fields.list(node, f("group_add"), read: eager) }
+        if let node = map["devices"] { options.devices = devices(node, f("devices")) }
+        if let node = map["oom_score_adj"] { options.oomScoreAdj = fields.int(node, f("oom_score_adj"), range: -1000...1000) }
+        if let node = map["cpu_shares"] { options.cpuShares = fields.int(node, f("cpu_shares"), range: 0...262_144).map(Int64.init) }
+        if let node = map["memswap_limit"], let text = eager(node, f("memswap_limit")) {
+            options.memorySwapBytes = text == "-1" ? -1 : bytes(node, f("memswap_limit"))
+        }
+        if let node = map["userns_mode"] { options.usernsMode = eager(node, f("userns_mode")) }
+        if let node = map["logging"], let logging = checkKeys(node, f("logging"), supported: ["driver", "options"]) {
+            let driver = logging["driver"].flatMap { eager($0, "\(f("logging")).driver") } ?? ""
+            let values = logging["options"].map { fields.keyValues($0, "\(f("logging")).options", unset: { _ in nil }) } ?? [:]
+            let expanded = values.mapValues { (try? Interpolate.expand($0, scope: scope).get().text) ?? $0 }
+            options.logging = RuntimeOptions.Logging(driver: driver, options: expanded)
+        }
+    }
+
+    /// `HOST:IP` or `HOST=IP` entries, or a mapping of host to address (or addresses), as `HOST:IP`.
+    private func extraHosts(_ node: Node, _ field: String) -> [String] {
+        if case .mapping = node, let entries = reader.entries(node, field) {
+            return entries.flatMap { host, value -> [String] in
+                let addresses = ComposeMerge.isNull(value) ? [] : ServiceFields(dialect: self).list(value, reader.join(field, host), read: eager)
+                guard !addresses.isEmpty, !addresses.contains(where: \.isEmpty) else {
+                    reader.fail(.invalidValue, value, reader.join(field, host), "'\(host)' is not HOST:IP or HOST=IP")
+                    return []
+                }
+                return addresses.map { "\(host):\($0.hasPrefix("[") && $0.hasSuffix("]") ? String($0.dropFirst().dropLast()) : $0)" }
+            }
+        }
+        return ServiceFields(dialect: self).list(node, field, read: eager).enumerated().compactMap { index, entry in
+            let separator = entry.firstIndex(of: "=") ?? entry.firstIndex(of: ":")
+            guard let separator, separator != entry.startIndex, entry.index(after: separator) != entry.endIndex else {
+                reader.fail(.invalidValue, node, "\(field)[\(index)]", "'\(entry)' is not HOST:IP or HOST=IP")
+                return nil
+            }
+            var address = String(entry[entry.index(after: separator)...])
+            if address.hasPrefix("["), address.hasSuffix("]") { address = String(address.dropFirst().dropLast()) }
+            return "\(entry[..<separator]):\(address)"
+        }
+    }
+
+    /// `nofile: 1024` (soft and hard) or `nofile: {soft: 1024, hard: 2048}`.
+    private func ulimits(_ node: Node, _ field: String) -> [String: RuntimeOptions.Ulimit] {
+        guard let entries = reader.entries(node, field) else { return [:] }
+        let fields = ServiceFields(dialect: self)
+        var result: [String: RuntimeOptions.Ulimit] = [:]
+        for (name, value) in entries {
+            let path = reader.join(field, name)
+            if case .mapping = value {
+                guard let map = checkKeys(value, path, supported: ["soft", "hard"]),
+                    let soft = map["soft"].flatMap({ fields.int($0, "\(path).soft", range: -1...Int.max) }),
+                    let hard = map["hard"].flatMap({ fields.int($0, "\(path).hard", range: -1...Int.max) })
+                else {
+                    reader.fail(.missingField, value, path, "a ulimit mapping needs both 'soft' and 'hard'")
+                    continue
+                }
+                result[name] = .init(soft: Int64(soft), hard: Int64(hard))
+            } else if let limit = fields.int(value, path, range: -1...Int.max) {
+                result[name] = .init(soft: Int64(limit), hard: Int64(limit))
+            }
+        }
+        return result
+    }
+
+    /// `HOST[:CONTAINER[:PERMISSIONS]]` or `{source, target, permissions}`; the target defaults to
+    /// the host path and permissions to `rwm`, as Compose has them.
+    private func devices(_ node: Node, _ field: String) -> [RuntimeOptions.Device] {
+        guard let items = reader.sequence(node, field) else { return [] }
+        var result: [RuntimeOptions.Device] = []
+        for (index, item) in items.enumerated() {
+            let path = "\(field)[\(index)]"
+            if case .mapping = item {
+                guard let map = checkKeys(item, path, supported: ["source", "target", "permissions"]),
+                    let source = map["source"].flatMap({ eager($0, "\(path).source") })
+                else { continue }
+                let target = map["target"].flatMap { eager($0, "\(path).target") } ?? source
+                result.append(
+                    .init(source: source, target: target, permissions: map["permissions"].flatMap { eager($0, "\(path).permissions") } ?? "rwm"))
+                continue
+            }
+            guard let entry = eager(item, path) else { continue }
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard (1...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }), parts[0].hasPrefix("/") else {
+                reader.fail(.invalidValue, item, path, "'\(entry)' is not a device such as /dev/fuse or /dev/sda:/dev/xvda:rwm")
+                continue
+            }
+            result.append(.init(source: parts[0], target: parts.count > 1 ? parts[1] : parts[0], permissions: parts.count > 2 ? parts[2] : "rwm"))
+        }
+        return result
     }
 
     /// A service whose namespace or volumes another one uses starts first.

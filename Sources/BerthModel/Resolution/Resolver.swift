@@ -464,6 +464,7 @@ private struct Resolution {
         }
         if let mode = options.networkMode, mode.hasPrefix("service:") { options.networkMode = "container:" + resolved(mode) }
         options.volumesFrom = options.volumesFrom.map(resolved)
+        options.links = options.links.map(resolved)
         return options
     }
 

@@ -23,11 +23,66 @@ public struct RuntimeOptions: Sendable, Codable, Equatable {
     /// `NAME[:ro|:rw]` of the containers whose volumes it mounts too (Compose's `volumes_from`,
     /// `service:` entries resolved to container names).
     public var volumesFrom: [String] = []
+    /// `CONTAINER:ALIAS` links (Compose's `links:`, resolved to container names).
+    public var links: [String] = []
     public var memoryBytes: Int64?
     public var memoryReservationBytes: Int64?
     /// CPUs in billionths (`cpus: 0.5` is 500 000 000), as the Engine takes them.
     public var nanoCPUs: Int64?
     public var pidsLimit: Int64?
+    /// The OCI runtime (`runc`, `io.containerd.wasmedge.v1`, …); nil for the Engine's default.
+    public var runtime: String?
+    public var privileged = false
+    public var readOnlyRootfs = false
+    /// `HOST:IP` lines for the container's /etc/hosts.
+    public var extraHosts: [String] = []
+    public var dns: [String] = []
+    public var dnsSearch: [String] = []
+    public var dnsOptions: [String] = []
+    public var securityOptions: [String] = []
+    public var shmSizeBytes: Int64?
+    /// Per resource (`nofile`, `nproc`, …): soft and hard limit.
+    public var ulimits: [String: Ulimit] = [:]
+    /// `host` or `container:NAME`.
+    public var pid: String?
+    public var groupAdd: [String] = []
+    public var devices: [Device] = []
+    public var oomScoreAdj: Int?
+    public var cpuShares: Int64?
+    /// Memory plus swap, in bytes; -1 for unlimited swap.
+    public var memorySwapBytes: Int64?
+    public var usernsMode: String?
+    /// The log driver and its options (`logging:`); nil for the Engine's default.
+    public var logging: Logging?
+
+    public struct Ulimit: Sendable, Codable, Equatable {
+        public var soft: Int64
+        public var hard: Int64
+        public init(soft: Int64, hard: Int64) {
+            self.soft = soft
+            self.hard = hard
+        }
+    }
+
+    public struct Device: Sendable, Codable, Equatable {
+        public var source: String
+        public var target: String
+        public var permissions: String
+        public init(source: String, target: String, permissions: String) {
+            self.source = source
+            self.target = target
+            self.permissions = permissions
+        }
+    }
+
+    public struct Logging: Sendable, Codable, Equatable {
+        public var driver: String
+        public var options: [String: String]
+        public init(driver: String, options: [String: String]) {
+            self.driver = driver
+            self.options = options
+        }
+    }
 
     public init() {}
 
@@ -54,9 +109,17 @@ public struct RuntimeOptions: Sendable, Codable, Equatable {
             ("cap_add", capAdd.sorted() == other.capAdd.sorted()), ("cap_drop", capDrop.sorted() == other.capDrop.sorted()),
             ("sysctls", sysctls == other.sysctls), ("ipc", ipc == other.ipc),
             ("network_mode", networkMode == other.networkMode), ("volumes_from", volumesFrom == other.volumesFrom),
+            ("links", links.sorted() == other.links.sorted()),
             ("memory", memoryBytes == other.memoryBytes),
             ("memory reservation", memoryReservationBytes == other.memoryReservationBytes), ("cpus", nanoCPUs == other.nanoCPUs),
-            ("pids_limit", pidsLimit == other.pidsLimit),
+            ("pids_limit", pidsLimit == other.pidsLimit), ("runtime", runtime == other.runtime), ("privileged", privileged == other.privileged),
+            ("read_only", readOnlyRootfs == other.readOnlyRootfs), ("extra_hosts", extraHosts.sorted() == other.extraHosts.sorted()),
+            ("dns", dns == other.dns), ("dns_search", dnsSearch == other.dnsSearch), ("dns_opt", dnsOptions == other.dnsOptions),
+            ("security_opt", securityOptions.sorted() == other.securityOptions.sorted()), ("shm_size", shmSizeBytes == other.shmSizeBytes),
+            ("ulimits", ulimits == other.ulimits), ("pid", pid == other.pid), ("group_add", groupAdd.sorted() == other.groupAdd.sorted()),
+            ("devices", devices == other.devices), ("oom_score_adj", oomScoreAdj == other.oomScoreAdj), ("cpu_shares", cpuShares == other.cpuShares),
+            ("memswap_limit", memorySwapBytes == other.memorySwapBytes), ("userns_mode", usernsMode == other.usernsMode),
+            ("logging", logging == other.logging),
         ]
         return pairs.filter { !$0.1 }.map(\.0)
     }
@@ -66,6 +129,10 @@ public struct RuntimeOptions: Sendable, Codable, Equatable {
         var copy = self
         copy.capAdd = Array(Set(capAdd)).sorted()
         copy.capDrop = Array(Set(capDrop)).sorted()
+        copy.extraHosts = extraHosts.sorted()
+        copy.securityOptions = securityOptions.sorted()
+        copy.groupAdd = groupAdd.sorted()
+        copy.links = links.sorted()
         return copy
     }
 }
