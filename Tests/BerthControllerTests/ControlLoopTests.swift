@@ -73,8 +73,8 @@ import Testing
         ControlLoop(configuration: configuration, reconciler: rounds, events: events)
     }
 
-    func until(_ what: String, _ condition: () -> Bool) async throws {
-        for _ in 0..<300 where !condition() { try await Task.sleep(for: .milliseconds(20)) }
+    func until(_ what: String, seconds: Int = 6, _ condition: () -> Bool) async throws {
+        for _ in 0..<(seconds * 50) where !condition() { try await Task.sleep(for: .milliseconds(20)) }
         try #require(condition(), "timed out waiting for \(what)")
     }
 
@@ -146,17 +146,18 @@ import Testing
             try? events.die("other")
             return RoundResult(next: .done, repaired: ["app"])
         }
-        let configuration = WatchConfiguration(crashLoop: CrashLoopTracker(backoff: Backoff(base: .seconds(2), cap: .seconds(8))))
+        // A backoff long enough that the event round falls inside it on a loaded machine too.
+        let configuration = WatchConfiguration(crashLoop: CrashLoopTracker(backoff: Backoff(base: .seconds(6), cap: .seconds(12))))
         let task = Task { try await loop(rounds, events, configuration).run() }
         defer { task.cancel() }
         try await until("the event round") { rounds.requests.count == 2 }
         #expect(rounds.requests[1].trigger.kind == .event)
         #expect(rounds.requests[1].hold == ["app"])
-        try await until("the wake-up when the backoff ends") { rounds.requests.count == 3 }
+        try await until("the wake-up when the backoff ends", seconds: 20) { rounds.requests.count == 3 }
         let woken = rounds.requests[2]
         #expect(woken.trigger == Trigger(.backoff, "app"))
         #expect(woken.hold.isEmpty)
-        #expect(rounds.instants[2] - rounds.instants[0] >= .milliseconds(1900))
+        #expect(rounds.instants[2] - rounds.instants[0] >= .milliseconds(5900))
     }
 
     /// Event windows that end as asked follow one another without a gap and without a round:

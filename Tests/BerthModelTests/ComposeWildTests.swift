@@ -254,14 +254,6 @@ import Testing
         ("network_mode: bridged", "is not a network mode"),
         ("network_mode: host\n    networks: [default]", "cannot both be set"),
         ("volumes_from: [\"a:b:c\"]", "is not SERVICE[:ro|:rw]"),
-    ])
-    func badSharingIsRefusedAtItsLine(_ text: String, _ message: String) {
-        let error = Self.loadOrResolveError(["compose.yaml": "services:\n  web:\n    image: a\n    \(text)\n"])
-        #expect(error.contains("compose.yaml:4:"), "\(error)")
-        #expect(error.contains(message), "\(error)")
-    }
-
-    @Test(arguments: [
         ("extra_hosts: [\"nohost\"]", "'nohost' is not HOST:IP or HOST=IP"),
         ("devices: [\"dev/fuse\"]", "is not a device such as /dev/fuse"),
         ("ulimits: {nofile: {soft: 10}}", "needs both 'soft' and 'hard'"),
@@ -270,7 +262,7 @@ import Testing
         ("logging: {drivr: x}", "unknown key 'drivr'"),
         ("oom_score_adj: 5000", "web.oom_score_adj"),
     ])
-    func badHostSettingsAreRefusedAtTheirLine(_ text: String, _ message: String) {
+    func badEngineSettingsAreRefusedAtTheirLine(_ text: String, _ message: String) {
         let error = Self.loadOrResolveError(["compose.yaml": "services:\n  web:\n    image: a\n    \(text)\n"])
         #expect(error.contains("compose.yaml:4:"), "\(error)")
         #expect(error.contains(message), "\(error)")
