@@ -32,6 +32,7 @@ public protocol EngineClient: EngineEventSource {
         progress: DockerClient.Progress?
     ) async throws -> String
     func exec(_ command: [String], in container: String) async throws -> ExecResult
+    func logs(_ container: String, tty: Bool, _ options: DockerClient.LogOptions) -> AsyncThrowingStream<OutputChunk, any Error>
     var callCounts: EngineCallCounts { get }
     /// Docker or Podman: the few places they differ in behaviour (not in shapes) ask.
     var product: EngineProduct { get }

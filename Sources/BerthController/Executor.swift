@@ -40,6 +40,8 @@ public enum ExecutionEvent: Sendable {
     case finished(PlanStep, StepResult)
     /// A line of pull or build output.
     case output(PlanStep, String)
+    /// How far a pull is (`layer: Downloading 12.4/40.1 MB`): for a live display, superseded by the next.
+    case progress(PlanStep, String)
     case hookRan(PlanStep, containerID: String, hook: String, result: ExecResult)
 }
 
@@ -162,11 +164,21 @@ public struct Executor: Sendable {
                 if let line = message.stream?.trimmingCharacters(in: .whitespacesAndNewlines), !line.isEmpty { onEvent(.output(step, line)) }
             }
         case .pullImage(let image):
-            try await engine.pullImage(image) { message in
-                // One line per layer state change ("Pulling fs layer", "Pull complete", the digest),
-                // not one per progress tick.
-                guard let status = message.status, message.progressDetail?.current == nil else { return }
-                onEvent(.output(step, [message.id, status].compactMap { $0 }.joined(separator: ": ")))
+            do {
+                try await engine.pullImage(image) { message in
+                    // One line per layer state change ("Pulling fs layer", "Pull complete", the digest);
+                    // progress ticks only for a live display.
+                    guard let status = message.status else { return }
+                    let layer = [message.id, status].compactMap { $0 }.joined(separator: ": ")
+                    if let current = message.progressDetail?.current {
+                        let total = message.progressDetail?.total.map { "/\(Self.megabytes($0))" } ?? ""
+                        onEvent(.progress(step, "\(layer) \(Self.megabytes(current))\(total)"))
+                    } else {
+                        onEvent(.output(step, layer))
+                    }
+                }
+            } catch let error as EngineError {
+                throw ExecutionError(Self.pullFailure(image, error.message))
             }
         case .createContainer(let spec):
             let request = spec.createRequest(stack: stack)
@@ -225,12 +237,56 @@ public struct Executor: Sendable {
                 try await engine.startContainer(id)
                 return
             } catch let error as EngineError
-                where attempt < 3 && (error.message.contains("port is already allocated") || error.message.contains("address already in use"))
+                where error.message.contains("port is already allocated") || error.message.contains("address already in use")
             {
+                // A port a removed container held is freed a moment later; one held for good is named.
+                guard attempt < 3 else { throw ExecutionError(await portTaken(error.message, starting: id)) }
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(250 * attempt))
             }
         }
+    }
+
+    /// Why an image that is not on the host could not be pulled, in words a user can act on;
+    /// the Engine's own text follows on the next line.
+    static func pullFailure(_ image: String, _ message: String) -> String {
+        let text = message.lowercased()
+        let reason =
+            if text.contains("no such host") || text.contains("server misbehaving") {
+                "its registry's host name does not resolve (no network, or a typo)"
+            } else if text.contains("connection refused") || text.contains("i/o timeout") || text.contains("network is unreachable") {
+                "its registry cannot be reached"
+            } else if text.contains("manifest unknown") || text.contains("not found") {
+                "its registry has no such image or tag"
+            } else if text.contains("unauthorized") || text.contains("denied") { "its registry refused access (docker login?)" } else {
+                "the pull failed"
+            }
+        return
+            "image \(image) is not on this host and \(reason); build it, load it (docker load), or fix its name or tag\n    Engine: \(oneLine(message))"
+    }
+
+    /// What holds the host port the Engine could not bind: another container, named with its
+    /// stack and service when Berth's, or a process on the host.
+    private func portTaken(_ message: String, starting id: String) async -> String {
+        guard let port = Self.hostPort(in: message) else { return message }
+        let holders = ((try? await engine.listContainers(labels: [], all: false)) ?? [])
+            .filter { $0.id != id && $0.ports.contains { $0.publicPort == port } }
+        guard let holder = holders.first else {
+            return "host port \(port) is in use by a process on the host, not a container; stop it or publish another port"
+        }
+        let owner = holder.labels[Resolver.Label.stack].map { " (stack \($0), service \(holder.labels[Resolver.Label.service] ?? "?"))" } ?? ""
+        return "host port \(port) is already published by container \(holder.name)\(owner); stop it or publish another port"
+    }
+
+    /// The port in the Engine's bind error: `Bind for 0.0.0.0:8080 failed: port is already
+    /// allocated` (Docker), `listen tcp4 0.0.0.0:8080: bind: address already in use` (a process).
+    static func hostPort(in message: String) -> Int? {
+        let words = message.split(whereSeparator: { $0 == " " }).map { $0.trimmingCharacters(in: CharacterSet(charactersIn: ":,")) }
+        for word in words {
+            guard let colon = word.lastIndex(of: ":"), word[..<colon].contains(where: { $0 == "." || $0 == ":" || $0 == "]" }) else { continue }
+            if let port = Int(word[word.index(after: colon)...]), (1...65535).contains(port) { return port }
+        }
+        return nil
     }
 
     private func waitHealthy(_ id: String, deadline: Duration) async throws {
@@ -242,10 +298,15 @@ public struct Executor: Sendable {
             let health = details.state.health?.status
             if health == "healthy" { return }
             if health == "unhealthy" {
-                throw ExecutionError("unhealthy: its healthcheck failed \(details.state.health?.failingStreak ?? 0) times in a row")
+                let check = details.state.health?.lastCheck.map { "\n    last check (exit \($0.exitCode)): \(Self.oneLine($0.output))" } ?? ""
+                throw ExecutionError(
+                    "unhealthy: its healthcheck failed \(details.state.health?.failingStreak ?? 0) times in a row\(check)\(await lastLogLines(id, tty: details.config.tty ?? false))"
+                )
             }
             if !details.state.running {
-                throw ExecutionError("container exited (code \(details.state.exitCode)) before becoming healthy")
+                throw ExecutionError(
+                    "container exited (code \(details.state.exitCode)) before becoming healthy\(await lastLogLines(id, tty: details.config.tty ?? false))"
+                )
             }
             if clock.now >= end {
                 throw ExecutionError("not healthy after \(deadline) (health: \(health ?? "none"))")
@@ -255,6 +316,29 @@ public struct Executor: Sendable {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
+    }
+
+    /// The container's last lines of output, as a failed gate's reason shows them (the reconcile
+    /// redacts secrets from it before it is printed or logged); empty when there are none.
+    private func lastLogLines(_ id: String, tty: Bool, count: Int = 5) async -> String {
+        var bytes: [UInt8] = []
+        do {
+            for try await chunk in engine.logs(id, tty: tty, DockerClient.LogOptions(tail: String(count))) where bytes.count < 65536 {
+                bytes += chunk.bytes
+            }
+        } catch {
+            return ""
+        }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").suffix(count)
+        return lines.isEmpty ? "" : "\n    last output:" + lines.map { "\n      " + Self.oneLine(String($0)) }.joined()
+    }
+
+    static func megabytes(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1_000_000) }
+
+    /// Output as one printable line of at most 300 characters.
+    static func oneLine(_ text: String) -> String {
+        let line = text.trimmingCharacters(in: .whitespacesAndNewlines).map { $0.isNewline ? " " : $0 }
+        return String(line.prefix(300).filter { !$0.isASCII || $0.asciiValue! >= 0x20 })
     }
 
     /// Podman runs healthchecks from systemd timers; on a host without systemd (a container, many

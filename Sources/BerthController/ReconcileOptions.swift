@@ -10,6 +10,9 @@ public struct ReconcileOptions: Sendable {
     public var pull = false
     /// Drop the rollback holds first, so failed rollouts are tried again (`--retry-failed`).
     public var retryFailed = false
+    /// Start the services `berth stop` stopped (`berth apply`, as `docker compose up` does);
+    /// otherwise (`watch`) they stay stopped.
+    public var startStopped = false
     /// What `${VAR}` resolves against: the caller's process environment, passed in.
     public var processEnvironment: [String: String]
 
@@ -23,7 +26,7 @@ public struct ReconcileOptions: Sendable {
     /// The choices of a reconcile that goes back: no registry checks, holds kept.
     var goingBack: ReconcileOptions {
         var options = self
-        (options.pull, options.retryFailed) = (false, false)
+        (options.pull, options.retryFailed, options.startStopped) = (false, false, false)
         return options
     }
 }

@@ -60,4 +60,6 @@ public struct Preview: Sendable {
     /// Connections this reconcile points at another target, and the selection it moves away from.
     public var switches: [ConnectionSwitch] = []
     public var previousSelection: StackSelection?
+    /// Services `berth stop` stopped, with when: held as they are unless the reconcile starts them.
+    public var stoppedOnPurpose: [String: Date] = [:]
 }

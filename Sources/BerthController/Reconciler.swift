@@ -20,11 +20,17 @@ public struct Reconciler: Sendable {
     /// - Throws: `ManifestErrors` when resolution fails; `EngineError` when the Engine cannot be read.
     public func preview(_ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply) async throws -> Preview {
         // Without --profile / --environment, a stack keeps what it was last applied with, as long
-        // as its manifests still know them (a Compose project imported as manifests may not).
+        // as its manifests still know them (a Compose project imported as manifests may not). No
+        // profiles at all is what a Compose project was applied with: a stack with default
+        // profiles takes those instead.
         var options = options
         let remembered = try store.selection(stack: stack.name)
         let manifest = stack.manifest
-        options.profiles = options.profiles ?? remembered.map(\.profiles).flatMap { $0.allSatisfy(manifest.profiles.contains) ? $0 : nil }
+        options.profiles =
+            options.profiles
+            ?? remembered.map(\.profiles).flatMap {
+                $0.allSatisfy(manifest.profiles.contains) && !($0.isEmpty && !manifest.defaultProfiles.isEmpty) ? $0 : nil
+            }
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         let observer = Observer(engine: engine)
         var observed = try await observer.observe(recheck: occasion.recheck)
@@ -49,12 +55,14 @@ public struct Reconciler: Sendable {
         let changed = Set(desired.containers.filter { appliedHashes[$0.service] != $0.specHash }.map(\.service))
         let switches = switches(stack, options, from: remembered, to: wanted, observed: observed)
         observed.preflight = await Preflight(engine: engine, stack: stack.name).check(switches)
+        // A service stopped with `berth stop` is left as it is, unless this reconcile starts it.
+        let stopped = options.startStopped ? [:] : try store.stoppedServices(stack: stack.name)
         let plan = Planner.plan(
             desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed), switches: switches,
-            options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: occasion.hold))
+            options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: occasion.hold.union(stopped.keys)))
         return Preview(
             wanted: wanted, desired: desired, observed: observed, plan: plan, holds: applied, endedHolds: ended, switches: switches,
-            previousSelection: switches.isEmpty ? nil : remembered)
+            previousSelection: switches.isEmpty ? nil : remembered, stoppedOnPurpose: stopped)
     }
 
     /// The connections `wanted` moves to another target than the selection last applied had.
@@ -77,6 +85,7 @@ public struct Reconciler: Sendable {
         let before = engine.callCounts
         let startedAt = Date()
         if options.retryFailed { try store.deleteHolds(stack: stack.name) }
+        if options.startStopped { try store.deleteStopped(stack: stack.name) }
         var preview = try await settledPreview(stack, options, occasion)
         var record = ReconcileRecord(
             stack: stack.name, trigger: occasion.trigger.kind.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,

@@ -52,6 +52,12 @@ extension DockerClient {
             accept304: true, idempotent: true)
     }
 
+    /// Stops (as `stopContainer`) and starts a container; a stopped one is just started.
+    public func restartContainer(_ id: String, timeout: Int? = nil) async throws {
+        let wait = Int64(timeout ?? 10) + 30
+        try await perform(.post, "/containers/\(id)/restart", query: [("t", timeout.map(String.init))], timeout: .seconds(wait), idempotent: true)
+    }
+
     public func killContainer(_ id: String, signal: String = "SIGKILL") async throws {
         try await perform(.post, "/containers/\(id)/kill", query: [("signal", signal)])
     }

@@ -10,13 +10,10 @@ extension DockerClient {
             .post, "/exec/\(created.id)/start", body: try Self.json(ExecStartRequest()), timeout: .minutes(30))
         var stdout: [UInt8] = []
         var stderr: [UInt8] = []
-        var buffer = try await collect(response, upTo: 16 << 20, timeout: .minutes(30), "exec in \(container)")
-        // The attached stream is multiplexed: 8-byte frame headers [stream, 0, 0, 0, size(be32)].
-        while buffer.readableBytes >= 8,
-            let header = buffer.readBytes(length: 8),
-            let frame = buffer.readBytes(length: Int(UInt32(header[4]) << 24 | UInt32(header[5]) << 16 | UInt32(header[6]) << 8 | UInt32(header[7])))
-        {
-            if header[0] == 2 { stderr += frame } else { stdout += frame }
+        let buffer = try await collect(response, upTo: 16 << 20, timeout: .minutes(30), "exec in \(container)")
+        var frames = OutputFrames()
+        for chunk in try frames.push(buffer.readableBytesView) {
+            if chunk.stream == .stderr { stderr += chunk.bytes } else { stdout += chunk.bytes }
         }
         var details: ExecDetails = try await call(.get, "/exec/\(created.id)/json")
         while details.running {

@@ -218,6 +218,14 @@ public final class ReconcileStore: Sendable {
         migrator.registerMigration("v7: the Engine of each reconcile") { db in
             try db.alter(table: "reconcile") { t in t.add(column: "engine", .text) }
         }
+        migrator.registerMigration("v8: services stopped on purpose") { db in
+            try db.create(table: "stoppedService") { t in
+                t.column("stack", .text).notNull()
+                t.column("service", .text).notNull()
+                t.column("stoppedAt", .datetime).notNull()
+                t.primaryKey(["stack", "service"])
+            }
+        }
         return migrator
     }
 
@@ -322,6 +330,37 @@ public final class ReconcileStore: Sendable {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT service, failures, notBefore FROM serviceBackoff WHERE stack = ? ORDER BY service", arguments: [stack])
                 .map { ServiceBackoffRecord(service: $0["service"], failures: $0["failures"], notBefore: $0["notBefore"]) }
+        }
+    }
+
+    /// Remembers that `berth stop` stopped these services, so `watch` leaves them stopped.
+    public func saveStopped(services: [String], stack: String, at date: Date = Date()) throws {
+        try write { db in
+            for service in services {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO stoppedService (stack, service, stoppedAt) VALUES (?, ?, ?)", arguments: [stack, service, date])
+            }
+        }
+    }
+
+    /// Services of `stack` stopped on purpose, with when.
+    public func stoppedServices(stack: String) throws -> [String: Date] {
+        try read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT service, stoppedAt FROM stoppedService WHERE stack = ?", arguments: [stack])
+            return Dictionary(rows.map { ($0["service"], $0["stoppedAt"]) }) { a, _ in a }
+        }
+    }
+
+    /// Forgets the stops of `services` (all of the stack's when nil): `berth start`, or an apply.
+    public func deleteStopped(stack: String, services: [String]? = nil) throws {
+        try write { db in
+            if let services {
+                for service in services {
+                    try db.execute(sql: "DELETE FROM stoppedService WHERE stack = ? AND service = ?", arguments: [stack, service])
+                }
+            } else {
+                try db.execute(sql: "DELETE FROM stoppedService WHERE stack = ?", arguments: [stack])
+            }
         }
     }
 

@@ -37,7 +37,7 @@ extension Berth {
                 }
             }
             guard let report else {
-                if common.json { return try printJSON(["stack": loaded.name, "volume": name, "outcome": "already the stack's"]) }
+                if common.json { return try printJSON(["stack": loaded.name, "volume": name, "outcome": "already-adopted"]) }
                 return print("\(loaded.name): volume \(name) is the stack's already")
             }
             if common.json { return try printJSON(ReportJSON(report: report)) }

@@ -16,6 +16,7 @@ extension Berth {
 
         @OptionGroup var stack: StackOptions
         @OptionGroup var common: CommonOptions
+        @OptionGroup var progress: ProgressOptions
         @Flag(help: "Remove containers Berth does not own that hold a wanted name (otherwise they are reported as conflicts).")
         var replace = false
         @Option(help: "Seconds to wait for another Berth process acting on this stack before giving up.")
@@ -40,10 +41,11 @@ extension Berth {
             options.replaceConflicts = replace
             options.pull = pull
             options.retryFailed = retryFailed
+            options.startStopped = true
             let report = try await withSession(common, stack: loaded.name, lockTimeout: .seconds(lockTimeout), connecting: connecting) { session in
                 do {
                     return try await Reconciler(engine: session.engine, store: session.store).apply(
-                        loaded, options, onEvent: Output.progressPrinter(json: common.json))
+                        loaded, options, onEvent: progress.printer(json: common.json))
                 } catch let error as ManifestErrors {
                     throw ManifestFailure(errors: error)
                 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthEngine
 import BerthStore
 import Foundation
 
@@ -42,10 +43,41 @@ extension Berth {
         }
         @OptionGroup var common: CommonOptions
 
+        /// A reconcile as `--json` shows it: the names `apply --json` uses for the same things.
         struct Entry: Encodable {
-            let reconcile: ReconcileRecord
-            let actions: [ActionRecord]
+            let id: Int64?
+            let stack: String
+            let trigger: String
+            let triggerDetail: String?
+            let profiles: [String]
+            let environment: String?
+            let manifestDigest: String
+            let startedAt: Date
+            let endedAt: Date?
+            let changes: Int
+            let outcome: String
+            let inSync: Bool
+            let error: String?
+            let engine: String?
+            let engineCalls: EngineCallCounts
+            let steps: [StepJSON]
             let rollouts: [RolloutRecord]
+
+            init(_ reconcile: ReconcileRecord, _ actions: [ActionRecord], _ rollouts: [RolloutRecord]) {
+                (id, stack, trigger, triggerDetail) = (reconcile.id, reconcile.stack, reconcile.trigger, reconcile.triggerDetail)
+                profiles = reconcile.profiles.split(separator: ",").map(String.init)
+                (environment, manifestDigest, startedAt, endedAt) = (
+                    reconcile.environment, reconcile.manifestDigest, reconcile.startedAt, reconcile.endedAt
+                )
+                (changes, outcome, error, engine) = (reconcile.driftCount, ReportJSON.outcome(reconcile.outcome), reconcile.error, reconcile.engine)
+                inSync = reconcile.outcome == "converged" || reconcile.outcome == "changed"
+                engineCalls = EngineCallCounts(reads: reconcile.engineReads, writes: reconcile.engineWrites)
+                steps = actions.map(StepJSON.init)
+                self.rollouts = rollouts
+            }
+        }
+        struct Result: Encodable {
+            let reconciles: [Entry]
         }
 
         func run() throws {
@@ -64,8 +96,7 @@ extension Berth {
                 grouping: try store.rollouts(reconcileIDs: entries.compactMap(\.reconcile.id), limit: 10_000).reversed()
                     .filter { service == nil || $0.service == service }, by: \.reconcileID)
             if common.json {
-                return try printJSON(
-                    entries.map { Entry(reconcile: $0.reconcile, actions: $0.actions, rollouts: rollouts[$0.reconcile.id ?? 0] ?? []) })
+                return try printJSON(Result(reconciles: entries.map { Entry($0.reconcile, $0.actions, rollouts[$0.reconcile.id ?? 0] ?? []) }))
             }
             if entries.isEmpty { return print("no reconciles logged in \(common.statePath)") }
             let formatter = ISO8601DateFormatter()

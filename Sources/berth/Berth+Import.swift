@@ -55,7 +55,7 @@ extension Berth {
                 let options = ComposeOptions(files: files.map(absolute), envFiles: envFiles.map(absolute), projectName: projectName)
                 do {
                     let project = try ComposeLoader.load(options, environment: environment) { try? String(contentsOfFile: $0, encoding: .utf8) }
-                    for warning in project.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+                    for warning in project.warnings { Console.error("warning: \(warning)\n") }
                     return project
                 } catch {
                     throw ManifestFailure(errors: error)

@@ -22,6 +22,7 @@ extension Berth {
             let store = try common.openStore(readOnly: true)
             var options = stack.reconcileOptions
             options.pull = pull
+            options.startStopped = true  // what `apply` would do
             let preview = try await withEngine { engine in
                 do {
                     return try await Reconciler(engine: engine, store: store).preview(loaded, options)

@@ -9,10 +9,34 @@ extension Berth {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
-            abstract: "Show each service: desired vs actual container, health, and the last reconcile.")
+            abstract: "Show each service: desired vs actual container, health, ports, uptime, and the last reconcile.",
+            discussion: """
+                ✓ running as its manifests say   … health starting or restarting   ! unhealthy   \
+                ✗ drift (missing, stopped or changed)   ■ stopped on purpose (berth stop)   ↻ crash-looping, repairs backed off
+                """)
 
         @OptionGroup var stack: StackOptions
         @OptionGroup var common: CommonOptions
+        @Flag(help: "Exit 2 when a service drifted or is unhealthy, 0 when all are as their manifests say (1 stays an error).")
+        var detailedExitcode = false
+
+        /// A service at a glance: the worst of drift, health and holds.
+        enum Condition: String, Encodable {
+            case ok, starting, unhealthy, drift, stoppedOnPurpose, backoff
+
+            var glyph: (String, Colour) {
+                switch self {
+                case .ok: ("✓", .green)
+                case .starting: ("…", .yellow)
+                case .unhealthy: ("!", .red)
+                case .drift: ("✗", .red)
+                case .stoppedOnPurpose: ("■", .blue)
+                case .backoff: ("↻", .yellow)
+                }
+            }
+            /// Whether `--detailed-exitcode` reports it (2).
+            var isProblem: Bool { self == .unhealthy || self == .drift || self == .backoff }
+        }
 
         struct ServiceStatus: Encodable {
             let service: String
@@ -20,7 +44,12 @@ extension Berth {
             let image: String
             let state: String
             let health: String?
+            let condition: Condition
             let inSync: Bool
+            let ports: [String]
+            let uptimeSeconds: Int?
+            /// When `berth stop` stopped it; `watch` leaves it stopped until `start` or `apply`.
+            let stoppedOnPurposeAt: Date?
             let pending: [String]
             /// Set while `watch` holds back repairs of a crash-looping service.
             let backoffUntil: Date?
@@ -34,7 +63,8 @@ extension Berth {
             let trigger: String
             let outcome: String
             let startedAt: Date
-            let drift: Int
+            /// Changes it found to make (0: the host was in sync).
+            let changes: Int
             let error: String?
         }
         struct Result: Encodable {
@@ -50,13 +80,15 @@ extension Berth {
         func run() async throws {
             let loaded = try stack.load()
             let store = try common.openStore(readOnly: true)
-            let preview = try await withEngine { engine in
+            let (preview, rows) = try await withEngine { engine in
                 do {
-                    return try await Reconciler(engine: engine, store: store).preview(loaded, stack.reconcileOptions)
+                    let preview = try await Reconciler(engine: engine, store: store).preview(loaded, stack.reconcileOptions)
+                    return (preview, try await ContainerRow.rows(of: try await StackContainers.list(engine, stack: loaded.name), engine))
                 } catch let error as ManifestErrors {
                     throw ManifestFailure(errors: error)
                 }
             }
+            let rowByName = Dictionary(rows.map { ($0.container, $0) }, uniquingKeysWith: { first, _ in first })
             let (desired, observed, plan) = (preview.desired, preview.observed, preview.plan)
             let rollouts = try store.rollouts(stack: desired.stack, limit: 200)
             let backoff = Dictionary(
@@ -67,30 +99,65 @@ extension Berth {
                 let pending = plan.steps
                     .filter { $0.operation.isWrite && $0.service == spec.service }
                     .map { "\($0.operation.kind) (\($0.cause))" }
+                let row = current.flatMap { rowByName[$0.name] }
+                let stoppedAt = preview.stoppedOnPurpose[spec.service]
+                let condition: Condition =
+                    if backoff[spec.service] != nil { .backoff } else if !pending.isEmpty || current == nil {
+                        .drift
+                    } else if stoppedAt != nil && current?.state != "running" { .stoppedOnPurpose } else if current?.health == "unhealthy" {
+                        .unhealthy
+                    } else if current?.health == "starting" || current?.state == "restarting" { .starting } else if current?.state != "running" {
+                        .drift
+                    } else { .ok }
                 return ServiceStatus(
                     service: spec.service, container: current?.name ?? spec.name, image: spec.image, state: current?.state ?? "missing",
-                    health: current?.health, inSync: pending.isEmpty && current != nil, pending: pending,
+                    health: current?.health, condition: condition, inSync: pending.isEmpty && current != nil,
+                    ports: row?.ports ?? [], uptimeSeconds: row?.uptimeSeconds, stoppedOnPurposeAt: stoppedAt, pending: pending,
                     backoffUntil: backoff[spec.service]?.notBefore, backoffFailures: backoff[spec.service]?.failures,
                     heldBecause: preview.holds.first { $0.service == spec.service }?.reason,
                     lastRollout: rollouts.first { $0.service == spec.service && $0.order != .create })
             }
             let last = try store.lastReconcile(stack: desired.stack).map {
-                LastReconcile(id: $0.id, trigger: $0.trigger, outcome: $0.outcome, startedAt: $0.startedAt, drift: $0.driftCount, error: $0.error)
+                LastReconcile(
+                    id: $0.id, trigger: $0.trigger, outcome: ReportJSON.outcome($0.outcome), startedAt: $0.startedAt, changes: $0.driftCount,
+                    error: $0.error)
             }
             let result = Result(
                 stack: desired.stack, profiles: desired.profiles, environment: desired.environment, inSync: plan.isConverged,
                 services: services, conflicts: plan.conflicts, lastReconcile: last)
-            if common.json { return try printJSON(result) }
+            if common.json {
+                try printJSON(result)
+            } else {
+                printHuman(result, plan: plan)
+            }
+            if detailedExitcode && (!result.inSync || services.contains { $0.condition.isProblem }) { throw ExitCode(2) }
+        }
+
+        private func printHuman(_ result: Result, plan: BerthModel.Plan) {
+            let services = result.services
+            let last = result.lastReconcile
+            let colours = Colour.enabled(for: STDOUT_FILENO)
             print(
                 "stack \(result.stack)  profiles [\(result.profiles.joined(separator: ", "))]  environment \(result.environment ?? "-")  \(result.inSync ? "in sync" : "DRIFT")"
             )
-            let width = max(8, services.map(\.service.count).max() ?? 0)
-            for service in services {
-                let state = service.state + (service.health.map { " (\($0))" } ?? "")
-                let name = service.service.padding(toLength: width, withPad: " ", startingAt: 0)
-                print(
-                    "  \(name)  \(service.inSync ? "✓" : "✗")  \(state.padding(toLength: 20, withPad: " ", startingAt: 0))  \(service.container)  \(service.image)"
-                )
+            let table = services.map { service in
+                let (glyph, colour) = service.condition.glyph
+                let state = service.condition == .stoppedOnPurpose ? "stopped on purpose" : service.state + (service.health.map { " (\($0))" } ?? "")
+                return [
+                    "  " + Colour.paint(glyph, colour, colours) + " " + service.service, state,
+                    service.uptimeSeconds.map(StackContainers.duration) ?? "-", service.ports.isEmpty ? "-" : service.ports.joined(separator: ", "),
+                    service.container, service.image,
+                ]
+            }
+            let lines = Output.columns([["  SERVICE", "STATE", "UPTIME", "PORTS", "CONTAINER", "IMAGE"]] + table)
+            print(lines[0])
+            for (service, line) in zip(services, lines.dropFirst()) {
+                print(line)
+                if let at = service.stoppedOnPurposeAt {
+                    print(
+                        "      stopped with `berth stop` at \(ISO8601DateFormatter().string(from: at)); `berth start \(service.service)` or `berth apply` starts it"
+                    )
+                }
                 for step in service.pending { print("      pending: \(step)") }
                 if let reason = service.heldBecause { print("      rolled back, held at this revision: \(reason)") }
                 if let rollout = service.lastRollout { print("      last \(Output.rollout(rollout))") }
@@ -105,7 +172,7 @@ extension Berth {
             for orphan in orphans { print("  orphan: \(orphan.operation.target)") }
             if let last {
                 print(
-                    "last reconcile #\(last.id ?? 0): \(last.trigger) → \(last.outcome) at \(ISO8601DateFormatter().string(from: last.startedAt)), drift \(last.drift)\(last.error.map { ", error: \($0)" } ?? "")"
+                    "last reconcile #\(last.id ?? 0): \(last.trigger) → \(last.outcome) at \(ISO8601DateFormatter().string(from: last.startedAt)), drift \(last.changes)\(last.error.map { ", error: \($0)" } ?? "")"
                 )
             } else {
                 print("never reconciled")

@@ -68,7 +68,7 @@ extension Berth {
                 if !errors.isEmpty { throw ExitCode.failure }
                 return
             }
-            for warning in warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+            for warning in warnings { Console.error("warning: \(warning)\n") }
             guard errors.isEmpty else { throw ManifestFailure(errors: ManifestErrors(errors)) }
             print("\(stackName): valid (\(combinations) environment/profile combination\(combinations == 1 ? "" : "s") resolved)")
             if !unavailable.isEmpty {

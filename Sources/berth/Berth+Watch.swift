@@ -29,12 +29,20 @@ extension Berth {
 
         func validate() throws {
             guard resync > 0 else { throw ValidationError("--resync must be at least 1 second") }
-            if let listen, Self.split(listen) == nil { throw ValidationError("--listen takes HOST:PORT, e.g. 127.0.0.1:9464") }
+            if let listen, Self.split(listen) == nil {
+                throw ValidationError(
+                    "--listen takes HOST:PORT with a port from 0 (any free one) to 65535, not '\(listen)': 127.0.0.1:9464 for this host only, 0.0.0.0:9464 for every interface"
+                )
+            }
         }
 
+        /// `HOST:PORT`, `[IPv6]:PORT`; nil without a host or with a port out of range.
         static func split(_ address: String) -> (String, Int)? {
-            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else { return nil }
-            return (String(address[..<colon]), port)
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port)
+            else { return nil }
+            var host = String(address[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            return host.isEmpty ? nil : (host, port)
         }
 
         func run() async throws {
@@ -64,11 +72,11 @@ extension Berth {
             if let listen, let (host, port) = Self.split(listen) {
                 services.append(
                     .init(
-                        service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics)),
+                        service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics), address: listen, logger: logger),
                         successTerminationBehavior: .ignore))
             }
             logger.info(
-                "watching \(loaded.name) (\(stack.source.source.description)) on \(session.engine.product) \(session.engine.engineVersion) (API \(session.engine.apiVersion)), resync every \(resync)s\(listen.map { ", serving /healthz and /metrics on \($0)" } ?? "")"
+                "watching \(loaded.name) (\(stack.source.source.description)) on \(session.engine.product) \(session.engine.engineVersion) (API \(session.engine.apiVersion)), resync every \(resync)s"
             )
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -77,14 +85,26 @@ extension Berth {
     }
 }
 
-/// Runs the health server as a service of the group: stops when the group shuts down.
+/// Runs the health server as a service of the group: stops when the group shuts down. It says
+/// it serves once it is bound (with the port it got), and a failed bind ends `watch` with why.
 struct HealthService: Service {
     let server: HealthServer
+    let address: String
+    let logger: Logger
     func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await server.run() }
+            try await cancelWhenGracefulShutdown {
+                try await server.run { [logger] port in logger.info("serving /healthz and /metrics on \(server.host):\(port)") }
+            }
         } catch is CancellationError {
             // Graceful shutdown: stopping is the expected way out.
+        } catch {
+            // NIO says `bind(descriptor:ptr:bytes:): Address already in use (errno: 98)`.
+            var reason = "\(error)".components(separatedBy: "): ").last ?? "\(error)"
+            if let errno = reason.range(of: " (errno:") {
+                reason = String(reason[..<errno.lowerBound]).trimmingCharacters(in: CharacterSet(charactersIn: ")"))
+            }
+            throw CommandFailure("cannot listen on \(address): \(reason); choose another --listen address or port")
         }
     }
 }

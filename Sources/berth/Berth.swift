@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `berth`: converge a Docker host to declarative manifests, and say why.
 ///
@@ -16,10 +17,30 @@ struct Berth: AsyncParsableCommand {
             until they match. Every apply is logged in SQLite (see --state).
             """,
         version: "0.1.0",
-        subcommands: [
-            Validate.self, Render.self, Plan.self, Apply.self, Watch.self, Down.self, Status.self, History.self, Rollback.self, Adopt.self,
-            Import.self,
-            Engine.self,
+        groupedSubcommands: [
+            CommandGroup(name: "Converge", subcommands: [Validate.self, Render.self, Plan.self, Apply.self, Watch.self, Down.self]),
+            CommandGroup(name: "Look inside", subcommands: [Status.self, Ps.self, Logs.self, Exec.self, History.self]),
+            CommandGroup(name: "Operate", subcommands: [Stop.self, Start.self, Restart.self, Rollback.self, Adopt.self]),
+            CommandGroup(name: "Adopt Berth", subcommands: [Import.self, Engine.self]),
         ]
     )
+
+    /// ArgumentParser's own entry point, plus a "did you mean" for a mistyped command or option.
+    static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if let message = UsageHint.message(for: error, arguments: arguments) {
+                Console.error("Error: \(message)\n")
+                Foundation.exit(exitCode(for: error).rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }

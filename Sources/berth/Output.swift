@@ -6,7 +6,35 @@ import Foundation
 
 /// Human and JSON renderings of plans and reports.
 enum Output {
-    static let isTerminal = isatty(STDOUT_FILENO) == 1
+    /// Rows as left-aligned columns two spaces apart (the last column unpadded).
+    static func columns(_ rows: [[String]]) -> [String] {
+        let widths = rows.reduce(into: [Int]()) { widths, row in
+            for (index, cell) in row.enumerated() {
+                if index < widths.count { widths[index] = max(widths[index], visibleWidth(cell)) } else { widths.append(visibleWidth(cell)) }
+            }
+        }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - visibleWidth(cell))
+            }.joined(separator: "  ")
+        }
+    }
+
+    /// Characters a terminal shows: colour escapes (`ESC [ … m`) take no room.
+    static func visibleWidth(_ text: String) -> Int {
+        var width = 0
+        var inEscape = false
+        for character in text {
+            if inEscape {
+                if character == "m" { inEscape = false }
+            } else if character == "\u{1B}" {
+                inEscape = true
+            } else {
+                width += 1
+            }
+        }
+        return width
+    }
 
     static func plan(_ plan: BerthModel.Plan) -> String {
         if plan.isConverged { return "\(plan.stack): in sync, nothing to do." }
@@ -24,31 +52,6 @@ enum Output {
         case .unchecked: "? \(check)"
         }
     }
-
-    /// One line per finished step: `✓ create container shop-web (missing) 0.12s`.
-    static func progressPrinter(json: Bool) -> @Sendable (ExecutionEvent) -> Void {
-        if json { return { _ in } }
-        return { event in
-            switch event {
-            case .finished(let step, let result):
-                let mark =
-                    switch result.status {
-                    case .succeeded: "✓"
-                    case .skipped: "-"
-                    case .failed: "✗"
-                    }
-                let seconds = String(format: "%.2fs", result.endedAt.timeIntervalSince(result.startedAt))
-                var line = "\(mark) \(step.operation.kind) \(step.operation.target) (\(step.cause)) \(seconds)"
-                if let error = result.error { line += "\n    \(error)" }
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
-            case .output(_, let text) where isTerminal:
-                FileHandle.standardError.write(Data("    \(text)\n".utf8))
-            case .hookRan(_, _, let hook, let result):
-                FileHandle.standardOutput.write(Data("  hook \(hook) exited \(result.exitCode)\n".utf8))
-            default: break
-            }
-        }
-    }
 }
 
 extension Output {
@@ -57,22 +60,24 @@ extension Output {
         { round in
             if json {
                 struct Line: Encodable {
+                    var schemaVersion = jsonSchemaVersion
                     let trigger: String
                     let detail: String
                     let outcome: String
+                    let inSync: Bool
                     let changes: Int
                     let steps: [StepJSON]
                     let error: String?
                     let heldSeconds: [String: Double]
                 }
                 let line = Line(
-                    trigger: round.trigger.kind.rawValue, detail: round.trigger.detail, outcome: round.report?.outcome.rawValue ?? "error",
+                    trigger: round.trigger.kind.rawValue, detail: round.trigger.detail,
+                    outcome: round.report.map { ReportJSON.outcome($0.outcome.rawValue) } ?? "error",
+                    inSync: round.report?.outcome.isConverged ?? false,
                     changes: round.report?.plan.changeCount ?? 0,
                     steps: round.report.map { report in report.plan.steps.map { StepJSON($0, result: report.results[$0.id]) } } ?? [],
                     error: round.error, heldSeconds: round.held.mapValues { Double($0.components.seconds) })
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                if let data = try? encoder.encode(line) { FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+                Console.write(jsonLine(line))
                 return
             }
             var text = "[\(round.trigger.kind.rawValue): \(round.trigger.detail)] "
@@ -94,7 +99,7 @@ extension Output {
             for (service, delay) in round.held.sorted(by: { $0.key < $1.key }) {
                 text += "\n  ⏸ \(service): crash-looping, next repair in \(delay.components.seconds)s"
             }
-            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+            Console.write((text + "\n"))
         }
     }
 }
@@ -119,7 +124,8 @@ extension Output {
     }
 }
 
-/// The JSON shape of a plan step.
+/// The JSON shape of a plan step, the same in `plan`, `apply`, `down`, `rollback`, `history`
+/// and `watch` (docs/json/).
 struct StepJSON: Encodable {
     let id: Int
     let action: String
@@ -128,10 +134,25 @@ struct StepJSON: Encodable {
     let service: String?
     let containerID: String?
     let reason: String
-    let dependsOn: [Int]
+    /// The steps it waits for; nil in `history`, which logs what ran, not the plan's shape.
+    let dependsOn: [Int]?
+    /// `ok`, `failed`, `skipped`, `running`, `interrupted`; nil for a step not run yet.
     let outcome: String?
     let error: String?
     let seconds: Double?
+
+    init(_ action: ActionRecord) {
+        id = action.step
+        self.action = action.kind
+        target = action.target
+        service = action.service
+        containerID = action.containerID
+        reason = action.reason
+        dependsOn = nil
+        outcome = action.outcome.rawValue
+        error = action.error
+        seconds = action.endedAt.map { $0.timeIntervalSince(action.startedAt) }
+    }
 
     init(_ step: PlanStep, result: StepResult? = nil) {
         id = step.id
@@ -147,14 +168,16 @@ struct StepJSON: Encodable {
     }
 }
 
-/// The JSON shape of `plan`, `apply` and `down`.
+/// The JSON shape of `plan`, `apply`, `down`, `rollback` and `adopt`.
 struct ReportJSON: Encodable {
     let stack: String
     let reconcileID: Int64?
     let profiles: [String]
     let environment: String?
+    /// `in-sync`, `changed`, `partial`, `failed`, `conflict`; `plan`: `in-sync` or `changes-pending`.
     let outcome: String
-    let converged: Bool
+    /// Whether the host is as the manifests say: after the run, or (`plan`) already.
+    let inSync: Bool
     let changes: Int
     let steps: [StepJSON]
     let conflicts: [Conflict]
@@ -169,6 +192,10 @@ struct ReportJSON: Encodable {
     /// The rollback reconcile that followed a failed rollout.
     let rollback: [ReportJSON]
 
+    /// A reconcile's outcome as every JSON document spells it: the log's `converged` (nothing
+    /// needed doing) is `in-sync`, as `plan` and `status` say.
+    static func outcome(_ stored: String) -> String { stored == "converged" ? "in-sync" : stored }
+
     struct HoldJSON: Encodable {
         let service: String
         let specHash: String
@@ -182,8 +209,8 @@ struct ReportJSON: Encodable {
         reconcileID = report.reconcileID
         profiles = report.desired.profiles
         environment = report.desired.environment
-        outcome = report.outcome.rawValue
-        converged = report.outcome.isConverged
+        outcome = Self.outcome(report.outcome.rawValue)
+        inSync = report.outcome.isConverged
         changes = report.plan.changeCount
         steps = report.plan.steps.map { StepJSON($0, result: report.results[$0.id]) }
         conflicts = report.plan.conflicts
@@ -202,7 +229,7 @@ struct ReportJSON: Encodable {
         profiles = desired.profiles
         environment = desired.environment
         outcome = plan.isConverged ? "in-sync" : "changes-pending"
-        converged = plan.isConverged
+        inSync = plan.isConverged
         changes = plan.changeCount
         steps = plan.steps.map { StepJSON($0) }
         conflicts = plan.conflicts

@@ -29,7 +29,7 @@ func withSession<T>(
     }
     let lock = StackLock.path(stateFile: store.path, stack: stack, purpose: purpose)
     do {
-        return try await StackLock.holding(lock, timeout: lockTimeout, onWait: { FileHandle.standardError.write(Data("\($0)\n".utf8)) }) {
+        return try await StackLock.holding(lock, timeout: lockTimeout, onWait: { Console.error("\($0)\n") }) {
             try await withEngine(connecting) { engine in try await body(Session(engine: engine, store: store)) }
         }
     } catch let error as LockError {

@@ -16,12 +16,33 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    @Test(arguments: ["validate", "render", "plan", "apply", "down", "status", "history", "rollback", "import", "engine"])
+    @Test(arguments: [
+        "validate", "render", "plan", "apply", "down", "status", "history", "rollback", "import", "engine", "ps", "logs", "exec", "stop", "start",
+        "restart",
+    ])
     func everyCommandHasHelp(_ command: String) async throws {
         let result = try await berth(command, "--help")
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: berth \(command)"))
-        if command != "engine" && command != "validate" { #expect(result.stdout.contains("--json")) }
+        if !["engine", "validate", "exec"].contains(command) { #expect(result.stdout.contains("--json")) }
+    }
+
+    /// The verbs by task in `--help`, service names in completions, and a manual page made from
+    /// the commands' own help.
+    @Test func helpCompletionsAndManual() async throws {
+        let help = try await berth("--help")
+        for group in ["CONVERGE", "LOOK INSIDE", "OPERATE"] { #expect(help.stdout.contains("\(group) SUBCOMMANDS:"), "\(help.stdout)") }
+        let shop = Self.repository.appendingPathComponent("manifests/shop").path
+        let completed = try await berth("---completion", "logs", "--", "positional@0", "3", "3", "berth", "logs", shop, "serv")
+        #expect(completed.stdout.split(separator: "\n") == ["service-b", "service-d"], "\(completed)")
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try await berth("--generate-completion-script", shell)
+            #expect(script.status == 0 && script.stdout.contains("---completion logs"), "\(shell)")
+        }
+        let manual = try await Command.run(Self.repository.appendingPathComponent("scripts/man").path, [BerthBinary.path])
+        #expect(manual.status == 0, "\(manual.stderr)")
+        #expect(manual.stdout.hasPrefix(".TH BERTH 1"))
+        for command in ["apply", "logs", "exec", "stop"] { #expect(manual.stdout.contains(".SS berth \(command)")) }
     }
 
     /// A release whose healthcheck fails: apply exits 1 and says it rolled back; status and

@@ -64,7 +64,7 @@ import Testing
     }
 
     /// A real 500 from dockerd (the host port is taken by a container Berth does not manage)
-    /// fails that service only; the reconcile ends `partial` with the Engine's error in the log.
+    /// fails that service only; the reconcile ends `partial`, naming the container in the way.
     @Test func engineErrorOnOneServiceLeavesTheOthersConverged() async throws {
         try await TestStack.with("f") { stack in
             let port = Int.random(in: 30_000...39_999)
@@ -100,7 +100,7 @@ import Testing
             #expect(report.outcome == .partial)
             let failures = report.results.values.compactMap { if case .failed(let message) = $0.status { message } else { nil } }
             #expect(failures.count == 1)
-            #expect(failures.first?.contains("engine answered 500") == true, "\(failures)")
+            #expect(failures.first?.contains("host port \(port) is already published by container \(blocker)") == true, "\(failures)")
             let running = try await stack.containers().filter { $0.state == "running" }.compactMap { $0.labels["berth.service"] }
             #expect(running.sorted() == ["cache", "worker"])
 

@@ -7,7 +7,7 @@ import NIOPosix
 /// A few lines of SwiftNIO rather than a web framework: two read-only endpoints do not justify
 /// another dependency tree in every build.
 public struct HealthServer: Sendable {
-    let host: String
+    public let host: String
     let port: Int
     let metrics: Metrics
     /// `/healthz` fails once a round has run this long (see `Metrics.stuck(after:)`).

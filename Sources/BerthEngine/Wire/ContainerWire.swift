@@ -15,6 +15,8 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     /// `HostConfig.NetworkMode`: a network's name, `default`, `host`, `none`, or `container:ID`
     /// (the Engine records the id of a container named at create).
     public let networkMode: String?
+    /// Published ports as the Engine bound them (with the host port it picked, if it picked one).
+    public let ports: [PortSummary]
 
     /// The container's name without the leading slash.
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
@@ -32,6 +34,21 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         return nil
     }
 
+    public struct PortSummary: Decodable, Sendable, Equatable {
+        public let ip: String?
+        public let privatePort: Int
+        public let publicPort: Int?
+        public let type: String
+        enum CodingKeys: String, CodingKey { case ip = "IP", privatePort = "PrivatePort", publicPort = "PublicPort", type = "Type" }
+
+        /// `127.0.0.1:8080->80/tcp`, or `80/tcp` when not published, as `docker ps` prints it.
+        public var description: String {
+            guard let publicPort else { return "\(privatePort)/\(type)" }
+            let host = ip.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "0.0.0.0"
+            return "\(host):\(publicPort)->\(privatePort)/\(type)"
+        }
+    }
+
     public struct EndpointSummary: Decodable, Sendable, Equatable {
         public let networkID: String
         public let ipAddress: String
@@ -40,7 +57,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", imageID = "ImageID", labels = "Labels"
-        case state = "State", status = "Status", networkSettings = "NetworkSettings", hostConfig = "HostConfig"
+        case state = "State", status = "Status", networkSettings = "NetworkSettings", hostConfig = "HostConfig", ports = "Ports"
     }
     enum NetworkSettingsKeys: String, CodingKey { case networks = "Networks" }
     enum HostConfigKeys: String, CodingKey { case networkMode = "NetworkMode" }
@@ -59,6 +76,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         networks = (try settings?.decodeIfPresent([String: EndpointSummary].self, forKey: .networks)) ?? [:]
         let host = try? c.nestedContainer(keyedBy: HostConfigKeys.self, forKey: .hostConfig)
         networkMode = try? host?.decodeIfPresent(String.self, forKey: .networkMode)
+        ports = (try? c.decodeIfPresent([PortSummary].self, forKey: .ports)) ?? []
     }
 }
 
@@ -86,13 +104,27 @@ public struct ContainerDetails: Decodable, Sendable {
             /// How many checks the Engine keeps a record of (at most the last five); none yet
             /// means no check has run.
             public let checksRun: Int
+            /// The newest check's exit code and output (the probe's own words, e.g. `wget: server
+            /// returned error: HTTP/1.1 404 Not Found`), trimmed to 500 characters.
+            public let lastCheck: Check?
+            public struct Check: Decodable, Sendable {
+                public let exitCode: Int
+                public let output: String
+                enum CodingKeys: String, CodingKey { case exitCode = "ExitCode", output = "Output" }
+                public init(from decoder: any Decoder) throws {
+                    let c = try decoder.container(keyedBy: CodingKeys.self)
+                    exitCode = try c.decodeIfPresent(Int.self, forKey: .exitCode) ?? -1
+                    output = String((try c.decodeIfPresent(String.self, forKey: .output) ?? "").prefix(500))
+                }
+            }
             enum CodingKeys: String, CodingKey { case status = "Status", failingStreak = "FailingStreak", log = "Log" }
-            struct Entry: Decodable {}
             public init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: CodingKeys.self)
                 status = try c.decode(String.self, forKey: .status)
                 failingStreak = try c.decodeIfPresent(Int.self, forKey: .failingStreak)
-                checksRun = (try c.decodeIfPresent([Entry].self, forKey: .log))?.count ?? 0
+                let log = try c.decodeIfPresent([Check].self, forKey: .log) ?? []
+                checksRun = log.count
+                lastCheck = log.last
             }
         }
         enum CodingKeys: String, CodingKey {
@@ -107,8 +139,13 @@ public struct ContainerDetails: Decodable, Sendable {
         public let labels: [String: String]?
         public let hostname: String?
         public let healthcheck: ContainerCreateRequest.Healthcheck?
+        /// Made with a TTY: its output is one raw stream, not multiplexed.
+        public let tty: Bool?
+        /// Seconds between the stop signal and SIGKILL (`stop_grace_period`); nil: the Engine's 10.
+        public let stopTimeout: Int?
         enum CodingKeys: String, CodingKey {
-            case image = "Image", env = "Env", cmd = "Cmd", labels = "Labels", hostname = "Hostname", healthcheck = "Healthcheck"
+            case image = "Image", env = "Env", cmd = "Cmd", labels = "Labels", hostname = "Hostname", healthcheck = "Healthcheck", tty = "Tty"
+            case stopTimeout = "StopTimeout"
         }
     }
     public struct HostConfig: Decodable, Sendable {

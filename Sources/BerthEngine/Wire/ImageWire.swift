@@ -86,14 +86,22 @@ public struct EngineEvent: Decodable, Sendable, Equatable {
 
 struct ExecCreateRequest: Encodable {
     let cmd: [String]
+    var attachStdin = false
     let attachStdout = true
     let attachStderr = true
-    enum CodingKeys: String, CodingKey { case cmd = "Cmd", attachStdout = "AttachStdout", attachStderr = "AttachStderr" }
+    var tty = false
+    var user: String?
+    var workingDir: String?
+    var env: [String]?
+    enum CodingKeys: String, CodingKey {
+        case cmd = "Cmd", attachStdin = "AttachStdin", attachStdout = "AttachStdout", attachStderr = "AttachStderr", tty = "Tty"
+        case user = "User", workingDir = "WorkingDir", env = "Env"
+    }
 }
 
 struct ExecStartRequest: Encodable {
     let detach = false
-    let tty = false
+    var tty = false
     enum CodingKeys: String, CodingKey { case detach = "Detach", tty = "Tty" }
 }
 
