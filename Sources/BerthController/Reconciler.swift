@@ -376,6 +376,8 @@ public struct Reconciler: Sendable {
                     _ = try? store.record(skipped)
                 }
                 onEvent(.finished(step, result))
+            case .output(let step, let text):
+                onEvent(.output(step, desired.redactingSecrets(in: text)))  // a build may echo a secret build arg
             default:
                 onEvent(event)
             }

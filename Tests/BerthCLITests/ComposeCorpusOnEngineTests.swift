@@ -166,7 +166,9 @@ import Testing
         if let logging = service["logging"] as? [String: Any] {
             let log = host["LogConfig"] as? [String: Any] ?? [:]
             check("logging.driver", logging["driver"] as? String ?? "", log["Type"] as? String ?? "")
-            check("logging.options", "\(logging["options"] as? [String: String] ?? [:])", "\(log["Config"] as? [String: String] ?? [:])")
+            // Sorted: a dictionary prints in an order that differs from process to process.
+            let sorted = { (options: [String: String]?) in "\((options ?? [:]).sorted { $0.key < $1.key })" }
+            check("logging.options", sorted(logging["options"] as? [String: String]), sorted(log["Config"] as? [String: String]))
         }
     }
 
