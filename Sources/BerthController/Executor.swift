@@ -336,7 +336,7 @@ public struct Executor: Sendable {
     static func megabytes(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1_000_000) }
 
     /// Output as one printable line of at most 300 characters.
-    static func oneLine(_ text: String) -> String {
+    public static func oneLine(_ text: String) -> String {
         let line = text.trimmingCharacters(in: .whitespacesAndNewlines).map { $0.isNewline ? " " : $0 }
         return String(line.prefix(300).filter { !$0.isASCII || $0.asciiValue! >= 0x20 })
     }

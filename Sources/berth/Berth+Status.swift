@@ -36,6 +36,21 @@ extension Berth {
             }
             /// Whether `--detailed-exitcode` reports it (2).
             var isProblem: Bool { self == .unhealthy || self == .drift || self == .backoff }
+
+            /// The worst that holds, in this order: backing off, drifted, stopped on purpose,
+            /// unhealthy, starting, not running.
+            init(state: String?, health: String?, drifted: Bool, stoppedOnPurpose: Bool, backingOff: Bool) {
+                self =
+                    switch (state, health) {
+                    case _ where backingOff: .backoff
+                    case _ where drifted: .drift
+                    case (let state, _) where stoppedOnPurpose && state != "running": .stoppedOnPurpose
+                    case (_, "unhealthy"): .unhealthy
+                    case (_, "starting"), ("restarting", _): .starting
+                    case ("running", _): .ok
+                    default: .drift
+                    }
+            }
         }
 
         struct ServiceStatus: Encodable {
@@ -48,6 +63,8 @@ extension Berth {
             let inSync: Bool
             let ports: [String]
             let uptimeSeconds: Int?
+            /// The probe's own words when the service is unhealthy (secrets redacted).
+            let lastHealthCheck: ContainerRow.HealthCheck?
             /// When `berth stop` stopped it; `watch` leaves it stopped until `start` or `apply`.
             let stoppedOnPurposeAt: Date?
             let pending: [String]
@@ -101,18 +118,19 @@ extension Berth {
                     .map { "\($0.operation.kind) (\($0.cause))" }
                 let row = current.flatMap { rowByName[$0.name] }
                 let stoppedAt = preview.stoppedOnPurpose[spec.service]
-                let condition: Condition =
-                    if backoff[spec.service] != nil { .backoff } else if !pending.isEmpty || current == nil {
-                        .drift
-                    } else if stoppedAt != nil && current?.state != "running" { .stoppedOnPurpose } else if current?.health == "unhealthy" {
-                        .unhealthy
-                    } else if current?.health == "starting" || current?.state == "restarting" { .starting } else if current?.state != "running" {
-                        .drift
-                    } else { .ok }
+                let condition = Condition(
+                    state: current?.state, health: current?.health, drifted: !pending.isEmpty || current == nil,
+                    stoppedOnPurpose: stoppedAt != nil, backingOff: backoff[spec.service] != nil)
+                let check =
+                    condition == .unhealthy
+                    ? row?.lastHealthCheck.map {
+                        ContainerRow.HealthCheck(exitCode: $0.exitCode, output: preview.desired.redactingSecrets(in: $0.output))
+                    } : nil
                 return ServiceStatus(
                     service: spec.service, container: current?.name ?? spec.name, image: spec.image, state: current?.state ?? "missing",
                     health: current?.health, condition: condition, inSync: pending.isEmpty && current != nil,
-                    ports: row?.ports ?? [], uptimeSeconds: row?.uptimeSeconds, stoppedOnPurposeAt: stoppedAt, pending: pending,
+                    ports: row?.ports ?? [], uptimeSeconds: row?.uptimeSeconds, lastHealthCheck: check, stoppedOnPurposeAt: stoppedAt,
+                    pending: pending,
                     backoffUntil: backoff[spec.service]?.notBefore, backoffFailures: backoff[spec.service]?.failures,
                     heldBecause: preview.holds.first { $0.service == spec.service }?.reason,
                     lastRollout: rollouts.first { $0.service == spec.service && $0.order != .create })
@@ -158,6 +176,7 @@ extension Berth {
                         "      stopped with `berth stop` at \(ISO8601DateFormatter().string(from: at)); `berth start \(service.service)` or `berth apply` starts it"
                     )
                 }
+                if let check = service.lastHealthCheck { print("      last check (exit \(check.exitCode)): \(check.output)") }
                 for step in service.pending { print("      pending: \(step)") }
                 if let reason = service.heldBecause { print("      rolled back, held at this revision: \(reason)") }
                 if let rollout = service.lastRollout { print("      last \(Output.rollout(rollout))") }
