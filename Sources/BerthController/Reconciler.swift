@@ -271,6 +271,8 @@ public struct Reconciler: Sendable {
         let reconcileID = try begin(
             ReconcileRecord(stack: name, trigger: trigger.rawValue, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
         let results = await execute(plan, reconcileID: reconcileID, desired: DesiredState(stack: name), onEvent: onEvent)
+        // A stack taken down keeps no deliberate stops: whatever brings it back starts everything.
+        if results.values.allSatisfy(\.succeeded) { try store.deleteStopped(stack: name) }
         return try finish(
             reconcileID, desired: DesiredState(stack: name), plan: plan, results: results, since: before, startedAt: startedAt)
     }

@@ -164,6 +164,12 @@ import Testing
             #expect(try await stack.berth(["status", directory]).status == 0, "without the flag, drift is not an error")
             let start = try await stack.berth(["start", directory, "worker"])
             #expect(start.status == 1 && start.stderr.contains("`berth apply` creates it"), "\(start.stderr)")
+
+            // `down` forgets deliberate stops: a stack brought back by watch starts everything.
+            #expect(try await stack.berth(["stop", directory, "web", "-t", "1"]).status == 0)
+            #expect(try stack.store().stoppedServices(stack: stack.name).keys.contains("web"))
+            #expect(try await stack.berth(["down", directory]).status == 0)
+            #expect(try stack.store().stoppedServices(stack: stack.name).isEmpty)
         }
     }
 }

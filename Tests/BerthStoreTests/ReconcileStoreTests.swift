@@ -45,6 +45,22 @@ import Testing
 
     /// Steps are found by their service and container id, never by their display text:
     /// `web-admin`'s rows are not `web`'s although its container name starts with `app-web`.
+    /// Deliberate stops are kept per stack and service, replaced when repeated, and forgotten one
+    /// service at a time (`start`) or all at once (`apply`, `down`).
+    @Test func servicesStoppedOnPurposeAreKeptPerStack() throws {
+        let store = try ReconcileStore(path: temporaryPath())
+        let then = Date(timeIntervalSince1970: 1_800_000_000)
+        try store.saveStopped(services: ["web", "worker"], stack: "shop", at: then)
+        try store.saveStopped(services: ["web"], stack: "blog", at: then)
+        try store.saveStopped(services: ["web"], stack: "shop", at: then.addingTimeInterval(60))
+        #expect(try store.stoppedServices(stack: "shop") == ["web": then.addingTimeInterval(60), "worker": then])
+        try store.deleteStopped(stack: "shop", services: ["worker"])
+        #expect(Array(try store.stoppedServices(stack: "shop").keys) == ["web"])
+        try store.deleteStopped(stack: "shop")
+        #expect(try store.stoppedServices(stack: "shop").isEmpty)
+        #expect(Array(try store.stoppedServices(stack: "blog").keys) == ["web"], "another stack's stops stay")
+    }
+
     @Test func actionsAreFoundByServiceAndContainerID() throws {
         let store = try ReconcileStore(path: temporaryPath())
         let id = try store.begin(ReconcileRecord(stack: "app", trigger: "event", profiles: [], environment: nil, manifestDigest: "d"))
