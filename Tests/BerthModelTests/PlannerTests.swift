@@ -80,6 +80,32 @@ import Testing
                 """)
     }
 
+    /// A chain of thousands of services (each depending on the next, against name order) and a
+    /// diamond plan in dependency order: the ordering is by depth, not a scan per round.
+    @Test func longChainsAndDiamondsAreOrderedByDependency() throws {
+        let count = 3000
+        var text = "kind: Stack\nname: big\n"
+        for index in 0..<count {
+            text += "---\nkind: Service\nname: s\(index)\nimage: app:1\n" + (index + 1 < count ? "depends_on: [s\(index + 1)]\n" : "")
+        }
+        text += "---\nkind: Service\nname: top\nimage: app:1\ndepends_on: [left, right]\n"
+        text +=
+            "---\nkind: Service\nname: left\nimage: app:1\ndepends_on: [bottom]\n---\nkind: Service\nname: right\nimage: app:1\ndepends_on: [bottom]\n"
+        text += "---\nkind: Service\nname: bottom\nimage: app:1\n"
+        let big = try Fixtures.inline(["s.yaml": text])
+        var observed = ObservedState()
+        observed.images = ["app:1": ObservedImage(id: "sha256:app")]
+        let created = Planner.plan(desired: big, observed: observed).steps.compactMap { step -> String? in
+            guard case .createContainer(let spec) = step.operation else { return nil }
+            return spec.service
+        }
+        let position = Dictionary(uniqueKeysWithValues: created.enumerated().map { ($1, $0) })
+        #expect(created.count == count + 4)
+        for index in 0..<(count - 1) { #expect(position["s\(index + 1)"]! < position["s\(index)"]!) }
+        #expect(created.prefix(2) == ["bottom", "s\(count - 1)"], "depth 0 first, by name")
+        #expect(position["bottom"]! < position["left"]! && position["left"]! < position["right"]! && position["right"]! < position["top"]!)
+    }
+
     /// A container the Engine is still removing is waited for, not reported as a conflict.
     @Test func containerBeingRemovedIsWaitedFor() {
         let observed = editing("web") { $0.state = "removing" }

@@ -258,19 +258,36 @@ private struct PlanBuilder {
         }
     }
 
-    /// Services sorted so each comes after what it depends on (names break ties).
+    /// Services sorted so each comes after what it depends on (names break ties): by depth (the
+    /// longest chain of dependencies below a service), then by name. Linear in services and
+    /// edges; dependencies outside the desired state do not count.
     func dependencyOrder() -> [ContainerSpec] {
-        var ordered: [ContainerSpec] = []
-        var placed = Set<String>()
-        var remaining = desired.containers.sorted { $0.service < $1.service }
-        while !remaining.isEmpty {
-            let ready = remaining.filter { spec in spec.dependsOn.allSatisfy { placed.contains($0.service) || desired.container($0.service) == nil } }
-            let batch = ready.isEmpty ? [remaining[0]] : ready  // a cycle would have failed validation
-            for spec in batch { placed.insert(spec.service) }
-            ordered += batch
-            remaining.removeAll { placed.contains($0.service) }
+        let specs = Dictionary(desired.containers.map { ($0.service, $0) }, uniquingKeysWith: { first, _ in first })
+        var depth: [String: Int] = [:]
+        // Depth-first without recursion (a chain of thousands would run out of a task's stack):
+        // a service is finished once all its dependencies are. A cycle would have failed
+        // validation; if one got here, its back edge does not count.
+        func depthOf(_ root: String) -> Int {
+            var stack: [String] = [root]
+            var entered = Set<String>()
+            while let service = stack.last {
+                if depth[service] != nil {
+                    stack.removeLast()
+                    continue
+                }
+                let dependencies = (specs[service]?.dependsOn ?? []).map(\.service).filter { specs[$0] != nil }
+                if entered.insert(service).inserted {
+                    stack += dependencies.filter { depth[$0] == nil && !entered.contains($0) }
+                } else {
+                    depth[service] = 1 + (dependencies.compactMap { depth[$0] }.max() ?? -1)
+                    stack.removeLast()
+                }
+            }
+            return depth[root] ?? 0
         }
-        return ordered
+        return desired.containers.map { ($0, depthOf($0.service)) }
+            .sorted { ($0.1, $0.0.service) < ($1.1, $1.0.service) }
+            .map(\.0)
     }
 
     /// The container to keep: right spec and name first, then right spec, then running.

@@ -79,10 +79,13 @@ private struct Resolution {
     /// Each connection's target for the chosen profiles, as resolved.
     var connections: [ResolvedConnection] = []
     var unavailableSecrets: [String] = []
+    /// The stack's services by name: looked up per dependency, a scan made resolution quadratic.
+    let servicesByName: [String: ServiceManifest]
 
     init(stack: StackManifest, request: ResolutionRequest) {
         self.stack = stack
         self.request = request
+        servicesByName = Dictionary(stack.services.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     mutating func fail(_ code: ManifestError.Code, _ location: SourceLocation?, _ field: String, _ message: String) {
@@ -99,6 +102,7 @@ private struct Resolution {
 
         let active = stack.services.filter { $0.profiles.isEmpty || !Set($0.profiles).isDisjoint(with: profiles) }
         let activeNames = Set(active.map(\.name))
+        let healthchecked = Set(active.filter { $0.healthcheck.map { !$0.disabled } ?? false }.map(\.name))
         let networks = Dictionary(stack.networks.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let volumes = Dictionary(stack.volumes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let stackName = stack.name
@@ -134,7 +138,7 @@ private struct Resolution {
                     .unknownReference, service.locations.of("\(service.name).depends_on"), "\(service.name).depends_on",
                     "depends on '\(dependency.service)', which is not active in profiles [\(profiles.joined(separator: ", "))]")
             }
-            spec.dependsOn = mergedDependencies(service, exports: exports[service.name] ?? [:], active: active)
+            spec.dependsOn = mergedDependencies(service, exports: exports[service.name] ?? [:], active: activeNames, healthchecked: healthchecked)
             if service.runtime.networkMode == nil {
                 usedNetworks.formUnion(service.networks.isEmpty ? ["default"] : service.networks.map(\.network))
             }
@@ -425,8 +429,8 @@ private struct Resolution {
             dependsOn: [], hooks: service.hooks.map { HookSpec(name: $0.name, command: list($0.command, "hooks.\($0.name)") ?? []) },
             specHash: "")
         var sharedNames: [String: String] = [:]
-        for other in service.dependsOn.map(\.service) {
-            let manifest = stack.services.first { $0.name == other }
+        for other in service.dependsOn.map(\.service) where !service.runtime.isEmpty {
+            let manifest = servicesByName[other]
             sharedNames[other] =
                 manifest?.containerName.map { interpolate($0, lookup, manifest!.locations, "\(other).container_name").text }
                 ?? "\(stack.name)-\(other)"
@@ -470,16 +474,16 @@ private struct Resolution {
 
     /// Declared dependencies plus one per internal connection target (healthy when the target has
     /// a healthcheck), so a consumer starts after what it connects to.
+    /// - Parameters: `active`, `healthchecked`: the active services' names, computed once per
+    ///   resolution (per service they made resolution quadratic in the number of services).
     func mergedDependencies(
         _ service: ServiceManifest, exports: [String: (value: InterpolatedValue, connection: String, target: String?)],
-        active: [ServiceManifest]
+        active: Set<String>, healthchecked: Set<String>
     ) -> [Dependency] {
-        let activeNames = Set(active.map(\.name))
         var result = Dictionary(
-            service.dependsOn.filter { activeNames.contains($0.service) }.map { ($0.service, $0.condition) }, uniquingKeysWith: { _, b in b })
+            service.dependsOn.filter { active.contains($0.service) }.map { ($0.service, $0.condition) }, uniquingKeysWith: { _, b in b })
         for target in Set(exports.values.compactMap(\.target)) where result[target] == nil {
-            let hasHealthcheck = active.first { $0.name == target }?.healthcheck.map { !$0.disabled } ?? false
-            result[target] = hasHealthcheck ? .healthy : .started
+            result[target] = healthchecked.contains(target) ? .healthy : .started
         }
         return result.map { Dependency(service: $0.key, condition: $0.value) }.sorted { $0.service < $1.service }
     }
