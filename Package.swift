@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// Module dependencies point toward `BerthModel`, the pure core:
-/// `berth` → `BerthController` → (`BerthEngine`, `BerthStore`) → `BerthModel`.
+/// `berth` → `BerthController` → (`BerthEngine`, `BerthStore`) → `BerthModel` → `BerthSecrets`
+/// (the age and SOPS formats, pure like the model).
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("ExistentialAny"),
@@ -14,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "berth", targets: ["berth"]),
         .library(name: "BerthModel", targets: ["BerthModel"]),
+        .library(name: "BerthSecrets", targets: ["BerthSecrets"]),
         .library(name: "BerthEngine", targets: ["BerthEngine"]),
         .library(name: "BerthStore", targets: ["BerthStore"]),
         .library(name: "BerthController", targets: ["BerthController"]),
@@ -31,8 +33,17 @@ let package = Package(
     ],
     targets: [
         .target(
+            name: "BerthSecrets",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "BerthModel",
             dependencies: [
+                "BerthSecrets",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -74,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "berth",
             dependencies: [
-                "BerthController", "BerthModel", "BerthEngine", "BerthStore",
+                "BerthController", "BerthModel", "BerthEngine", "BerthStore", "BerthSecrets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -98,7 +109,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "BerthModelTests", dependencies: ["BerthModel"], swiftSettings: strict),
+        .testTarget(name: "BerthModelTests", dependencies: ["BerthModel", "BerthSecrets"], swiftSettings: strict),
+        .testTarget(name: "BerthSecretsTests", dependencies: ["BerthSecrets"], swiftSettings: strict),
         .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthTesting"], swiftSettings: strict),
         .testTarget(
             name: "BerthStoreTests", dependencies: ["BerthStore", "BerthModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),

@@ -328,9 +328,7 @@ public struct Reconciler: Sendable {
     func resolve(_ stack: LoadedStack, _ options: ReconcileOptions, facts: NetworkFacts) throws(ManifestErrors) -> DesiredState {
         try Resolver.resolve(
             stack.manifest,
-            ResolutionRequest(
-                profiles: options.profiles, environment: options.environment, processEnvironment: options.processEnvironment, files: stack.files,
-                facts: facts))
+            stack.request(profiles: options.profiles, environment: options.environment, processEnvironment: options.processEnvironment, facts: facts))
     }
 
     /// Runs a plan, logging each action as it starts and as it ends, each in its own short

@@ -6,6 +6,8 @@ public struct LoadedStack: Sendable {
     public var manifest: StackManifest
     /// Contents of referenced env files and secret files, by absolute path.
     public var files: [String: String]
+    /// Encrypted secret files and the identities that open them.
+    public var sealed = SealedFiles()
     /// Digest of every manifest file, recorded with each reconcile.
     public var digest: String
     /// What was read but is not applied (Compose keys Berth ignores, unset variables).
@@ -14,6 +16,17 @@ public struct LoadedStack: Sendable {
     public var watched: WatchedFiles
 
     public var name: String { manifest.name }
+
+    /// What resolving this stack needs besides the choices: the files read and the keys to
+    /// open the encrypted ones.
+    public func request(
+        profiles: [String]?, environment: String?, processEnvironment: [String: String], facts: NetworkFacts = NetworkFacts()
+    ) -> ResolutionRequest {
+        var request = ResolutionRequest(
+            profiles: profiles, environment: environment, processEnvironment: processEnvironment, files: files, facts: facts)
+        request.sealed = sealed
+        return request
+    }
 }
 
 /// The files whose edits matter to a stack: what `watch` reloads on.
@@ -52,7 +65,7 @@ public enum StackSource: Sendable, Equatable {
     /// - Parameter environment: the variables Compose files see besides `.env` (the "shell").
     public func load(environment: [String: String]) throws(ManifestErrors) -> LoadedStack {
         switch self {
-        case .directory(let directory): try StackLoader.load(directory: directory)
+        case .directory(let directory): try StackLoader.load(directory: directory, environment: environment)
         case .compose(let options): try StackLoader.load(compose: options, environment: environment)
         }
     }
@@ -80,6 +93,11 @@ public enum StackLoader {
     /// Reads a stack directory: every `*.yaml` / `*.yml` at its top level.
     /// - Throws: `ManifestErrors` with every problem found (syntax, unknown keys, references, …).
     public static func load(directory: String) throws(ManifestErrors) -> LoadedStack {
+        try load(directory: directory, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// - Parameter environment: Berth's own environment, which names the age identity file.
+    public static func load(directory: String, environment: [String: String]) throws(ManifestErrors) -> LoadedStack {
         let url = URL(fileURLWithPath: directory).standardizedFileURL
         let entries: [String]
         do {
@@ -93,7 +111,10 @@ public enum StackLoader {
             let path = url.appendingPathComponent(entry).path
             let display = displayPath(path)
             do {
-                texts[display] = try TextFile.read(path)
+                let text = try TextFile.read(path)
+                // A SOPS document beside the manifests holds secrets, not manifests.
+                if SealedFiles.isSealed(Array(text.utf8)) && !text.split(separator: "\n").contains(where: { $0.hasPrefix("kind:") }) { continue }
+                texts[display] = text
             } catch {
                 errors.append(.unreadable(display, "cannot read: \(error)"))
             }
@@ -107,28 +128,32 @@ public enum StackLoader {
         errors += StackValidator.validate(manifest)
         if !errors.isEmpty { throw ManifestErrors(errors) }
         var files: [String: String] = [:]
-        let referenced = Resolver.referencedFiles(manifest)
-        for path in referenced {
+        let referenced = Resolver.referencedFiles(manifest) + Resolver.sealedFiles(manifest)
+        for path in Resolver.referencedFiles(manifest) {
             if let text = try? TextFile.read(path) { files[path] = text }
         }
         let watched = WatchedFiles(
             directories: [url.path] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path },
             names: Set(referenced.map { URL(fileURLWithPath: $0).lastPathComponent }), anyManifest: true)
-        return LoadedStack(manifest: manifest, files: files, digest: Digest.files(texts), watched: watched)
+        var stack = LoadedStack(manifest: manifest, files: files, digest: Digest.files(texts), watched: watched)
+        stack.sealed = EncryptedSecrets.read(manifest, environment: environment)
+        return stack
     }
 
     /// Reads a Compose project: its files, `.env` and `env_file`s.
     /// - Throws: `ManifestErrors` with every problem found, each naming its file and line.
     public static func load(compose options: ComposeOptions, environment: [String: String]) throws(ManifestErrors) -> LoadedStack {
-        let project = try ComposeLoader.load(options, environment: environment) { path in
-            try? TextFile.read(path)
-        }
-        let paths = Array(project.files.keys) + options.files + [options.projectDirectory + "/.env"]
+        let project = try ComposeLoader.load(
+            options, environment: environment, isSealed: { (try? TextFile.bytes($0)).map(SealedFiles.isSealed) ?? false },
+            read: { try? TextFile.read($0) })
+        let paths = Array(project.files.keys) + options.files + [options.projectDirectory + "/.env"] + Resolver.sealedFiles(project.stack)
         let watched = WatchedFiles(
             directories: Array(Set(paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })).sorted(),
             names: Set(paths.map { URL(fileURLWithPath: $0).lastPathComponent }), anyManifest: false)
-        return LoadedStack(
+        var stack = LoadedStack(
             manifest: project.stack, files: project.files, digest: Digest.files(project.files), warnings: project.warnings, watched: watched)
+        stack.sealed = EncryptedSecrets.read(project.stack, environment: environment)
+        return stack
     }
 
     /// Paths relative to the working directory when below it, as people typed them.

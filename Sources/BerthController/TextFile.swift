@@ -11,6 +11,12 @@ enum TextFile {
     }
 
     static func read(_ path: String) throws(Unreadable) -> String {
+        guard let text = String(validating: try bytes(path), as: UTF8.self) else { throw Unreadable(description: "not UTF-8 text") }
+        return text
+    }
+
+    /// The file's bytes, with the same limits (encrypted files are not text).
+    static func bytes(_ path: String) throws(Unreadable) -> [UInt8] {
         var info = stat()
         guard stat(path, &info) == 0 else {
             switch errno {
@@ -32,7 +38,6 @@ enum TextFile {
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw Unreadable(description: "cannot be read") }
         guard data.count <= maximumBytes else { throw Unreadable(description: "grew past \(maximumBytes >> 20) MiB while being read") }
-        guard let text = String(data: data, encoding: .utf8) else { throw Unreadable(description: "not UTF-8 text") }
-        return text
+        return [UInt8](data)
     }
 }

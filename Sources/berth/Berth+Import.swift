@@ -53,13 +53,19 @@ extension Berth {
             let outputDirectory = absolute(output)
             func project(_ files: [String]) throws -> ComposeProject {
                 let options = ComposeOptions(files: files.map(absolute), envFiles: envFiles.map(absolute), projectName: projectName)
-                do {
-                    let project = try ComposeLoader.load(options, environment: environment) { try? String(contentsOfFile: $0, encoding: .utf8) }
-                    for warning in project.warnings { Console.error("warning: \(warning)\n") }
-                    return project
-                } catch {
-                    throw ManifestFailure(errors: error)
+                let isSealed = { (path: String) in FileManager.default.contents(atPath: path).map { SealedFiles.isSealed([UInt8]($0)) } ?? false }
+                let read = { (path: String) in try? String(contentsOfFile: path, encoding: .utf8) }
+                let loaded = try Result { () throws(ManifestErrors) in
+                    try ComposeLoader.load(options, environment: environment, isSealed: isSealed, read: read)
+                }.mapError { ManifestFailure(errors: $0) }.get()
+                // Written as a bind mount, an encrypted file would reach the service as ciphertext.
+                if let sealed = loaded.stack.services.lazy.flatMap(\.sealedFiles).first {
+                    throw CommandFailure(
+                        "berth import: \(sealed.field) is encrypted (\(sealed.path)); import does not convert encrypted secret files: run the project with -f as it is, or declare the secret in the imported Environment as {age: …} or {sops: …} (docs/secrets.md)"
+                    )
                 }
+                for warning in loaded.warnings { Console.error("warning: \(warning)\n") }
+                return loaded
             }
             var inputs = [ComposeImport.Variant(name: baseVariant, project: try project(files))]
             for variant in variants {

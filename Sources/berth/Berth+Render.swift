@@ -23,9 +23,9 @@ extension Berth {
             do {
                 desired = try Resolver.resolve(
                     loaded.manifest,
-                    ResolutionRequest(
+                    loaded.request(
                         profiles: stack.reconcileOptions.profiles, environment: stack.environment,
-                        processEnvironment: ProcessInfo.processInfo.environment, files: loaded.files)
+                        processEnvironment: ProcessInfo.processInfo.environment)
                 ).redacted
             } catch {
                 throw ManifestFailure(errors: error)

@@ -33,9 +33,8 @@ extension Berth {
                 for environment in environments {
                     for profiles in profileSets {
                         combinations += 1
-                        var request = ResolutionRequest(
-                            profiles: profiles, environment: environment, processEnvironment: ProcessInfo.processInfo.environment,
-                            files: stack.files)
+                        var request = stack.request(
+                            profiles: profiles, environment: environment, processEnvironment: ProcessInfo.processInfo.environment)
                         request.requireSecrets = false
                         do {
                             unavailable.formUnion(try Resolver.resolve(stack.manifest, request).unavailableSecrets)

@@ -79,8 +79,16 @@ struct SourceOptions: ParsableArguments {
 
     @OptionGroup var compose: ComposeFileOptions
 
+    @Option(
+        name: .customLong("age-identity"),
+        help: "An age identity file (age-keygen's) that opens the stack's encrypted secrets. Default: $BERTH_AGE_IDENTITY.",
+        completion: .file())
+    var ageIdentity: String?
+
     func validate() throws {
         if directory != nil && !compose.files.isEmpty { throw ValidationError("give a stack directory or -f Compose files, not both") }
+        // Loaders read the identity file's path from Berth's environment, where watch's reloads see it too.
+        if let ageIdentity { setenv("BERTH_AGE_IDENTITY", URL(fileURLWithPath: ageIdentity).standardizedFileURL.path, 1) }
     }
 
     var source: StackSource { compose.source(directory: directory) }

@@ -18,10 +18,10 @@ import Testing
 
     @Test(arguments: [
         "validate", "render", "plan", "apply", "down", "status", "history", "rollback", "import", "engine", "ps", "logs", "exec", "stop", "start",
-        "restart",
+        "restart", "secrets encrypt", "secrets edit", "secrets keygen",
     ])
     func everyCommandHasHelp(_ command: String) async throws {
-        let result = try await berth(command, "--help")
+        let result = try await Command.run(BerthBinary.path, command.split(separator: " ").map(String.init) + ["--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("USAGE: berth \(command)"))
         if !["engine", "validate", "exec"].contains(command) { #expect(result.stdout.contains("--json")) }

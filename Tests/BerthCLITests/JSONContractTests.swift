@@ -63,6 +63,17 @@ import Testing
             try await check(["rollback", directory, "web", "--json"], "report")
             try await check(["history", "--stack", stack.name, "--json"], "history")
             try await check(["engine", "--json"], "engine")
+            try await check(["secrets", "keygen", "-o", directory + "/id.key", "--json"], "secrets-keygen")
+            let recipient = try #require(
+                try String(contentsOfFile: directory + "/id.key", encoding: .utf8).split(separator: " ").last?.split(separator: "\n").first)
+            try await check(["secrets", "encrypt", "--recipient", String(recipient), "--json"], "secrets-encrypt")
+            try await check(["secrets", "encrypt", "--recipient", String(recipient), "-o", directory + "/x.age", "--json"], "secrets-encrypt")
+            var environment = stack.berthEnvironment
+            environment["EDITOR"] = "true"
+            environment["BERTH_AGE_IDENTITY"] = directory + "/id.key"
+            let edited = try await Command.run(
+                BerthBinary.path, ["secrets", "edit", "--recipient", String(recipient), directory + "/x.age", "--json"], environment: environment)
+            found += try violations(edited.stdout, "secrets-edit")
 
             let watch = Process()
             watch.executableURL = URL(fileURLWithPath: BerthBinary.path)

@@ -8,6 +8,10 @@ import Yams
 /// `uid`, `gid` and `mode`, as Compose does. A secret's value is kept like Berth's own secrets:
 /// in no plan, log or history, only its digest.
 ///
+/// A `file` that is encrypted (age, or a SOPS document) is not bind-mounted: its plaintext would
+/// have to sit on the host. It is decrypted at resolution and written into the container like an
+/// `environment` source, so the same project runs with its secrets committed encrypted.
+///
 /// `external` sources (Swarm objects) and ownership for a bind-mounted file are refused where
 /// they are written.
 struct ComposeFiles {
@@ -23,12 +27,15 @@ struct ComposeFiles {
     enum Source {
         case file(String)
         case content(String)
+        /// An encrypted file, decrypted at resolution.
+        case sealed(String)
     }
 
     /// What a service's `secrets:` or `configs:` list adds to it.
     struct Uses {
         var mounts: [MountManifest] = []
         var files: [FileSpec] = []
+        var sealed: [SealedFileUse] = []
     }
 
     unowned let reader: ComposeReader
@@ -75,7 +82,8 @@ struct ComposeFiles {
                 reader.reader.fail(.invalidValue, valueNode, "\(field).file", WindowsPath.message(value))
                 return nil
             }
-            return .file(MountParser.absolute(value, directory: reader.directory))
+            let path = MountParser.absolute(value, directory: reader.directory)
+            return reader.isSealed(path) ? .sealed(path) : .file(path)
         }
     }
 
@@ -117,16 +125,27 @@ struct ComposeFiles {
                 uses.mounts.append(
                     .long(type: "bind", source: ComposeReader.literal(file), target: ComposeReader.literal(absoluteTarget), readOnly: true))
             case .content(let content)?:
-                var file = FileSpec(target: absoluteTarget, content: content, isSecret: kind == .secrets)
-                if let node = ownership["uid"], let uid = number(node, "\(path).uid", radix: 10) { file.uid = uid }
-                if let node = ownership["gid"], let gid = number(node, "\(path).gid", radix: 10) { file.gid = gid }
-                if let node = ownership["mode"], let mode = number(node, "\(path).mode", radix: 8) { file.mode = mode }
-                uses.files.append(file)
+                let (uid, gid, mode) = owner(ownership, path)
+                uses.files.append(FileSpec(target: absoluteTarget, content: content, isSecret: kind == .secrets, mode: mode, uid: uid, gid: gid))
+            case .sealed(let file)?:
+                var use = SealedFileUse(
+                    target: absoluteTarget, path: file, field: "\(kind.rawValue).\(source).file", location: reader.reader.location(definition.node))
+                (use.uid, use.gid, use.mode) = owner(ownership, path)
+                uses.sealed.append(use)
             case nil:
                 continue
             }
         }
         return uses
+    }
+
+    /// The owner and mode of a file written into the container: as given, else root and 0444.
+    private func owner(_ ownership: [String: Node], _ path: String) -> (uid: Int, gid: Int, mode: Int) {
+        (
+            ownership["uid"].flatMap { number($0, "\(path).uid", radix: 10) } ?? 0,
+            ownership["gid"].flatMap { number($0, "\(path).gid", radix: 10) } ?? 0,
+            ownership["mode"].flatMap { number($0, "\(path).mode", radix: 8) } ?? 0o444
+        )
     }
 
     /// A uid or gid (decimal), or a mode: octal as Compose reads a string (`"0440"`), the number as

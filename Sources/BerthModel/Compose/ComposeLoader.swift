@@ -12,12 +12,16 @@ import Yams
 public enum ComposeLoader {
     /// - Parameters:
     ///   - environment: Berth's own process environment (the "shell" of Compose's precedence).
+    ///   - isSealed: whether the file at an absolute path is encrypted (age or SOPS): such a
+    ///     `file:` secret is decrypted and written into the container instead of bind-mounted.
     ///   - read: the text of a file by absolute path, or nil when it cannot be read.
     /// - Throws: `ManifestErrors` with every problem found.
     public static func load(
-        _ options: ComposeOptions, environment: [String: String], read: @escaping (String) -> String?
+        _ options: ComposeOptions, environment: [String: String], isSealed: @escaping (String) -> Bool = { _ in false },
+        read: @escaping (String) -> String?
     ) throws(ManifestErrors) -> ComposeProject {
         var loader = Loader(options: options, environment: environment, read: read)
+        loader.isSealed = isSealed
         let project = loader.run()
         if !loader.errors.isEmpty { throw ManifestErrors(loader.errors) }
         return project
@@ -29,6 +33,7 @@ struct Loader {
     let options: ComposeOptions
     let environment: [String: String]
     let read: (String) -> String?
+    var isSealed: (String) -> Bool = { _ in false }
     var sourceMap = SourceMap()
     var errors: [ManifestError] = []
     var warnings: [ManifestError] = []
@@ -71,6 +76,7 @@ struct Loader {
         if let merged {
             let reader = ComposeReader(
                 reader: NodeReader(sourceMap: sourceMap), project: projectName, directory: directory, scope: scope, read: read)
+            reader.isSealed = isSealed
             reader.read(merged, into: &stack)
             errors += reader.reader.errors
             warnings += reader.warnings

@@ -1,3 +1,4 @@
+import BerthSecrets
 import Foundation
 import Yams
 
@@ -11,6 +12,8 @@ final class ComposeReader {
     let directory: String
     let scope: [String: String]
     let read: (String) -> String?
+    /// Whether a file is encrypted (age or SOPS), read at the edge.
+    var isSealed: (String) -> Bool = { _ in false }
     private(set) var warnings: [ManifestError] = []
     private(set) var filesRead: [String: String] = [:]
     /// Per service, the variables that came from its `env_file`s (and not `environment:`), as read.
@@ -31,9 +34,22 @@ final class ComposeReader {
 
     func read(_ root: Node, into stack: inout StackManifest) {
         guard let map = root.mapping else { return }
-        if let node = map["x-berth"], let options = checkKeys(node, "x-berth", supported: ["read_outside"]), let list = options["read_outside"] {
-            readOutside = ServiceFields(dialect: self).list(list, "x-berth.read_outside", read: eager)
-            stack.readOutside = readOutside
+        if let node = map["x-berth"], let options = checkKeys(node, "x-berth", supported: ["read_outside", "recipients"]) {
+            if let list = options["read_outside"] {
+                readOutside = ServiceFields(dialect: self).list(list, "x-berth.read_outside", read: eager)
+                stack.readOutside = readOutside
+            }
+            if let list = options["recipients"] {
+                // Public keys only: `berth secrets` encrypts the project's secret files to them.
+                for (index, item) in (reader.sequence(list, "x-berth.recipients") ?? []).enumerated() {
+                    guard let text = eager(item, "x-berth.recipients[\(index)]") else { continue }
+                    if AgeRecipient(text) == nil {
+                        reader.fail(.invalidValue, item, "x-berth.recipients[\(index)]", "not an age public key (age1…)")
+                    } else {
+                        stack.recipients.append(text)
+                    }
+                }
+            }
         }
         files = ComposeFiles(reader: self, root: map)
         if let services = map["services"], let entries = reader.entries(services, "services") {
@@ -204,6 +220,7 @@ final class ComposeReader {
             guard let node = map[kind.rawValue], let uses = files?.uses(kind, node, service: name) else { continue }
             service.volumes += uses.mounts
             service.files += uses.files
+            service.sealedFiles += uses.sealed
         }
         if let node = map["pull_policy"], let value = eager(node, f("pull_policy")) {
             switch value {

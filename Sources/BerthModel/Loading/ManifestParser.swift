@@ -1,3 +1,4 @@
+import BerthSecrets
 import Foundation
 import Yams
 
@@ -131,13 +132,14 @@ private struct DocumentParser {
     }
 
     func parseStack(_ document: Node, into stack: inout StackManifest) {
-        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside"]
+        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside", "recipients"]
         guard let map = reader.mapping(document, "", allowed: allowed) else { return }
         if let node = map["read_outside"] { stack.readOutside = reader.strings(node, "read_outside", allowSingle: true) ?? [] }
         if let node = map["name"], let name = reader.string(node, "name") { stack.name = name }
         if let node = map["profiles"] { stack.profiles = reader.strings(node, "profiles") ?? [] }
         if let node = map["default_profiles"] { stack.defaultProfiles = reader.strings(node, "default_profiles", allowSingle: true) ?? [] }
         if let node = map["default_environment"] { stack.defaultEnvironment = reader.string(node, "default_environment") }
+        if let node = map["recipients"] { stack.recipients = recipients(node, "recipients") }
         for field in ["default_profiles", "default_environment", "read_outside"] {
             if let node = map[field] { stack.stackFieldLocations[field] = reader.location(node) }
         }
@@ -200,27 +202,58 @@ private struct DocumentParser {
     func parseEnvironment(_ document: Node) -> EnvironmentManifest? {
         guard
             let (map, name, locations) = header(
-                document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone"])
+                document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone", "recipients"])
         else { return nil }
         var environment = EnvironmentManifest(name: name, locations: locations)
         if let node = map["variables"] { environment.variables = fields.keyValues(node, "\(name).variables", unset: { _ in "" }) }
         if let node = map["env_files"] { environment.envFiles = reader.strings(node, "\(name).env_files", allowSingle: true) ?? [] }
         if let node = map["versions"] { environment.versions = reader.stringMap(node, "\(name).versions") ?? [:] }
         if let node = map["timezone"] { environment.timezone = reader.string(node, "\(name).timezone") }
+        if let node = map["recipients"] { environment.recipients = recipients(node, "\(name).recipients") }
         if let node = map["secrets"], let entries = reader.entries(node, "\(name).secrets") {
             for (key, value) in entries {
                 let path = "\(name).secrets.\(key)"
-                guard let source = reader.mapping(value, path, allowed: ["file", "env"]) else { continue }
-                if let file = source["file"].flatMap({ reader.string($0, "\(path).file") }) {
-                    environment.secrets[key] = .file(file)
-                } else if let variable = source["env"].flatMap({ reader.string($0, "\(path).env") }) {
-                    environment.secrets[key] = .environment(variable)
-                } else {
-                    reader.fail(.missingField, value, path, "a secret needs 'file:' (a path) or 'env:' (a variable of Berth's own environment)")
+                guard let source = reader.mapping(value, path, allowed: ["file", "env", "age", "sops", "key"]) else { continue }
+                let given = ["file", "env", "age", "sops"].filter { source[$0] != nil }
+                guard given.count == 1, let kind = given.first, let node = source[kind], let text = reader.string(node, "\(path).\(kind)") else {
+                    if given.count > 1 {
+                        reader.fail(.invalidValue, value, path, "a secret takes one source, not \(given.joined(separator: " and "))")
+                    } else if given.isEmpty {
+                        reader.fail(
+                            .missingField, value, path,
+                            "a secret needs 'file:' (a path), 'env:' (a variable of Berth's own environment), 'age:' (an age-encrypted file) or 'sops:' (a SOPS file)"
+                        )
+                    }
+                    continue
                 }
+                let sopsKey = source["key"].flatMap { reader.string($0, "\(path).key") }
+                if let keyNode = source["key"], kind != "sops" {
+                    reader.fail(.invalidValue, keyNode, "\(path).key", "'key' picks a value of a SOPS document; it goes with 'sops:'")
+                }
+                environment.secrets[key] =
+                    switch kind {
+                    case "file": .file(text)
+                    case "env": .environment(text)
+                    case "age": .age(text)
+                    default: .sops(text, key: sopsKey)
+                    }
             }
         }
         return environment
+    }
+
+    /// A list of age public keys, each checked where it is written.
+    func recipients(_ node: Node, _ field: String) -> [String] {
+        guard let items = reader.sequence(node, field) else { return [] }
+        return items.enumerated().compactMap { index, item in
+            guard let text = reader.string(item, "\(field)[\(index)]") else { return nil }
+            guard AgeRecipient(text) != nil else {
+                let hint = text.hasPrefix("AGE-SECRET-KEY-") ? ": that is a secret key; list its public key (age-keygen -y)" : " (age1…)"
+                reader.fail(.invalidValue, item, "\(field)[\(index)]", "not an age public key\(hint)")
+                return nil
+            }
+            return text
+        }
     }
 
     func parseConnection(_ document: Node) -> ConnectionManifest? {

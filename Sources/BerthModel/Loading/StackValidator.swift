@@ -30,9 +30,16 @@ public enum StackValidator {
                 if let refusal = files.refusal(path) { fail(.invalidValue, environment.locations.of(field), field, refusal) }
             }
             for (key, source) in environment.secrets.sorted(by: { $0.key < $1.key }) {
-                guard case .file(let path) = source, let refusal = files.refusal(path) else { continue }
+                let (kind, path): (String, String)
+                switch source {
+                case .file(let file): (kind, path) = ("file", file)
+                case .age(let file): (kind, path) = ("age", file)
+                case .sops(let file, _): (kind, path) = ("sops", file)
+                case .environment: continue
+                }
+                guard let refusal = files.refusal(path) else { continue }
                 let field = "\(environment.name).secrets.\(key)"
-                fail(.invalidValue, environment.locations.of("\(field).file"), field, refusal)
+                fail(.invalidValue, environment.locations.of("\(field).\(kind)"), field, refusal)
             }
         }
 

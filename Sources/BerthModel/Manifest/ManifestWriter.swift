@@ -94,10 +94,14 @@ public enum ManifestWriter {
                                 switch source {
                                 case .file(let path): (key, mapping([("file", string(path))]))
                                 case .environment(let variable): (key, mapping([("env", string(variable))]))
+                                case .age(let path): (key, mapping([("age", string(path))]))
+                                case .sops(let path, let sopsKey):
+                                    (key, mapping([("sops", string(path))] + (sopsKey.map { [("key", string($0))] } ?? [])))
                                 }
                             })
                 ),
                 ("timezone", environment.timezone.map(string)),
+                ("recipients", environment.recipients.isEmpty ? nil : list(environment.recipients)),
             ])
     }
 

@@ -23,6 +23,9 @@ public struct StackManifest: Sendable {
     public var undefinedVariablesAreBlank = false
     /// Directories outside the stack directory that env and secret files may come from.
     public var readOutside: [String] = []
+    /// The age public keys (`age1…`) that `berth secrets` encrypts to, unless an Environment
+    /// lists its own. Only public keys: identities never sit in a manifest.
+    public var recipients: [String] = []
 
     public init(name: String, directory: String) {
         self.name = name
@@ -81,6 +84,8 @@ public struct ServiceManifest: Sendable {
     /// Files written into the container before it starts (Compose secrets and configs that are
     /// not a host file), final values.
     public var files: [FileSpec] = []
+    /// Compose secrets from encrypted files: their content is decrypted at resolution.
+    public var sealedFiles: [SealedFileUse] = []
     public var pullPolicy: PullPolicy = .missing
     public var update: UpdateManifest?
     public var locations: FieldLocations
@@ -185,6 +190,8 @@ public struct EnvironmentManifest: Sendable {
     /// Image version (tag or commit id) per service.
     public var versions: [String: String] = [:]
     public var timezone: String?
+    /// The age public keys this environment's secrets are encrypted to; the Stack's when empty.
+    public var recipients: [String] = []
     public var locations: FieldLocations
 }
 
@@ -192,6 +199,18 @@ public struct EnvironmentManifest: Sendable {
 public enum SecretSource: Sendable, Equatable {
     case file(String)
     case environment(String)
+    /// An age-encrypted file (binary or armored), decrypted in memory at resolution.
+    case age(String)
+    /// A SOPS-encrypted YAML, JSON or dotenv file: one key's value, or the whole document.
+    case sops(String, key: String?)
+
+    /// The encrypted file, for the sources that have one.
+    public var sealedPath: String? {
+        switch self {
+        case .age(let path), .sops(let path, _): path
+        case .file, .environment: nil
+        }
+    }
 }
 
 /// "These services need X": the target per profile and the variables it exports to consumers.

@@ -1,3 +1,4 @@
+import BerthSecrets
 import Foundation
 
 /// Facts only the Engine knows, which manifests may refer to, e.g. `${network.vswitch.gateway}`.
@@ -23,6 +24,8 @@ public struct ResolutionRequest: Sendable {
     /// Contents of env files and secret files, keyed by absolute path; read at the edge.
     public var files: [String: String]
     public var facts: NetworkFacts
+    /// Encrypted secret files and the identities to open them.
+    public var sealed = SealedFiles()
     /// When false, a secret whose file or variable is missing resolves to a placeholder instead of
     /// failing: `validate` checks every environment, but prod secrets exist only on prod hosts.
     public var requireSecrets = true
@@ -56,6 +59,15 @@ public enum Resolver {
         let state = resolution.run()
         if !resolution.errors.isEmpty { throw ManifestErrors(resolution.errors) }
         return state
+    }
+
+    /// The paths of every encrypted secret file (age, SOPS) the stack names, for the edge to read.
+    public static func sealedFiles(_ stack: StackManifest) -> [String] {
+        let environments = stack.environments.flatMap { $0.secrets.values.compactMap(\.sealedPath) }
+        return Array(
+            Set(environments.map { MountParser.absolute($0, directory: stack.directory) } + stack.services.flatMap { $0.sealedFiles.map(\.path) })
+        )
+        .sorted()
     }
 
     /// The paths of every env file and secret file the stack's environments name, for the edge to read.
@@ -229,6 +241,23 @@ private struct Resolution {
                     continue
                 }
                 problem = (.undefinedVariable, "secret '\(key)' reads variable '\(variable)' from Berth's environment, but it is not set")
+            case .age(let file), .sops(let file, _):
+                let path = MountParser.absolute(file, directory: stack.directory)
+                let reading: SealedFiles.Reading = if case .sops(_, let sopsKey) = source { .sops(key: sopsKey) } else { .age }
+                switch request.sealed.open(path, reading) {
+                case .success(let text)?:
+                    scope[key] = InterpolatedValue(text.trimmingCharacters(in: .newlines), isSecret: true)
+                    continue
+                case .failure(.noIdentity)? where !request.requireSecrets:
+                    unavailableSecrets.append("\(environment.name).\(key)")
+                    continue
+                case .failure(let error)?:
+                    // Decryption problems are errors even where a missing file is not: the file is here and wrong.
+                    fail(.invalidValue, environment.locations.of(field), field, "secret '\(key)' (\(file)): \(error)")
+                    continue
+                case nil:
+                    problem = (.unreadableFile, "cannot read encrypted secret file '\(file)' (\(path))")
+                }
             }
             if request.requireSecrets {
                 fail(problem.0, environment.locations.of(field), field, problem.1)
@@ -238,6 +267,21 @@ private struct Resolution {
         }
         if let timezone = environment.timezone, scope["TZ"] == nil { scope["TZ"] = InterpolatedValue(timezone) }
         return scope
+    }
+
+    /// Compose secrets from encrypted files, decrypted into files written into the container.
+    mutating func sealedFiles(_ uses: [SealedFileUse]) -> [FileSpec] {
+        uses.compactMap { use in
+            switch request.sealed.open(use.path, .whole) {
+            case .success(let content)?:
+                return FileSpec(target: use.target, content: content, isSecret: true, mode: use.mode, uid: use.uid, gid: use.gid)
+            case .failure(let error)?:
+                fail(.invalidValue, use.location, use.field, "\(use.path): \(error)")
+            case nil:
+                fail(.unreadableFile, use.location, use.field, "cannot read encrypted secret file '\(use.path)'")
+            }
+            return nil
+        }
     }
 
     /// Resolves each connection for the active profiles into the variables its consumers receive.
@@ -437,7 +481,8 @@ private struct Resolution {
         }
         spec.runtime = service.runtime.isEmpty ? nil : Self.sharing(service.runtime) { sharedNames[$0] ?? "\(stack.name)-\($0)" }
         if spec.runtime?.networkMode != nil { spec.networks = [] }
-        spec.files = service.files.isEmpty ? nil : service.files
+        spec.files = service.files + sealedFiles(service.sealedFiles)
+        if spec.files?.isEmpty == true { spec.files = nil }
         if let update = service.update {
             spec.update = UpdatePolicy(order: update.order, deadlineMilliseconds: update.deadline.map(DurationText.milliseconds))
             // Old and new run side by side: they cannot both hold a host port or a fixed address.
