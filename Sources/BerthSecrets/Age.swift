@@ -154,7 +154,9 @@ public enum Age {
         let isZero = shared.withUnsafeBytes { $0.allSatisfy { $0 == 0 } }
         if isZero { return nil }
         let key = stanzaKey(shared: shared, share: share, recipient: Array(identity.key.publicKey.rawRepresentation))
-        guard let box = try? ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: [UInt8](repeating: 0, count: 12)), ciphertext: stanza.body.prefix(16), tag: stanza.body.suffix(16)),
+        guard
+            let box = try? ChaChaPoly.SealedBox(
+                nonce: ChaChaPoly.Nonce(data: [UInt8](repeating: 0, count: 12)), ciphertext: stanza.body.prefix(16), tag: stanza.body.suffix(16)),
             let fileKey = try? ChaChaPoly.open(box, using: key)
         else { return nil }
         return Array(fileKey)

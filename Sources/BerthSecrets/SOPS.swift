@@ -234,7 +234,9 @@ private struct Metadata {
         metadata.macOnlyEncrypted = text("mac_only_encrypted").map { $0.lowercased() == "true" } ?? false
         for (key, field) in [("unencrypted_regex", \Metadata.unencryptedRegex), ("encrypted_regex", \Metadata.encryptedRegex)] {
             guard let pattern = text(key) else { continue }
-            guard let regex = try? NSRegularExpression(pattern: pattern) else { throw .unsupported("its \(key) is not a regular expression Berth reads") }
+            guard let regex = try? NSRegularExpression(pattern: pattern) else {
+                throw .unsupported("its \(key) is not a regular expression Berth reads")
+            }
             metadata[keyPath: field] = regex
         }
         for key in ["unencrypted_comment_regex", "encrypted_comment_regex"] where text(key) != nil {
@@ -258,7 +260,8 @@ private struct Metadata {
     func dataKey(_ identities: [AgeIdentity]) throws(SecretError) -> SymmetricKey {
         guard !ageKeys.isEmpty else {
             throw .unsupported(
-                "its data key is not encrypted to any age recipient" + (otherKeyTypes.isEmpty ? "" : " (only \(otherKeyTypes.joined(separator: ", ")))"))
+                "its data key is not encrypted to any age recipient"
+                    + (otherKeyTypes.isEmpty ? "" : " (only \(otherKeyTypes.joined(separator: ", ")))"))
         }
         guard !identities.isEmpty else { throw .noIdentity }
         for key in ageKeys {

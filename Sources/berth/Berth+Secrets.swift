@@ -27,7 +27,8 @@ struct RecipientOptions: ParsableArguments {
     @Option(help: "The stack directory whose recipients to use.", completion: .directory)
     var stack: String = "."
 
-    @Option(name: [.customShort("e"), .long], help: "Use this Environment's recipients (default: the one whose secret the file is, else the Stack's).")
+    @Option(
+        name: [.customShort("e"), .long], help: "Use this Environment's recipients (default: the one whose secret the file is, else the Stack's).")
     var environment: String?
 
     /// The recipients for `file` (an absolute path), and where they came from.
@@ -59,7 +60,8 @@ struct RecipientOptions: ParsableArguments {
         let texts = fromEnvironments.isEmpty ? manifest.recipients : Array(Set(fromEnvironments.flatMap(\.recipients))).sorted()
         guard !texts.isEmpty else {
             throw CommandFailure(
-                "stack \(manifest.name) lists no recipients: add 'recipients: [age1…]' to its Stack manifest (or an Environment), or give --recipient")
+                "stack \(manifest.name) lists no recipients: add 'recipients: [age1…]' to its Stack manifest (or an Environment), or give --recipient"
+            )
         }
         let origin = fromEnvironments.isEmpty ? "Stack \(manifest.name)" : fromEnvironments.map { "Environment \($0.name)" }.joined(separator: ", ")
         return (texts.compactMap(AgeRecipient.init), origin)
@@ -151,7 +153,8 @@ extension Berth.Secrets {
         @Flag(help: "Create a SOPS document when FILE does not exist yet.")
         var sops = false
 
-        @Option(name: .customLong("age-identity"), help: "An age identity file that decrypts FILE. Default: $BERTH_AGE_IDENTITY.", completion: .file())
+        @Option(
+            name: .customLong("age-identity"), help: "An age identity file that decrypts FILE. Default: $BERTH_AGE_IDENTITY.", completion: .file())
         var ageIdentity: String?
 
         @OptionGroup var recipients: RecipientOptions
@@ -177,7 +180,8 @@ extension Berth.Secrets {
                 }
             }
             let (keys, origin) = try recipients.resolve(for: path)
-            let edited = try PrivateScratch.edit(plaintext, named: URL(fileURLWithPath: path).lastPathComponent.replacingOccurrences(of: ".age", with: ""))
+            let edited = try PrivateScratch.edit(
+                plaintext, named: URL(fileURLWithPath: path).lastPathComponent.replacingOccurrences(of: ".age", with: ""))
             let changed = edited != plaintext || existing == nil
             if changed {
                 let encrypted: String
@@ -206,7 +210,9 @@ extension Berth.Secrets {
         var json = false
 
         func run() throws {
-            guard !FileManager.default.fileExists(atPath: output) else { throw CommandFailure("'\(output)' exists; Berth does not overwrite an identity") }
+            guard !FileManager.default.fileExists(atPath: output) else {
+                throw CommandFailure("'\(output)' exists; Berth does not overwrite an identity")
+            }
             let identity = AgeIdentity()
             let stamp = ISO8601DateFormatter().string(from: Date())
             let text = "# created: \(stamp)\n# public key: \(identity.recipient)\n\(identity.secretKeyText)\n"

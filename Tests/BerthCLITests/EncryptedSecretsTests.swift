@@ -52,8 +52,12 @@ import Testing
             try FileManager.default.createDirectory(at: stack.directory.appendingPathComponent("secrets"), withIntermediateDirectories: true)
             try await Self.ageEncrypt(secrets["A_BINARY"]!, to: key.recipient, armor: false)
                 .write(to: stack.directory.appendingPathComponent("secrets/binary.age"))
-            try stack.write("secrets/armor.age", String(decoding: try await Self.ageEncrypt(secrets["A_ARMOR"]! + "\n", to: key.recipient, armor: true), as: UTF8.self))
-            try stack.write("secrets/app.sops.yaml", try await Self.sops("yaml", "{\"db\": {\"password\": \"\(secrets["S_YAML"]!)\"}, \"n\": 5}", to: key.recipient))
+            try stack.write(
+                "secrets/armor.age",
+                String(decoding: try await Self.ageEncrypt(secrets["A_ARMOR"]! + "\n", to: key.recipient, armor: true), as: UTF8.self))
+            try stack.write(
+                "secrets/app.sops.yaml",
+                try await Self.sops("yaml", "{\"db\": {\"password\": \"\(secrets["S_YAML"]!)\"}, \"n\": 5}", to: key.recipient))
             try stack.write("secrets/app.sops.json", try await Self.sops("json", "{\"token\": \"\(secrets["S_JSON"]!)\"}", to: key.recipient))
             try stack.write("secrets/app.sops.env", try await Self.sops("dotenv", "{\"API_KEY\": \"\(secrets["S_ENV"]!)\"}", to: key.recipient))
             try stack.write(
@@ -85,7 +89,9 @@ import Testing
             let directory = stack.directory.path
             var outputs: [String] = []
             for flag in [[], ["--json"]] {
-                for command in [["validate", directory], ["render", directory], ["plan", directory], ["apply", directory], ["status", directory], ["history"]] {
+                for command in [
+                    ["validate", directory], ["render", directory], ["plan", directory], ["apply", directory], ["status", directory], ["history"],
+                ] {
                     let result = try await Command.run(BerthBinary.path, command + flag, environment: environment)
                     #expect(result.status == 0, "\(command): \(result.stdout) \(result.stderr)")
                     outputs.append(result.stdout + result.stderr)
@@ -112,7 +118,8 @@ import Testing
             let key = try await Self.keygen(in: stack.directory, "host.key")
             let other = try await Self.keygen(in: stack.directory, "other.key")
             try stack.write("db.age", String(decoding: try await Self.ageEncrypt("pw-\(stack.name)", to: key.recipient, armor: true), as: UTF8.self))
-            try stack.write("app.sops.yaml", try await Self.sops("yaml", "{\"token\": \"tok-\(stack.name)\", \"port_unencrypted\": 1}", to: key.recipient))
+            try stack.write(
+                "app.sops.yaml", try await Self.sops("yaml", "{\"token\": \"tok-\(stack.name)\", \"port_unencrypted\": 1}", to: key.recipient))
             try stack.write(
                 "stack.yaml",
                 """
@@ -140,7 +147,9 @@ import Testing
             // A key for someone else: both secrets named, with their files and line, and the SOPS file's recipients.
             var result = try await apply(identity: other.file)
             #expect(result.status == 1)
-            #expect(result.stderr.contains("stack.yaml:7:") && result.stderr.contains("prod.secrets.DB") && result.stderr.contains("(db.age)"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains("stack.yaml:7:") && result.stderr.contains("prod.secrets.DB") && result.stderr.contains("(db.age)"),
+                "\(result.stderr)")
             #expect(result.stderr.contains("prod.secrets.TOKEN") && result.stderr.contains(key.recipient), "\(result.stderr)")
             // No key at all, and a key file that is not there.
             result = try await apply(identity: nil)
@@ -160,10 +169,15 @@ import Testing
             let lines = String(decoding: age, as: UTF8.self).split(separator: "\n").map(String.init)
             var payload = Data(base64Encoded: lines.dropFirst().dropLast().joined())!
             payload[payload.count - 3] ^= 0x40
-            age = Data((["-----BEGIN AGE ENCRYPTED FILE-----", payload.base64EncodedString(), "-----END AGE ENCRYPTED FILE-----", ""]).joined(separator: "\n").utf8)
+            age = Data(
+                (["-----BEGIN AGE ENCRYPTED FILE-----", payload.base64EncodedString(), "-----END AGE ENCRYPTED FILE-----", ""]).joined(
+                    separator: "\n"
+                ).utf8)
             try age.write(to: stack.directory.appendingPathComponent("db.age"))
             result = try await apply(identity: key.file)
-            #expect(result.status == 1 && result.stderr.contains("prod.secrets.DB") && result.stderr.contains("failed authentication"), "\(result.stderr)")
+            #expect(
+                result.status == 1 && result.stderr.contains("prod.secrets.DB") && result.stderr.contains("failed authentication"), "\(result.stderr)"
+            )
             for output in [result.stdout, result.stderr] { #expect(!output.contains("pw-\(stack.name)") && !output.contains("tok-\(stack.name)")) }
             #expect(try await stack.containers().isEmpty)
             // validate says which secrets it could not check without a key, and checks them with one.
@@ -186,7 +200,8 @@ import Testing
             #expect(encrypted.status == 0 && encrypted.stderr.contains("2 recipients (Stack \(stack.name))"), "\(encrypted.stderr)")
             _ = encrypted
             let piped = try await Command.run(
-                BerthBinary.path, ["secrets", "encrypt", "--stack", directory, "--json"], environment: stack.berthEnvironment, stdin: Data("piped value\n".utf8))
+                BerthBinary.path, ["secrets", "encrypt", "--stack", directory, "--json"], environment: stack.berthEnvironment,
+                stdin: Data("piped value\n".utf8))
             let document = try JSONSerialization.jsonObject(with: Data(piped.stdout.utf8)) as? [String: Any]
             let armored = try #require(document?["ciphertext"] as? String)
             #expect(armored.hasPrefix("-----BEGIN AGE ENCRYPTED FILE-----") && document?["recipientsFrom"] as? String == "Stack \(stack.name)")
@@ -194,25 +209,32 @@ import Testing
                 let opened = try await Command.run("age", ["-d", "-i", identity], stdin: Data(armored.utf8))
                 #expect(opened.stdout == "piped value\n", "\(opened.stderr)")
             }
-            for (name, plain) in [("app.yaml", "db:\n  password: p1\nport_unencrypted: 5432\n"), ("app.json", "{\"token\": \"p2\"}"), ("app.env", "KEY=p3\n")] {
+            for (name, plain) in [
+                ("app.yaml", "db:\n  password: p1\nport_unencrypted: 5432\n"), ("app.json", "{\"token\": \"p2\"}"), ("app.env", "KEY=p3\n"),
+            ] {
                 // Plaintext outside the stack directory, where it would be read as a manifest.
                 try stack.write("plain/" + name, plain)
                 let out = directory + "/" + name.replacingOccurrences(of: ".", with: ".sops.")
                 let made = try await stack.berth(["secrets", "encrypt", "--sops", "--stack", directory, directory + "/plain/" + name, "-o", out])
                 #expect(made.status == 0, "\(made.stderr)")
                 let opened = try await Command.run("python3", [Self.reference, "decrypt", out, second.file])
-                #expect(opened.status == 0 && (opened.stdout.contains("p1") || opened.stdout.contains("p2") || opened.stdout.contains("p3")), "\(name): \(opened.stderr)")
+                #expect(
+                    opened.status == 0 && (opened.stdout.contains("p1") || opened.stdout.contains("p2") || opened.stdout.contains("p3")),
+                    "\(name): \(opened.stderr)")
             }
 
             // Edit through $EDITOR: the editor sees the plaintext in a private directory that is gone afterwards.
             let record = stack.directory.appendingPathComponent("editor.log").path
-            try stack.write("editor.sh", "#!/bin/sh\nstat -c '%a' \"$(dirname \"$1\")\" >> \(record)\necho \"$1\" >> \(record)\ncat \"$1\" >> \(record)\n"
+            try stack.write(
+                "editor.sh",
+                "#!/bin/sh\nstat -c '%a' \"$(dirname \"$1\")\" >> \(record)\necho \"$1\" >> \(record)\ncat \"$1\" >> \(record)\n"
                     + "if [ -s \"$1\" ]; then sed -i '$ s/$/ edited/' \"$1\"; else printf ' edited\\n' > \"$1\"; fi\n")
             chmod(stack.directory.appendingPathComponent("editor.sh").path, 0o755)
             var environment = stack.berthEnvironment
             environment["EDITOR"] = stack.directory.appendingPathComponent("editor.sh").path
             environment["BERTH_AGE_IDENTITY"] = key.file
-            let edited = try await Command.run(BerthBinary.path, ["secrets", "edit", "--stack", directory, directory + "/db.age"], environment: environment)
+            let edited = try await Command.run(
+                BerthBinary.path, ["secrets", "edit", "--stack", directory, directory + "/db.age"], environment: environment)
             #expect(edited.status == 0, "\(edited.stderr)")
             let log = try String(contentsOfFile: record, encoding: .utf8).split(separator: "\n").map(String.init)
             #expect(log.first == "700", "\(log)")
@@ -221,14 +243,16 @@ import Testing
             let reopened = try await Command.run("age", ["-d", "-i", second.file, directory + "/db.age"])
             #expect(reopened.stdout.hasSuffix(" edited\n"), "\(reopened.stdout)")
             // A SOPS document edited the same way stays readable by the reference.
-            let sopsEdit = try await Command.run(BerthBinary.path, ["secrets", "edit", "--stack", directory, directory + "/app.sops.env"], environment: environment)
+            let sopsEdit = try await Command.run(
+                BerthBinary.path, ["secrets", "edit", "--stack", directory, directory + "/app.sops.env"], environment: environment)
             #expect(sopsEdit.status == 0, "\(sopsEdit.stderr)")
             let sopsOpened = try await Command.run("python3", [Self.reference, "decrypt", directory + "/app.sops.env", key.file])
             #expect(sopsOpened.stdout.contains("p3 edited"), "\(sopsOpened.stdout) \(sopsOpened.stderr)")
             // An editor that fails writes nothing.
             environment["EDITOR"] = "false"
             let before = try Data(contentsOf: URL(fileURLWithPath: directory + "/db.age"))
-            let failed = try await Command.run(BerthBinary.path, ["secrets", "edit", "--stack", directory, directory + "/db.age"], environment: environment)
+            let failed = try await Command.run(
+                BerthBinary.path, ["secrets", "edit", "--stack", directory, directory + "/db.age"], environment: environment)
             #expect(failed.status == 1 && failed.stderr.contains("nothing was written"))
             #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/db.age")) == before)
         }
@@ -239,7 +263,8 @@ import Testing
     @Test func composeFileSecretsMayBeEncrypted() async throws {
         try await TestStack.with("sec") { stack in
             let key = try await Self.keygen(in: stack.directory, "host.key")
-            try stack.write("db.age", String(decoding: try await Self.ageEncrypt("compose-pw-\(stack.name)", to: key.recipient, armor: true), as: UTF8.self))
+            try stack.write(
+                "db.age", String(decoding: try await Self.ageEncrypt("compose-pw-\(stack.name)", to: key.recipient, armor: true), as: UTF8.self))
             try stack.write("conf.sops.env", try await Self.sops("dotenv", "{\"USER\": \"u-\(stack.name)\"}", to: key.recipient))
             try stack.write("plain.txt", "plain\n")
             try stack.write(
