@@ -44,6 +44,11 @@ public struct ReconcileReport: Sendable {
     /// Why the reconcile failed as a whole although its steps may have succeeded (a profile
     /// switch whose consumers did not all pass their gates).
     public var failure: String?
+    /// The host as this reconcile found it, before acting: with the results, what each service
+    /// is now (`ServiceState.after`).
+    public var observed: ObservedState?
+    /// Services `berth stop` stopped, which the reconcile left stopped.
+    public var stoppedOnPurpose: [String: Date] = [:]
 }
 
 /// What a reconcile would do, computed without touching the host.

@@ -126,6 +126,8 @@ public struct Reconciler: Sendable {
             failure: failedSwitch?.reason)
         report.rollouts = rollouts
         report.holds = preview.holds
+        report.observed = preview.observed
+        report.stoppedOnPurpose = preview.stoppedOnPurpose
 
         if let failedSwitch {
             report.rollback = [try await switchBack(stack, options, failedSwitch, onEvent: onEvent)]

@@ -24,11 +24,22 @@ extension Berth {
         @OptionGroup var common: CommonOptions
         @Option(help: "Seconds between full resyncs, whatever the events say.")
         var resync = 30
-        @Option(help: "Serve /healthz and /metrics on HOST:PORT (e.g. 127.0.0.1:9464).")
+        @Option(help: "Serve the status page (/), /healthz, /readyz and /metrics on HOST:PORT (e.g. 127.0.0.1:9464; keep it on loopback).")
         var listen: String?
+        @Option(help: "/readyz fails when no reconcile converged the stack within this many seconds.")
+        var readyWithin = 600
+        @Option(
+            help: ArgumentHelp(
+                "Send notifications to CHANNEL=URL (repeatable; channels: webhook, ntfy, slack), besides the Stack's 'notify:'.",
+                discussion: "A webhook is signed with HMAC-SHA256 when BERTH_NOTIFY_SECRET is set."))
+        var notify: [String] = []
+        @Option(help: "Events for --notify channels, comma-separated: failed, rolled-back, crash-loop, drift-repaired.")
+        var notifyOn = NotificationManifest.Event.defaults.map(\.rawValue).joined(separator: ",")
 
         func validate() throws {
             guard resync > 0 else { throw ValidationError("--resync must be at least 1 second") }
+            guard readyWithin > 0 else { throw ValidationError("--ready-within must be at least 1 second") }
+            _ = try flagTargets()
             if let listen, Self.split(listen) == nil {
                 throw ValidationError(
                     "--listen takes HOST:PORT with a port from 0 (any free one) to 65535, not '\(listen)': 127.0.0.1:9464 for this host only, 0.0.0.0:9464 for every interface"
@@ -63,17 +74,60 @@ extension Berth {
             }
         }
 
+        /// The `--notify CHANNEL=URL` targets.
+        func flagTargets() throws -> [Notifier.Target] {
+            var events = Set<NotificationManifest.Event>()
+            for name in notifyOn.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+                guard let event = NotificationManifest.Event(rawValue: name) else {
+                    throw ValidationError(
+                        "--notify-on: unknown event '\(name)'; events: \(NotificationManifest.Event.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                events.insert(event)
+            }
+            let secret = ProcessInfo.processInfo.environment["BERTH_NOTIFY_SECRET"].flatMap { $0.isEmpty ? nil : Array($0.utf8) }
+            return try notify.map { text in
+                let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let channel = NotificationManifest.Channel(rawValue: parts[0]),
+                    parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://"), URL(string: parts[1])?.host != nil
+                else {
+                    throw ValidationError("--notify takes CHANNEL=URL with a channel of webhook, ntfy or slack and an http(s) URL")
+                }
+                return Notifier.Target(channel: channel, url: parts[1], secret: channel == .webhook ? secret : nil, events: events)
+            }
+        }
+
         private func watch(_ loaded: LoadedStack, _ session: Session, logger: Logger, json: Bool) async throws {
             let metrics = Metrics()
+            let targets: [Notifier.Target]
+            do {
+                targets =
+                    try Notifier.targets(
+                        loaded.manifest.notifications, environment: ProcessInfo.processInfo.environment, directory: loaded.manifest.directory)
+                    + flagTargets()
+            } catch let errors as ManifestErrors {
+                throw ManifestFailure(errors: errors)
+            }
+            let notifier = targets.isEmpty ? nil : Notifier(targets: targets, metrics: metrics, logger: logger)
+            let printer = Output.watchPrinter(json: json)
+            let name = loaded.name
             let loop = ControlLoop(
                 watching: stack.source.source, options: stack.reconcileOptions, configuration: WatchConfiguration(resync: .seconds(resync)),
-                engine: session.engine, store: session.store, metrics: metrics, logger: logger, onRound: Output.watchPrinter(json: json))
+                engine: session.engine, store: session.store, metrics: metrics, logger: logger,
+                onRound: { round in
+                    printer(round)
+                    notifier?.submit(round, stack: name)
+                })
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
             if let listen, let (host, port) = Self.split(listen) {
-                services.append(
-                    .init(
-                        service: HealthService(server: HealthServer(host: host, port: port, metrics: metrics), address: listen, logger: logger),
-                        successTerminationBehavior: .ignore))
+                let server = StatusServer(
+                    host: host, port: port, metrics: metrics, store: session.store, stack: loaded.name, readyWithin: .seconds(readyWithin))
+                services.append(.init(service: StatusService(server: server, address: listen, logger: logger), successTerminationBehavior: .ignore))
+            }
+            if let notifier {
+                services.append(.init(service: notifier, successTerminationBehavior: .ignore))
+                logger.info(
+                    "notifying \(targets.map(\.channel.rawValue).joined(separator: ", ")) (\(targets.count) channel\(targets.count == 1 ? "" : "s"))")
             }
             logger.info(
                 "watching \(loaded.name) (\(stack.source.source.description)) on \(session.engine.product) \(session.engine.engineVersion) (API \(session.engine.apiVersion)), resync every \(resync)s"
@@ -85,16 +139,18 @@ extension Berth {
     }
 }
 
-/// Runs the health server as a service of the group: stops when the group shuts down. It says
+/// Runs the status server as a service of the group: stops when the group shuts down. It says
 /// it serves once it is bound (with the port it got), and a failed bind ends `watch` with why.
-struct HealthService: Service {
-    let server: HealthServer
+struct StatusService: Service {
+    let server: StatusServer
     let address: String
     let logger: Logger
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                try await server.run { [logger] port in logger.info("serving /healthz and /metrics on \(server.host):\(port)") }
+                try await server.run { [logger] port in
+                    logger.info("serving the status page, /healthz, /readyz and /metrics on \(server.host):\(port)")
+                }
             }
         } catch is CancellationError {
             // Graceful shutdown: stopping is the expected way out.

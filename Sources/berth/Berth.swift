@@ -19,7 +19,7 @@ struct Berth: AsyncParsableCommand {
         version: "0.1.0",
         groupedSubcommands: [
             CommandGroup(name: "Converge", subcommands: [Validate.self, Render.self, Plan.self, Apply.self, Watch.self, Down.self]),
-            CommandGroup(name: "Look inside", subcommands: [Status.self, Ps.self, Logs.self, Exec.self, History.self]),
+            CommandGroup(name: "Look inside", subcommands: [Status.self, Ps.self, Logs.self, Exec.self, History.self, Probe.self]),
             CommandGroup(name: "Operate", subcommands: [Stop.self, Start.self, Restart.self, Rollback.self, Adopt.self]),
             CommandGroup(name: "Adopt Berth", subcommands: [Import.self, Engine.self, Secrets.self]),
         ]

@@ -18,7 +18,7 @@ import Testing
 
     @Test(arguments: [
         "validate", "render", "plan", "apply", "down", "status", "history", "rollback", "import", "engine", "ps", "logs", "exec", "stop", "start",
-        "restart", "secrets encrypt", "secrets edit", "secrets keygen",
+        "restart", "secrets encrypt", "secrets edit", "secrets keygen", "probe",
     ])
     func everyCommandHasHelp(_ command: String) async throws {
         let result = try await Command.run(BerthBinary.path, command.split(separator: " ").map(String.init) + ["--help"])

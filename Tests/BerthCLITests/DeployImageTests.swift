@@ -27,6 +27,9 @@ import Testing
                         ]
                             + arguments)
                 }
+                // Healthy means ready, asked by Berth itself (the image has no curl).
+                let health = try await Command.docker("image", "inspect", "-f", "{{json .Config.Healthcheck}}", tag)
+                #expect(health.contains(#"["CMD","/usr/local/bin/berth","probe","http://127.0.0.1:9464/readyz"]"#), "\(health)")
                 let apply = try await berth("apply", directory)
                 #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
                 #expect(try await stack.containers().map(\.state) == ["running"])

@@ -63,6 +63,7 @@ import Testing
             try await check(["rollback", directory, "web", "--json"], "report")
             try await check(["history", "--stack", stack.name, "--json"], "history")
             try await check(["engine", "--json"], "engine")
+            try await check(["probe", "http://127.0.0.1:1/readyz", "--json"], "probe")
             try await check(["secrets", "keygen", "-o", directory + "/id.key", "--json"], "secrets-keygen")
             let recipient = try #require(
                 try String(contentsOfFile: directory + "/id.key", encoding: .utf8).split(separator: " ").last?.split(separator: "\n").first)

@@ -38,6 +38,13 @@ public struct WatchRound: Sendable {
     public var error: String?
     /// Crash-looping services (repaired twice or more in a row) and the wait before their next repair.
     public var held: [String: Duration]
+
+    public init(trigger: Trigger, report: ReconcileReport? = nil, error: String? = nil, held: [String: Duration] = [:]) {
+        self.trigger = trigger
+        self.report = report
+        self.error = error
+        self.held = held
+    }
 }
 
 /// The Engine's event stream, the one Engine call the loop makes itself.

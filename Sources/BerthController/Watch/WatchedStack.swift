@@ -106,11 +106,9 @@ public actor WatchedStack: RoundReconciler {
     }
 
     private func record(_ report: ReconcileReport, trigger: Trigger, seconds: Double) async {
-        await metrics.recordReconcile(trigger: trigger.kind.rawValue, outcome: report.outcome.rawValue, seconds: seconds)
+        await metrics.record(report, trigger: trigger.kind.rawValue, seconds: seconds)
         for step in report.plan.steps where step.operation.isWrite {
             let result = report.results[step.id]
-            await metrics.recordDrift(step.cause.kind)
-            await metrics.recordAction(step.operation.kind.rawValue, outcome: (result?.outcome ?? .skipped).rawValue)
             logger.info(
                 "\(step.operation.kind) \(step.operation.target) (\(step.cause)): \(result?.outcome.rawValue ?? "not run")\(result?.error.map { " — \($0)" } ?? "")"
             )

@@ -132,7 +132,7 @@ private struct DocumentParser {
     }
 
     func parseStack(_ document: Node, into stack: inout StackManifest) {
-        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside", "recipients"]
+        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside", "recipients", "notify"]
         guard let map = reader.mapping(document, "", allowed: allowed) else { return }
         if let node = map["read_outside"] { stack.readOutside = reader.strings(node, "read_outside", allowSingle: true) ?? [] }
         if let node = map["name"], let name = reader.string(node, "name") { stack.name = name }
@@ -140,6 +140,7 @@ private struct DocumentParser {
         if let node = map["default_profiles"] { stack.defaultProfiles = reader.strings(node, "default_profiles", allowSingle: true) ?? [] }
         if let node = map["default_environment"] { stack.defaultEnvironment = reader.string(node, "default_environment") }
         if let node = map["recipients"] { stack.recipients = recipients(node, "recipients") }
+        if let node = map["notify"] { stack.notifications = notifications(node) }
         for field in ["default_profiles", "default_environment", "read_outside"] {
             if let node = map[field] { stack.stackFieldLocations[field] = reader.location(node) }
         }
@@ -240,6 +241,63 @@ private struct DocumentParser {
             }
         }
         return environment
+    }
+
+    /// `notify:`: a list of `{webhook|ntfy|slack: URL, secret:, on: [events]}`.
+    func notifications(_ node: Node) -> [NotificationManifest] {
+        guard let items = reader.sequence(node, "notify") else { return [] }
+        let channels = NotificationManifest.Channel.allCases.map(\.rawValue)
+        return items.enumerated().compactMap { index, item -> NotificationManifest? in
+            let field = "notify[\(index)]"
+            guard let map = reader.mapping(item, field, allowed: channels + ["secret", "on"]) else { return nil }
+            let given = channels.filter { map[$0] != nil }
+            guard given.count == 1, let name = given.first, let channel = NotificationManifest.Channel(rawValue: name), let urlNode = map[name] else {
+                reader.fail(.missingField, item, field, "a notification names one channel: \(channels.joined(separator: ", ")) (with its URL)")
+                return nil
+            }
+            guard let url = notificationValue(urlNode, "\(field).\(name)") else { return nil }
+            if case .literal(let text) = url, !(text.hasPrefix("http://") || text.hasPrefix("https://")) || URL(string: text)?.host == nil {
+                reader.fail(.invalidValue, urlNode, "\(field).\(name)", "'\(text)' is not an http:// or https:// URL")
+            }
+            var notification = NotificationManifest(channel: channel, url: url, field: field, location: reader.location(item))
+            if let secretNode = map["secret"] {
+                if channel != .webhook {
+                    reader.fail(.invalidValue, secretNode, "\(field).secret", "'secret' signs webhook bodies; \(name) does not take one")
+                }
+                notification.secret = notificationValue(secretNode, "\(field).secret", literalAllowed: false)
+            }
+            if let onNode = map["on"], let names = reader.strings(onNode, "\(field).on", allowSingle: true) {
+                let known = NotificationManifest.Event.allCases.map(\.rawValue)
+                notification.events = names.compactMap { name in
+                    guard let event = NotificationManifest.Event(rawValue: name) else {
+                        reader.fail(.invalidValue, onNode, "\(field).on", "unknown event '\(name)'; events: \(known.joined(separator: ", "))")
+                        return nil
+                    }
+                    return event
+                }
+            }
+            return notification
+        }
+    }
+
+    /// A URL or key: written out, or `{env: VAR}` / `{file: PATH}` for one that is a credential.
+    func notificationValue(_ node: Node, _ field: String, literalAllowed: Bool = true) -> NotificationManifest.Value? {
+        if case .scalar = node {
+            guard literalAllowed else {
+                reader.fail(.invalidValue, node, field, "a signing key is a secret: give {env: VARIABLE} or {file: PATH}, not the key itself")
+                return nil
+            }
+            return reader.string(node, field).map { .literal($0) }
+        }
+        guard let map = reader.mapping(node, field, allowed: ["env", "file"]) else { return nil }
+        if map.count > 1 {
+            reader.fail(.invalidValue, node, field, "give one of {env: VARIABLE} or {file: PATH}, not both")
+            return nil
+        }
+        if let variable = map["env"].flatMap({ reader.string($0, "\(field).env") }) { return .environment(variable) }
+        if let file = map["file"].flatMap({ reader.string($0, "\(field).file") }) { return .file(file) }
+        reader.fail(.missingField, node, field, "give {env: VARIABLE} or {file: PATH}")
+        return nil
     }
 
     /// A list of age public keys, each checked where it is written.

@@ -26,6 +26,8 @@ public struct StackManifest: Sendable {
     /// The age public keys (`age1…`) that `berth secrets` encrypts to, unless an Environment
     /// lists its own. Only public keys: identities never sit in a manifest.
     public var recipients: [String] = []
+    /// Where `berth watch` tells people what happened.
+    public var notifications: [NotificationManifest] = []
 
     public init(name: String, directory: String) {
         self.name = name
@@ -210,6 +212,58 @@ public enum SecretSource: Sendable, Equatable {
         case .age(let path), .sops(let path, _): path
         case .file, .environment: nil
         }
+    }
+}
+
+/// One place `berth watch` sends notifications to, and for which events. A URL that holds a
+/// token (a Slack webhook) and a signing key come from Berth's environment or a file, not the
+/// manifest.
+public struct NotificationManifest: Sendable, Equatable {
+    public enum Channel: String, Sendable, CaseIterable {
+        /// JSON, signed with HMAC-SHA256 when a secret is given.
+        case webhook
+        /// An ntfy topic URL (ntfy.sh or self-hosted): plain text with a title, priority and tags.
+        case ntfy
+        /// A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat): `{"text": …}`.
+        case slack
+    }
+
+    public enum Event: String, Sendable, CaseIterable {
+        /// A reconcile failed (after one that did not).
+        case failed
+        /// A rollout failed its health gate, or a profile switch failed, and was rolled back.
+        case rolledBack = "rolled-back"
+        /// A service keeps dying and its repairs are backed off.
+        case crashLoop = "crash-loop"
+        /// Drift (a container removed, stopped, changed by hand) was repaired.
+        case driftRepaired = "drift-repaired"
+
+        public static let defaults: [Event] = [.failed, .rolledBack, .crashLoop]
+    }
+
+    /// A literal, or where to read it.
+    public enum Value: Sendable, Equatable {
+        case literal(String)
+        case environment(String)
+        case file(String)
+    }
+
+    public var channel: Channel
+    public var url: Value
+    /// The webhook's HMAC key.
+    public var secret: Value?
+    public var events: [Event]
+    public var field: String
+    public var location: SourceLocation?
+
+    public init(channel: Channel, url: Value, secret: Value? = nil, events: [Event] = Event.defaults, field: String, location: SourceLocation? = nil)
+    {
+        self.channel = channel
+        self.url = url
+        self.secret = secret
+        self.events = events
+        self.field = field
+        self.location = location
     }
 }
 

@@ -1,0 +1,107 @@
+public import BerthStore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// What `berth watch --listen` serves: `/` (the status page), `/healthz` (liveness: the loop is
+/// not wedged), `/readyz` (readiness: the Engine answers and the stack converged recently) and
+/// `/metrics`. Read-only, GET only.
+///
+/// A few lines of SwiftNIO rather than a web framework: four read-only endpoints do not justify
+/// another dependency tree in every build.
+public struct StatusServer: Sendable {
+    public let host: String
+    let port: Int
+    let metrics: Metrics
+    /// The log the status page draws from, and the stack it shows.
+    let store: ReconcileStore?
+    let stack: String
+    /// `/healthz` fails once a round has run this long (see `Metrics.stuck(after:)`).
+    let stuckAfter: Duration
+    /// `/readyz` fails when no reconcile converged the stack within this long.
+    let readyWithin: Duration
+
+    public init(
+        host: String, port: Int, metrics: Metrics, store: ReconcileStore? = nil, stack: String = "", stuckAfter: Duration = .seconds(1800),
+        readyWithin: Duration = .seconds(600)
+    ) {
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.store = store
+        self.stack = stack
+        self.stuckAfter = stuckAfter
+        self.readyWithin = readyWithin
+    }
+
+    /// Binds and serves until the task is cancelled.
+    public func run(onBound: @Sendable (Int) -> Void = { _ in }) async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                }
+            }
+        onBound(server.channel.localAddress?.port ?? port)
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { try? await self.serve(connection) }
+                }
+            }
+        }
+    }
+
+    /// The answer to one request.
+    func respond(method: HTTPMethod, path: String) async -> (HTTPResponseStatus, String, String) {
+        guard method == .GET || method == .HEAD else { return (.methodNotAllowed, "read-only: GET only\n", "text/plain") }
+        switch path.split(separator: "?").first.map(String.init) ?? path {
+        case "/healthz":
+            if let reason = await metrics.stuck(after: stuckAfter) { return (.serviceUnavailable, "stuck: \(reason)\n", "text/plain") }
+            return (.ok, "ok\n", "text/plain")
+        case "/readyz":
+            if let reason = await metrics.unready(maxAge: readyWithin) { return (.serviceUnavailable, "not ready: \(reason)\n", "text/plain") }
+            return (.ok, "ready\n", "text/plain")
+        case "/metrics":
+            return (.ok, await metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
+        case "/", "/index.html":
+            return (.ok, await page(), "text/html; charset=utf-8")
+        default:
+            return (.notFound, "not found\n", "text/plain")
+        }
+    }
+
+    private func page() async -> String {
+        let reconciles = (try? store?.history(stack: stack, limit: 300)) ?? []
+        let rollouts = (try? store?.rollouts(stack: stack, limit: 1000)) ?? []
+        return StatusPage.html(
+            StatusPage.Input(
+                stack: stack, services: await metrics.services, backoff: await metrics.backoff, engineUp: await metrics.engineUp,
+                unready: await metrics.unready(maxAge: readyWithin), reconciles: reconciles, rollouts: rollouts))
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async throws {
+        try await connection.executeThenClose { inbound, outbound in
+            var request: HTTPRequestHead?
+            for try await part in inbound {
+                switch part {
+                case .head(let head): request = head
+                case .body: break
+                case .end:
+                    guard let head = request else { continue }
+                    let (status, body, type) = await respond(method: head.method, path: head.uri)
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Content-Type", value: type)
+                    headers.add(name: "Content-Length", value: String(body.utf8.count))
+                    headers.add(name: "Cache-Control", value: "no-store")
+                    try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)))
+                    if head.method != .HEAD { try await outbound.write(.body(.byteBuffer(ByteBuffer(string: body)))) }
+                    try await outbound.write(.end(nil))
+                }
+            }
+        }
+    }
+}
