@@ -24,7 +24,7 @@ extension Berth {
         @OptionGroup var common: CommonOptions
         @Option(help: "Seconds between full resyncs, whatever the events say.")
         var resync = 30
-        @Option(help: "Serve the status page (/), /healthz, /readyz and /metrics on HOST:PORT (e.g. 127.0.0.1:9464; keep it on loopback).")
+        @Option(help: "Serve the status page (/), /healthz, /readyz and /metrics on PORT (loopback) or HOST:PORT (e.g. 0.0.0.0:9464).")
         var listen: String?
         @Option(help: "/readyz fails when no reconcile converged the stack within this many seconds.")
         var readyWithin = 600
@@ -42,13 +42,16 @@ extension Berth {
             _ = try flagTargets()
             if let listen, Self.split(listen) == nil {
                 throw ValidationError(
-                    "--listen takes HOST:PORT with a port from 0 (any free one) to 65535, not '\(listen)': 127.0.0.1:9464 for this host only, 0.0.0.0:9464 for every interface"
+                    "--listen takes PORT or HOST:PORT with a port from 0 (any free one) to 65535, not '\(listen)': 9464 or 127.0.0.1:9464 for this host only, 0.0.0.0:9464 for every interface"
                 )
             }
         }
 
-        /// `HOST:PORT`, `[IPv6]:PORT`; nil without a host or with a port out of range.
+        /// `HOST:PORT`, `[IPv6]:PORT`, or `PORT` alone on loopback; nil with an empty host or a
+        /// port out of range.
         static func split(_ address: String) -> (String, Int)? {
+            // A bare port is this host only: the status page names services and is not for everyone.
+            if let port = Int(address), (0...65535).contains(port) { return ("127.0.0.1", port) }
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port)
             else { return nil }
             var host = String(address[..<colon])

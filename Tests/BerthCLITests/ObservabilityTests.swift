@@ -86,7 +86,8 @@ import Testing
             environment["OB_HOOK_KEY"] = key
             let watch = Process()
             watch.executableURL = URL(fileURLWithPath: BerthBinary.path)
-            watch.arguments = ["watch", stack.directory.path, "--resync", "2", "--listen", "127.0.0.1:0"]
+            // A bare port: loopback only.
+            watch.arguments = ["watch", stack.directory.path, "--resync", "2", "--listen", "0"]
             watch.environment = environment
             let log = stack.directory.appendingPathComponent("watch.log")
             _ = FileManager.default.createFile(atPath: log.path, contents: nil)

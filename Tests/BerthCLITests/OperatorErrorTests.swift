@@ -23,6 +23,7 @@ import Testing
             (["plan", "/etc/hostname"], 1, "'/etc/hostname' is a file, not a stack directory; for a Compose file, give it with -f"),
             (["watch", "manifests/shop", "--listen", "127.0.0.1:99999"], 64, "a port from 0 (any free one) to 65535, not '127.0.0.1:99999'"),
             (["watch", "manifests/shop", "--listen", ":9464"], 64, "not ':9464'"),
+            (["watch", "manifests/shop", "--listen", "99999"], 64, "PORT or HOST:PORT with a port from 0 (any free one) to 65535, not '99999'"),
             (["logs", "manifests/shop", "--tail", "many"], 64, "--tail takes a number of lines or `all`"),
             (["exec", "manifests/shop", "web"], 64, "give the command after the service"),
             (["logs", "manifests/shop", "frontnd"], 1, "stack shop has no service 'frontnd'; did you mean 'frontend'?"),
