@@ -75,8 +75,9 @@ public enum SOPS {
     /// Encrypts a plaintext document (YAML, JSON or dotenv by `path`'s extension) to `recipients`,
     /// as `sops --encrypt --age …` does: every value, except keys ending in `_unencrypted`.
     public static func encrypt(_ plaintext: String, path: String, to recipients: [AgeRecipient], now: Date = Date()) throws(SecretError) -> String {
-        let format = SOPSFormat.of(path: path, text: plaintext)
-        let tree = try format.parse(plaintext)
+        // A file SOPS has no format for is kept whole, as `data`.
+        let format = SOPSFormat.byExtension(path) ?? .binary
+        let tree = format == .binary ? .mapping([("data", .leaf(.string(plaintext)))]) : try format.parse(plaintext)
         if tree["sops"] != nil || tree.keys.contains(where: { $0.hasPrefix("sops_") && format == .dotenv }) {
             throw .unsupported("it is already a SOPS document")
         }
@@ -116,7 +117,8 @@ public enum SOPS {
             }
             return try format.render(.mapping(flat))
         }
-        return try format.render(.mapping(items + [("sops", .mapping(metadata))]))
+        // The encrypted form of a binary file is a JSON document.
+        return try (format == .binary ? .json : format).render(.mapping(items + [("sops", .mapping(metadata))]))
     }
 
     /// The recipients a SOPS document's data key is encrypted to.

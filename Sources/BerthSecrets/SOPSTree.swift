@@ -75,26 +75,35 @@ struct SOPSLeaf: Sendable {
     }
 }
 
-/// Reading and writing SOPS's three text formats.
+/// Reading and writing SOPS's text formats, and its "binary" one: any other file, kept whole as
+/// the value `data` of a JSON document.
 enum SOPSFormat: String, Sendable {
-    case yaml, json, dotenv
+    case yaml, json, dotenv, binary, ini
 
-    /// SOPS picks the format by extension; a file without a known one is sniffed.
+    /// SOPS picks the format by extension (any other is binary); a name without one is sniffed.
     static func of(path: String, text: String) -> SOPSFormat {
-        let name = path.lowercased()
-        if name.hasSuffix(".json") { return .json }
-        if name.hasSuffix(".env") || name.hasSuffix(".dotenv") { return .dotenv }
-        if name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return .yaml }
+        if let format = byExtension(path) { return format }
         let start = text.drop { $0.isWhitespace }
-        if start.hasPrefix("{") { return .json }
+        if start.hasPrefix("{") { return .binary }
         if text.split(separator: "\n").contains(where: { $0.hasPrefix("sops_mac=") || $0.hasPrefix("sops_version=") }) { return .dotenv }
         return .yaml
     }
 
+    /// The format SOPS gives a file of this name, when its extension is one it knows.
+    static func byExtension(_ path: String) -> SOPSFormat? {
+        let name = path.lowercased()
+        if name.hasSuffix(".json") { return .json }
+        if name.hasSuffix(".env") || name.hasSuffix(".dotenv") { return .dotenv }
+        if name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return .yaml }
+        if name.hasSuffix(".ini") { return .ini }
+        return nil
+    }
+
     func parse(_ text: String) throws(SecretError) -> SOPSTree {
         switch self {
+        case .ini: throw .unsupported("it is a SOPS INI document; Berth reads SOPS YAML, JSON, dotenv and binary files")
         case .dotenv: return try Self.parseDotenv(text)
-        case .yaml, .json:
+        case .yaml, .json, .binary:
             let node: Node?
             do {
                 node = try Yams.compose(yaml: text)
@@ -147,6 +156,10 @@ enum SOPSFormat: String, Sendable {
     /// The document as text in this format.
     func render(_ tree: SOPSTree) throws(SecretError) -> String {
         switch self {
+        case .ini: throw .unsupported("Berth does not write SOPS INI documents")
+        case .binary:
+            guard case .leaf(let data)? = tree["data"] else { throw .malformed("a SOPS binary file keeps its content under 'data'") }
+            return data.text
         case .dotenv:
             guard case .mapping(let items) = tree else { throw .unsupported("a dotenv document is a list of KEY=VALUE") }
             var text = ""

@@ -114,3 +114,24 @@ import Testing
         }
     }
 }
+
+/// SOPS's binary store: a file with no extension SOPS knows is kept whole as `data` in JSON.
+@Suite struct SOPSBinaryTests {
+    @Test func aReferenceBinaryFileReadsBackWhole() throws {
+        // The reference's JSON document `{"data": …}` is what `sops -e cert.pem` writes.
+        let json = try SOPSTests.reference("reference.sops.json")
+        #expect(throws: SecretError.malformed("a SOPS binary file keeps its content under 'data'")) {
+            try SOPS.decrypt(json, path: "cert.pem", identities: [SOPSTests.identity]).rendered()
+        }
+        let plain = "-----BEGIN CERTIFICATE-----\nMIIB…\n-----END CERTIFICATE-----\n"
+        let encrypted = try SOPS.encrypt(plain, path: "cert.pem", to: [SOPSTests.identity.recipient])
+        #expect(encrypted.hasPrefix("{") && !encrypted.contains("MIIB"))
+        #expect(try SOPS.decrypt(Array(encrypted.utf8), path: "cert.pem", identities: [SOPSTests.identity]).rendered() == plain)
+    }
+
+    @Test func iniIsRefusedByName() {
+        #expect(throws: SecretError.unsupported("it is a SOPS INI document; Berth reads SOPS YAML, JSON, dotenv and binary files")) {
+            try SOPS.decrypt(Array("[s]\na = ENC[AES256_GCM,data:x]\n".utf8), path: "app.ini", identities: [SOPSTests.identity])
+        }
+    }
+}
