@@ -75,7 +75,8 @@ extension Berth.Secrets {
             abstract: "Encrypt a file (or standard input) to the stack's recipients.",
             discussion: """
                 Writes an armored age file, or with --sops a SOPS document (YAML, JSON or dotenv, by the file's extension) \
-                whose every value is encrypted except keys ending in _unencrypted. The plaintext is read into memory only.
+                whose every value is encrypted except keys ending in _unencrypted; a file of any other kind is kept whole, \
+                as SOPS's binary store does. The plaintext is read into memory only.
                   echo -n 's3cret' | berth secrets encrypt -o secrets/db.age
                   berth secrets encrypt --sops prod.env -o secrets/prod.sops.env
                 """)
@@ -88,7 +89,7 @@ extension Berth.Secrets {
             completion: .file())
         var output: String?
 
-        @Flag(help: "Write a SOPS document (the input is YAML, JSON or dotenv) instead of an age file.")
+        @Flag(help: "Write a SOPS document (YAML, JSON or dotenv value by value; any other file whole) instead of an age file.")
         var sops = false
 
         @OptionGroup var recipients: RecipientOptions

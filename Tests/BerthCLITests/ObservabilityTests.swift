@@ -108,16 +108,23 @@ import Testing
             for _ in 0..<300 where (try? await stack.containers().first { $0.name == "\(stack.name)-web" }?.state) != "running" {
                 try await Task.sleep(for: .milliseconds(100))
             }
-            func events() -> [String] { receiver.requests.compactMap { $0.headers["x-berth-event"] } }
-            func waitFor(_ event: String) async throws {
-                for _ in 0..<600 where !events().contains(event) { try await Task.sleep(for: .milliseconds(100)) }
-                #expect(events().contains(event), "no \(event) notification; got \(events())")
+            func events(about service: String?) -> [String] {
+                receiver.requests.compactMap { request in
+                    let json = try? JSONSerialization.jsonObject(with: request.body) as? [String: Any]
+                    guard service.map({ (json?["services"] as? [String])?.contains($0) == true }) ?? true else { return nil }
+                    return request.headers["x-berth-event"]
+                }
+            }
+            func waitFor(_ event: String, about service: String? = nil) async throws {
+                for _ in 0..<600 where !events(about: service).contains(event) { try await Task.sleep(for: .milliseconds(100)) }
+                #expect(
+                    events(about: service).contains(event), "no \(event) notification about \(service ?? "any service"); got \(events(about: nil))")
             }
 
             // Drift, a crash loop, and a rollout that fails its gate and is rolled back.
             try await waitFor("crash-loop")
             _ = try await Command.docker("rm", "-f", "\(stack.name)-web")
-            try await waitFor("drift-repaired")
+            try await waitFor("drift-repaired", about: "web")
             try stack.write("stack.yaml", manifests(healthcheck: "\"false\""))
             try await waitFor("rolled-back")
 

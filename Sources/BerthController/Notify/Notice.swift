@@ -93,7 +93,10 @@ public struct NoticeTracker: Sendable {
         looping = nowLooping
 
         if let report, [.event, .resync, .backoff, .retry].contains(round.trigger.kind) {
-            let repaired = report.plan.steps.filter { $0.operation.isWrite && report.results[$0.id]?.succeeded == true }
+            // A crash-looping service's restarts are told as the crash loop, not as drift.
+            let repaired = report.plan.steps.filter { step in
+                step.operation.isWrite && report.results[step.id]?.succeeded == true && !(step.service.map(nowLooping.contains) ?? false)
+            }
             if !repaired.isEmpty {
                 notices.append(
                     Notice(

@@ -53,9 +53,10 @@ public actor Metrics {
                     .record(.milliseconds(Int64(result.endedAt.timeIntervalSince(result.startedAt) * 1000)))
             }
         }
-        for rollout in report.rollouts where rollout.order != .create {
+        for rollout in report.rollouts {
             counter(
-                "rollouts", "Containers replaced, by service and gate outcome.", ["service": rollout.service, "outcome": rollout.outcome.rawValue]
+                "rollouts", "Containers created or replaced, by service, order (create, stop-first, start-first) and gate outcome.",
+                ["service": rollout.service, "order": rollout.order.rawValue, "outcome": rollout.outcome.rawValue]
             )
             .increment()
         }
@@ -120,22 +121,23 @@ public actor Metrics {
         }
     }
 
-    /// Crash-looping services held back, with the seconds until their next repair.
+    /// Crash-looping services held back, with the seconds until their next repair. Every service
+    /// has both gauges (0 when not held back), so an alert sees a value, not an absence.
     public func setBackoff(_ seconds: [String: Double]) {
         backoff = seconds
-        for (service, gauges) in backoffGauges where seconds[service] == nil {
+        let known = Set(services.map(\.service)).union(seconds.keys)
+        for (service, gauges) in backoffGauges where !known.contains(service) {
             gauges.forEach(registry.unregisterGauge)
             backoffGauges[service] = nil
         }
-        for (service, wait) in seconds {
+        for service in known {
             let remaining = gauge(
-                "service_backoff_seconds", nil, "Seconds until a crash-looping service may be repaired again.", ["service": service])
-            remaining.set(wait)
+                "service_backoff_seconds", nil, "Seconds until a crash-looping service may be repaired again (0: not held back).",
+                ["service": service])
+            remaining.set(seconds[service] ?? 0)
             backoffGauges[service] = [remaining]
+            if !stack.isEmpty { inBackoff(service).set(seconds[service] == nil ? 0.0 : 1.0) }
         }
-        // Every service has the 0/1 gauge, so an alert on it sees a value, not an absence.
-        guard !stack.isEmpty else { return }
-        for service in Set(services.map(\.service)).union(seconds.keys) { inBackoff(service).set(seconds[service] == nil ? 0.0 : 1.0) }
     }
 
     private func inBackoff(_ service: String) -> Gauge {
