@@ -102,6 +102,7 @@ extension Berth {
 
         private func watch(_ loaded: LoadedStack, _ session: Session, logger: Logger, json: Bool) async throws {
             let metrics = Metrics()
+            metrics.bootstrapSwiftMetrics()
             let targets: [Notifier.Target]
             do {
                 targets =

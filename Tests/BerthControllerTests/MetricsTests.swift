@@ -1,4 +1,5 @@
 import BerthController
+import CoreMetrics
 import Foundation
 import Testing
 
@@ -25,6 +26,15 @@ import Testing
         // A service no longer backed off goes away rather than staying at its last value.
         await metrics.setBackoff([:])
         #expect(!(await metrics.render()).contains("crash"))
+    }
+
+    /// What libraries record through swift-metrics lands in the same registry (the one bootstrap
+    /// of this test process).
+    @Test func swiftMetricsGoToTheSameRegistry() async {
+        let metrics = Metrics()
+        metrics.bootstrapSwiftMetrics()
+        CoreMetrics.Counter(label: "library_requests_total", dimensions: [("route", "/x")]).increment(by: 2)
+        #expect(await metrics.render().contains(#"library_requests_total{route="/x"} 2"#))
     }
 
     /// Label values come from user data (service names, triggers): quotes, backslashes and

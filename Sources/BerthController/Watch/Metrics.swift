@@ -2,6 +2,8 @@ import BerthModel
 public import Foundation
 import Prometheus
 
+import enum CoreMetrics.MetricsSystem
+
 /// The controller's metrics for `/metrics`, kept in swift-prometheus' registry (which escapes
 /// label values taken from user data and writes the text format), and what `/healthz` and
 /// `/readyz` look at. Every family is listed in docs/watch.md.
@@ -28,6 +30,12 @@ public actor Metrics {
     public init(version: String = "0.1.0") {
         gauge("build", "info", "Berth's version; always 1.", ["version": version, "swift": Self.swiftVersion]).set(1.0)
         gauge("engine_up", nil, "Whether the Docker Engine answered the last call (1) or not (0).").set(0.0)
+    }
+
+    /// Sends what libraries record through swift-metrics (`Counter(label:)`, `Timer(label:)`, …)
+    /// to the same registry, so it shows on `/metrics` too. Once per process: `watch` calls it.
+    public nonisolated func bootstrapSwiftMetrics() {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
     }
 
     // MARK: Recording
