@@ -128,8 +128,9 @@ public enum StackLoader {
         errors += StackValidator.validate(manifest)
         if !errors.isEmpty { throw ManifestErrors(errors) }
         var files: [String: String] = [:]
-        let referenced = Resolver.referencedFiles(manifest) + Resolver.sealedFiles(manifest)
-        for path in Resolver.referencedFiles(manifest) {
+        let plain = Resolver.referencedFiles(manifest)
+        let referenced = plain + Resolver.sealedFiles(manifest)
+        for path in plain {
             if let text = try? TextFile.read(path) { files[path] = text }
         }
         let watched = WatchedFiles(

@@ -229,14 +229,13 @@ extension Berth.Secrets {
 
 /// The identities in the file `flag` names, else in `$BERTH_AGE_IDENTITY`.
 func loadIdentities(_ flag: String?) throws -> [AgeIdentity] {
-    guard let path = flag ?? ProcessInfo.processInfo.environment["BERTH_AGE_IDENTITY"] else {
+    guard let path = flag ?? ProcessInfo.processInfo.environment[EncryptedSecrets.identityVariable] else {
         throw CommandFailure("decrypting needs an age identity: pass --age-identity FILE or set BERTH_AGE_IDENTITY")
     }
-    guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read the age identity file '\(path)'") }
     do {
-        return try AgeIdentity.parseFile(String(decoding: data, as: UTF8.self))
+        return try EncryptedSecrets.identities(at: path)
     } catch {
-        throw CommandFailure("the age identity file '\(path)' is not usable: \(error)")
+        throw CommandFailure(error.description)
     }
 }
 

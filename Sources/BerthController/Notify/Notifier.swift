@@ -26,10 +26,10 @@ public actor Notifier: Service {
 
     /// How hard to try.
     public struct Delivery: Sendable {
-        public var attempts = 4
-        public var firstRetry: Duration = .milliseconds(500)
-        public var timeout: Duration = .seconds(5)
-        public var capacity = 100
+        public var attempts: Int
+        public var firstRetry: Duration
+        public var timeout: Duration
+        public var capacity: Int
 
         public init(attempts: Int = 4, firstRetry: Duration = .milliseconds(500), timeout: Duration = .seconds(5), capacity: Int = 100) {
             self.attempts = attempts

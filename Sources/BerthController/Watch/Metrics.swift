@@ -13,7 +13,6 @@ public actor Metrics {
     private var backoffGauges: [String: [Gauge]] = [:]
     private var cpuSecondsCounted = 0.0
     private let startedAt = Date()
-    private(set) var lastReconcile: Date?
     private(set) var lastSuccess: Date?
     public private(set) var engineUp: Bool?
     /// Each service after the last round, and the crash-looping ones' waits: for the status page.
@@ -68,24 +67,14 @@ public actor Metrics {
             )
             .increment()
         }
+        // A rollback goes back on the services whose rollout failed, or on a whole profile switch.
+        let failed = Set(report.rollouts.filter { $0.outcome == .failed }.map(\.service))
+        let rolledBack = failed.isEmpty ? (report.failure == nil ? [] : ["profile-switch"]) : failed.sorted()
         for rollback in report.rollback {
-            for service in Set(rollback.desired.containers.map(\.service)).intersection(
-                report.rollouts.filter { $0.outcome == .failed }.map(\.service)
-            )
-            .sorted() {
+            for service in rolledBack {
                 counter(
                     "rollbacks", "Rollbacks after a failed rollout or profile switch, by service and outcome.",
-                    [
-                        "service": service, "outcome": rollback.outcome.rawValue,
-                    ]
-                ).increment()
-            }
-            if report.failure != nil && report.rollouts.allSatisfy({ $0.outcome != .failed }) {
-                counter(
-                    "rollbacks", "Rollbacks after a failed rollout or profile switch, by service and outcome.",
-                    [
-                        "service": "profile-switch", "outcome": rollback.outcome.rawValue,
-                    ]
+                    ["service": service, "outcome": rollback.outcome.rawValue]
                 ).increment()
             }
         }
@@ -97,7 +86,6 @@ public actor Metrics {
         counter("reconciles", "Reconciles by trigger and outcome.", ["trigger": trigger, "outcome": outcome]).increment()
         histogram("reconcile_duration_seconds", "Wall time of each reconcile.", [:]).record(.milliseconds(Int64(seconds * 1000)))
         let now = Date()
-        lastReconcile = now
         gauge("last_reconcile_timestamp_seconds", nil, "When the last reconcile ended (Unix time).").set(now.timeIntervalSince1970)
         if outcome == ReconcileOutcome.converged.rawValue || outcome == ReconcileOutcome.changed.rawValue {
             lastSuccess = now
