@@ -7,7 +7,7 @@ public import Foundation
 /// Swarm, without touching the observer, executor or loop. The loop itself needs only the event
 /// stream (`EngineEventSource`).
 public protocol EngineClient: EngineEventSource {
-    func listContainers(labels: [String], all: Bool) async throws -> [ContainerSummary]
+    func listContainers(labels: [String], names: [String], all: Bool) async throws -> [ContainerSummary]
     func inspectContainer(_ id: String) async throws -> ContainerDetails
     func createContainer(name: String?, _ request: ContainerCreateRequest) async throws -> String
     func startContainer(_ id: String) async throws
@@ -16,12 +16,12 @@ public protocol EngineClient: EngineEventSource {
     func renameContainer(_ id: String, to name: String) async throws
     func copyToContainer(_ id: String, path: String, archive: Data) async throws
     func waitContainer(_ id: String, condition: String) async throws -> WaitResponse
-    func listNetworks(labels: [String]) async throws -> [NetworkDetails]
+    func listNetworks(labels: [String], names: [String]) async throws -> [NetworkDetails]
     func createNetwork(_ request: NetworkCreateRequest) async throws -> String
     func connectNetwork(_ network: String, container: String, endpoint: EndpointRequest?) async throws
     func disconnectNetwork(_ network: String, container: String, force: Bool) async throws
     func removeNetwork(_ idOrName: String) async throws
-    func listVolumes(labels: [String]) async throws -> [VolumeDetails]
+    func listVolumes(labels: [String], names: [String]) async throws -> [VolumeDetails]
     func createVolume(name: String, driver: String, options: [String: String], labels: [String: String]) async throws -> VolumeDetails
     func removeVolume(_ name: String, force: Bool) async throws
     func inspectImage(_ reference: String) async throws -> ImageDetails

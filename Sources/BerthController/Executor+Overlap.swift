@@ -37,7 +37,8 @@ extension Executor {
     /// A network create met a network with its name: done if that network carries every label
     /// this create sets.
     func networkNamesake(matching request: NetworkCreateRequest, else conflict: EngineError) async throws {
-        let namesakes = try await engine.listNetworks(labels: ["\(Resolver.Label.stack)=\(stack)"]).filter { $0.name == request.name }
+        let namesakes = try await engine.listNetworks(labels: ["\(Resolver.Label.stack)=\(stack)"], names: [request.name])
+            .filter { $0.name == request.name }
         guard namesakes.contains(where: { network in request.labels.allSatisfy { network.labels[$0.key] == $0.value } })
         else { throw conflict }
     }
@@ -55,7 +56,7 @@ extension Executor {
     /// is best effort). Every later use of the name would then fail as ambiguous, so the oldest
     /// stays and the rest go.
     func keepOneNetwork(named name: String) async throws {
-        let namesakes = try await engine.listNetworks(labels: ["\(Resolver.Label.stack)=\(stack)"])
+        let namesakes = try await engine.listNetworks(labels: ["\(Resolver.Label.stack)=\(stack)"], names: [name])
             .map(ObservedNetwork.init).filter { $0.name == name }.sorted(by: ObservedNetwork.olderFirst)
         for extra in namesakes.dropFirst() {
             try await ignoringNotFound { try await engine.removeNetwork(extra.id) }

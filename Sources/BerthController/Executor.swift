@@ -152,7 +152,7 @@ public struct Executor: Sendable {
             try await ignoringNotFound { try await engine.removeVolume(name, force: false) }
         case .adoptVolume(let name):
             // Nothing changes at the Engine; the reconcile records the adoption once this succeeded.
-            guard try await engine.listVolumes(labels: []).contains(where: { $0.name == name }) else {
+            guard try await engine.listVolumes(labels: [], names: [name]).contains(where: { $0.name == name }) else {
                 throw ExecutionError("volume \(name) is gone")
             }
         case .buildImage(let image, let build):
@@ -269,7 +269,7 @@ public struct Executor: Sendable {
     /// stack and service when Berth's, or a process on the host.
     private func portTaken(_ message: String, starting id: String) async -> String {
         guard let port = Self.hostPort(in: message) else { return message }
-        let holders = ((try? await engine.listContainers(labels: [], all: false)) ?? [])
+        let holders = ((try? await engine.listContainers(labels: [], names: [], all: false)) ?? [])
             .filter { $0.id != id && $0.ports.contains { $0.publicPort == port } }
         guard let holder = holders.first else {
             return "host port \(port) is in use by a process on the host, not a container; stop it or publish another port"

@@ -1,31 +1,58 @@
 import BerthEngine
 public import BerthModel
 
-/// Takes the `ObservedState` snapshot: three list calls whatever the number of services, plus one
-/// inspect per distinct image the desired state names.
+/// Takes the `ObservedState` snapshot of one stack. Its cost follows the stack, not the host:
+/// three label-filtered lists (what the stack owns), the few names its plan needs besides
+/// (`NamesToLookUp`), and one inspect per distinct image the desired state names. A host running
+/// a thousand other containers answers a no-op with the same calls as an empty one.
 public struct Observer: Sendable {
     let engine: any EngineClient
+    /// Up to this many names are asked with one name-filtered list; more (a cold apply of a big
+    /// stack) with one plain list, which the Engine answers faster than as many patterns.
+    public static let namesPerFilter = 16
 
     public init(engine: any EngineClient) { self.engine = engine }
 
-    /// Containers, networks and volumes. Lists are unfiltered so that a foreign container or
-    /// network holding a wanted name shows up as a conflict.
+    /// The containers, networks and volumes `stack` owns, and the networks in `networks` (the
+    /// names its manifests declare, whose gateways resolution may read) whoever owns them.
     ///
     /// `recheck` names containers an Engine event has just reported on; they are inspected too.
     /// Docker 20.10 sends `die` and the network `disconnect` of a dying container before its list
     /// view catches up (the exit handler updates that view last), so a list read at once can still
     /// say `running`. Inspect waits for the container's lock, which the exit handler holds until
     /// it is done, and so sees the end state.
-    public func observe(recheck: Set<String> = []) async throws -> ObservedState {
-        async let containers = engine.listContainers(labels: [], all: true)
-        async let networks = engine.listNetworks(labels: [])
-        async let volumes = engine.listVolumes(labels: [])
+    public func observe(stack: String, networks declared: Set<String> = [], recheck: Set<String> = []) async throws -> ObservedState {
+        let owner = ["\(Resolver.Label.stack)=\(stack)"]
+        async let containers = engine.listContainers(labels: owner, names: [], all: true)
+        async let networks = engine.listNetworks(labels: owner, names: [])
+        async let volumes = engine.listVolumes(labels: owner, names: [])
         var listed = try await containers.map(ObservedContainer.init)
         if !recheck.isEmpty { listed = try await rechecked(listed, ids: recheck) }
-        return ObservedState(
+        var observed = ObservedState(
             containers: listed,
             networks: try await networks.map(ObservedNetwork.init),
             volumes: try await volumes.map { ObservedVolume(name: $0.name, labels: $0.labels) })
+        try await lookUp(NamesToLookUp(networks: declared).subtracting(observed), into: &observed)
+        return observed
+    }
+
+    /// Adds to `observed` whatever holds one of `names`, whoever owns it; absent names stay absent.
+    public func lookUp(_ names: NamesToLookUp, into observed: inout ObservedState) async throws {
+        guard !names.isEmpty else { return }
+        let engine = self.engine
+        let limit = Self.namesPerFilter
+        func ask<Row>(_ names: Set<String>, _ list: @Sendable ([String]) async throws -> [Row], name: (Row) -> String) async throws -> [Row] {
+            if names.isEmpty { return [] }
+            return try await list(names.count <= limit ? names.sorted() : []).filter { names.contains(name($0)) }
+        }
+        async let containers = ask(names.containers, { try await engine.listContainers(labels: [], names: $0, all: true) }, name: \.name)
+        async let networks = ask(names.networks, { try await engine.listNetworks(labels: [], names: $0) }, name: \.name)
+        async let volumes = ask(names.volumes, { try await engine.listVolumes(labels: [], names: $0) }, name: \.name)
+        let known = Set(observed.containers.map(\.id))
+        observed.containers += try await containers.filter { !known.contains($0.id) }.map(ObservedContainer.init)
+        let knownNetworks = Set(observed.networks.map(\.id))
+        observed.networks += try await networks.filter { !knownNetworks.contains($0.id) }.map(ObservedNetwork.init)
+        observed.volumes += try await volumes.map { ObservedVolume(name: $0.name, labels: $0.labels) }
     }
 
     /// `containers` with those in `ids` read again by inspect; one removed meanwhile is dropped.

@@ -81,7 +81,7 @@ struct Preflight: Sendable {
     }
 
     private func removeLeftovers() async {
-        let leftovers = (try? await engine.listContainers(labels: ["\(Self.label)=\(stack)"], all: true)) ?? []
+        let leftovers = (try? await engine.listContainers(labels: ["\(Self.label)=\(stack)"], names: [], all: true)) ?? []
         for container in leftovers { try? await engine.removeContainer(container.id, force: true, volumes: true) }
     }
 }

@@ -33,10 +33,12 @@ public struct Reconciler: Sendable {
             }
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         let observer = Observer(engine: engine)
-        var observed = try await observer.observe(recheck: occasion.recheck)
+        var observed = try await observer.observe(stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck)
         let wanted = try resolve(stack, options, facts: observed.facts)
         let holds = try store.holds(stack: stack.name)
-        observed.images = try await observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))
+        async let images = observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))
+        try await observer.lookUp(.missing(for: wanted, in: observed), into: &observed)
+        observed.images = try await images
         // --pull asks only about images that came from a registry: one built or imported here has
         // none to ask (and asking would send the Engine to Docker Hub).
         let checked = wanted.containers.filter { spec in
@@ -268,7 +270,7 @@ public struct Reconciler: Sendable {
     ) async throws -> ReconcileReport {
         let before = engine.callCounts
         let startedAt = Date()
-        let observed = try await Observer(engine: engine).observe()
+        let observed = try await Observer(engine: engine).observe(stack: name)
         let plan = Planner.down(stack: name, observed: observed, removeVolumes: removeVolumes)
         let reconcileID = try begin(
             ReconcileRecord(stack: name, trigger: trigger.rawValue, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))

@@ -2,11 +2,12 @@ public import Foundation
 
 /// Container calls.
 extension DockerClient {
-    /// Lists containers (running or not) whose labels match every `key=value` in `labels`.
+    /// Lists containers (running or not) whose labels match every `key=value` in `labels` and,
+    /// when `names` is not empty, whose name is one of them.
     /// On Podman, whose list leaves health out, the same list is asked once per health state
     /// (`PodmanDialect.healthStates`), in parallel: a fixed number of calls whatever the number of containers.
-    public func listContainers(labels: [String] = [], all: Bool = true) async throws -> [ContainerSummary] {
-        let filters: [String: [String]] = labels.isEmpty ? [:] : ["label": labels]
+    public func listContainers(labels: [String] = [], names: [String] = [], all: Bool = true) async throws -> [ContainerSummary] {
+        let filters = Self.matching(labels: labels, names: names, slash: true)
         let list: @Sendable ([String: [String]]) async throws -> [ContainerSummary] = { filters in
             try await self.call(.get, "/containers/json", query: [("all", all ? "true" : "false"), ("filters", Self.filters(filters))])
         }

@@ -1,7 +1,8 @@
 /// Network and volume calls.
 extension DockerClient {
-    public func listNetworks(labels: [String] = []) async throws -> [NetworkDetails] {
-        try await call(.get, "/networks", query: [("filters", Self.filters(labels.isEmpty ? [:] : ["label": labels]))])
+    /// Networks with every label in `labels` and, when `names` is not empty, one of those names.
+    public func listNetworks(labels: [String] = [], names: [String] = []) async throws -> [NetworkDetails] {
+        try await call(.get, "/networks", query: [("filters", Self.filters(Self.matching(labels: labels, names: names)))])
     }
 
     /// Inspects a network by id or name.
@@ -32,9 +33,9 @@ extension DockerClient {
         try await perform(.delete, "/networks/\(idOrName)")
     }
 
-    public func listVolumes(labels: [String] = []) async throws -> [VolumeDetails] {
-        let list: VolumeList = try await call(
-            .get, "/volumes", query: [("filters", Self.filters(labels.isEmpty ? [:] : ["label": labels]))])
+    /// Volumes with every label in `labels` and, when `names` is not empty, one of those names.
+    public func listVolumes(labels: [String] = [], names: [String] = []) async throws -> [VolumeDetails] {
+        let list: VolumeList = try await call(.get, "/volumes", query: [("filters", Self.filters(Self.matching(labels: labels, names: names)))])
         return list.volumes ?? []
     }
 

@@ -171,10 +171,30 @@ extension DockerClient {
         return String(buffer: bytes).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Encodes a label filter the way the Engine wants it: `{"label": ["k=v", …]}`.
+    /// Encodes filters the way the Engine wants them: `{"label": ["k=v", …], "name": […]}`.
     static func filters(_ filters: [String: [String]]) -> String? {
         guard !filters.isEmpty, let data = try? JSONEncoder().encode(filters) else { return nil }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Filters for objects that carry every label in `labels` and, when `names` is not empty, one
+    /// of those exact names. Docker and Podman match `name` as a regular expression (a plain `web`
+    /// would also match `web2` and `my-web`), so each name is anchored and its dots escaped; a
+    /// container's name may be given with its leading slash.
+    static func matching(labels: [String], names: [String], slash: Bool = false) -> [String: [String]] {
+        var filters: [String: [String]] = [:]
+        if !labels.isEmpty { filters["label"] = labels }
+        if !names.isEmpty { filters["name"] = names.map { exactName($0, slash: slash) } }
+        return filters
+    }
+
+    static func exactName(_ name: String, slash: Bool) -> String {
+        var escaped = ""
+        for character in name {
+            if "\\.+*?()|[]{}^$".contains(character) { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return "^" + (slash ? "/?" : "") + escaped + "$"
     }
 }
 

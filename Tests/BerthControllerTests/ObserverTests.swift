@@ -1,5 +1,6 @@
 import BerthController
 import BerthEngine
+import BerthModel
 import BerthTesting
 import Foundation
 import Testing
@@ -42,8 +43,8 @@ import Testing
             try await stack.apply()
             let id = try #require(try await died.value, "no die event within 60 s")
             timeout.cancel()
-            async let listed = Observer(engine: stack.engine).observe()
-            async let rechecked = Observer(engine: stack.engine).observe(recheck: [id])
+            async let listed = Observer(engine: stack.engine).observe(stack: stack.name)
+            async let rechecked = Observer(engine: stack.engine).observe(stack: stack.name, recheck: [id])
             let fresh = try #require(try await rechecked.containers.first { $0.id == id })
             #expect(fresh.state == "exited")
             #expect(fresh.status == "Exited (3)")
@@ -63,11 +64,11 @@ import Testing
             let id = try #require(try await stack.containers().first?.id)
             let proxy = try await FaultyEngine(rules: [.init("GET", "/containers/\(id)/json", .answer(status: 404, message: "No such container"))])
             let engine = try await DockerClient.connect(to: .unixSocket(path: proxy.socketPath))
-            let observed = try await Observer(engine: engine).observe(recheck: [id])
+            let observed = try await Observer(engine: engine).observe(stack: stack.name, recheck: [id])
             try await engine.shutdown()
             await proxy.stop()
             #expect(!observed.containers.contains { $0.id == id })
-            #expect(try await Observer(engine: stack.engine).observe().containers.contains { $0.id == id })
+            #expect(try await Observer(engine: stack.engine).observe(stack: stack.name).containers.contains { $0.id == id })
         }
     }
 
@@ -103,11 +104,57 @@ import Testing
                     + ["x", "y", "z"].map { "---\nkind: Service\nname: \($0)\nimage: \(TestStack.baseImage)\ncommand: [sleep, '600']\n" }.joined())
             try await stack.apply()
             let ids = Set(try await stack.containers().map(\.id))
-            let observed = try await observer.observe(recheck: ids)
+            let observed = try await observer.observe(stack: stack.name, recheck: ids)
             let rechecked = observed.containers.filter { ids.contains($0.id) }
             #expect(rechecked.count == 3)
             #expect(Set(rechecked.map(\.name)) == Set(["x", "y", "z"].map { "\(stack.name)-\($0)" }))
             #expect(rechecked.allSatisfy { $0.state == "running" })
+        }
+    }
+
+    /// What else the host runs is not read: the stack's own objects come by label, and the names
+    /// its plan needs besides are looked up exactly (`web` must not find `web2`), by a
+    /// name-filtered list for a few names and by one plain list for many. A no-op apply makes the
+    /// same Engine calls with unrelated containers around as without.
+    @Test func costFollowsTheStackNotTheHost() async throws {
+        try await TestStack.with("o") { stack in
+            try oneService(stack, command: "[sleep, '600']")
+            try await stack.apply()
+            let quiet = try await stack.apply()
+            #expect(quiet.outcome == .converged)
+
+            let foreign = "berth.stack.test-foreign=\(stack.name)"
+            defer {
+                Task { [engine = stack.engine] in
+                    for container in (try? await engine.listContainers(labels: [foreign], all: true)) ?? [] {
+                        try? await engine.removeContainer(container.id, force: true, volumes: false)
+                    }
+                    for network in (try? await engine.listNetworks(labels: [foreign])) ?? [] { try? await engine.removeNetwork(network.id) }
+                }
+            }
+            for name in ["held", "held2", "x.held"] + (1...12).map { "other\($0)" } {
+                try await Command.docker("create", "--name", "\(stack.name)-\(name)", "--label", foreign, TestStack.baseImage, "true")
+            }
+            try await Command.docker("network", "create", "--label", foreign, "\(stack.name)-edge2")
+
+            let observer = Observer(engine: stack.engine)
+            var observed = try await observer.observe(stack: stack.name)
+            #expect(observed.containers.map(\.name) == ["\(stack.name)-one"])
+            #expect(observed.networks.allSatisfy { $0.stack == stack.name })
+
+            let few = NamesToLookUp(containers: ["\(stack.name)-held", "\(stack.name)-free", "\(stack.name)xheld"], networks: ["\(stack.name)-edge"])
+            try await observer.lookUp(few, into: &observed)
+            #expect(observed.containers.map(\.name).sorted() == ["\(stack.name)-held", "\(stack.name)-one"])
+            #expect(observed.networks.allSatisfy { $0.stack == stack.name }, "edge2 is not edge")
+
+            var many = try await observer.observe(stack: stack.name)
+            let names = Set((1...Observer.namesPerFilter + 4).map { "\(stack.name)-free\($0)" } + ["\(stack.name)-held", "\(stack.name)-x.held"])
+            try await observer.lookUp(NamesToLookUp(containers: names), into: &many)
+            #expect(many.containers.map(\.name).sorted() == ["\(stack.name)-held", "\(stack.name)-one", "\(stack.name)-x.held"])
+
+            let crowded = try await stack.apply()
+            #expect(crowded.outcome == .converged)
+            #expect(crowded.engineCalls == quiet.engineCalls)
         }
     }
 }

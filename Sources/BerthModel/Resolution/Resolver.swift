@@ -119,7 +119,7 @@ private struct Resolution {
         let volumes = Dictionary(stack.volumes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let stackName = stack.name
         let networkEngineName = { (name: String) -> String in
-            networks[name].map { $0.engineName ?? "\(stackName)_\($0.name)" } ?? "\(stackName)_\(name)"
+            networks[name].map { $0.engineName(in: stackName) } ?? "\(stackName)_\(name)"
         }
         let volumeEngineName = { (name: String) -> String in
             volumes[name].map { $0.engineName ?? "\(stackName)_\($0.name)" } ?? "\(stackName)_\(name)"
@@ -535,6 +535,16 @@ private struct Resolution {
 }
 
 /// Image reference helpers.
+extension StackManifest {
+    /// The Engine names of every network the manifests declare, whatever the profiles.
+    public var networkEngineNames: Set<String> { Set(networks.map { $0.engineName(in: name) }) }
+}
+
+extension NetworkManifest {
+    /// The Engine's name for this network of `stack`: its `name:` when given, else `<stack>_<name>`.
+    func engineName(in stack: String) -> String { engineName ?? "\(stack)_\(name)" }
+}
+
 public enum ImageName {
     static func hasTagOrDigest(_ image: String) -> Bool {
         if image.contains("@") { return true }
