@@ -101,7 +101,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "berth-bench",
-            dependencies: ["BerthEngine", "BerthTesting"],
+            dependencies: [
+                "BerthEngine", "BerthStore", "BerthTesting", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -226,6 +226,14 @@ public final class ReconcileStore: Sendable {
                 t.primaryKey(["stack", "service"])
             }
         }
+        migrator.registerMigration("v9: indexes for a long log") { db in
+            // Each reconcile looks for an interrupted one of its stack, plans with the failed
+            // starts counted back from the newest, and `history --service` picks reconciles by
+            // the actions on one service: without these, each reads the whole log.
+            try db.create(index: "reconcile_on_stack_outcome", on: "reconcile", columns: ["stack", "outcome"])
+            try db.create(index: "action_on_kind", on: "action", columns: ["kind"])
+            try db.create(index: "action_on_service", on: "action", columns: ["service", "reconcileId"])
+        }
         return migrator
     }
 

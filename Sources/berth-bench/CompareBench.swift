@@ -5,8 +5,11 @@ import Foundation
 /// `berth-bench compare`: the same work done by Berth (release CLI), by docker-compose, and by the
 /// Engine itself (raw API, in parallel: the floor), for N services, in one run.
 ///
-/// Usage: berth-bench compare [--sizes 20,50,100] [--berth PATH] [--compose PATH] [--repetitions R]
-///                            [--watch-repetitions W] [--idle-seconds S] [--json PATH]
+/// Usage: berth-bench compare [--sizes 20,50,100] [--berth PATH] [--compose PATH|none] [--repetitions R]
+///                            [--watch-repetitions W] [--idle-seconds S] [--unrelated N] [--json PATH]
+///
+/// `--compose none` leaves docker-compose out (it takes minutes per sample at N = 500);
+/// `--unrelated N` measures Berth's no-op again beside N containers of no stack.
 struct CompareOptions {
     var sizes = [20, 50, 100]
     var berth = ".build/release/berth"
@@ -15,17 +18,22 @@ struct CompareOptions {
     var repetitions = 3
     var watchRepetitions = 20
     var idleSeconds = 60
+    var unrelated = 0
     var json: String?
+
+    var withCompose: Bool { compose != "none" }
 
     init(_ arguments: [String]) {
         let given = BenchArguments(
-            arguments, known: ["--sizes", "--berth", "--compose", "--repetitions", "--watch-repetitions", "--idle-seconds", "--json"])
+            arguments,
+            known: ["--sizes", "--berth", "--compose", "--repetitions", "--watch-repetitions", "--idle-seconds", "--unrelated", "--json"])
         sizes = given.string("--sizes").map { $0.split(separator: ",").compactMap { Int($0) } } ?? sizes
         berth = given.string("--berth") ?? berth
         compose = given.string("--compose") ?? compose
         repetitions = given.int("--repetitions") ?? repetitions
         watchRepetitions = given.int("--watch-repetitions") ?? watchRepetitions
         idleSeconds = given.int("--idle-seconds") ?? idleSeconds
+        unrelated = given.int("--unrelated") ?? unrelated
         json = given.string("--json")
     }
 }
@@ -38,6 +46,8 @@ struct ToolResult: Codable {
     var restore: [Double] = []
     /// Engine calls per operation as `berth apply --json` reports them: "reads/writes".
     var calls: [String: String] = [:]
+    /// The largest peak RSS of the CLI over each operation's samples, in kB.
+    var peakRSSKB: [String: Int] = [:]
 }
 
 struct SizeResult: Codable {
@@ -51,16 +61,24 @@ struct SizeResult: Codable {
     var floorRepair: [Double] = []
     var idleCPUPercent: Double?
     var idleRSSKB: Int?
+    var idlePssAnonKB: Int?
+    /// Berth's no-op and the floor's list again, beside `unrelated` containers of no stack.
+    var unrelated = 0
+    var crowdedNoop: [Double] = []
+    var crowdedCalls = ""
+    var crowdedFloorList: [Double] = []
 }
 
 enum CompareBench {
     static func run(_ options: CompareOptions) async throws {
-        guard FileManager.default.isExecutableFile(atPath: options.compose) else {
+        guard !options.withCompose || FileManager.default.isExecutableFile(atPath: options.compose) else {
             throw BenchError(description: "\(options.compose) not found: install Debian's docker-compose (bench/compare does)")
         }
         let engine = try await DockerClient.connect()
-        let composeVersion = try await timed(options.compose, ["version", "--short"], environment: ProcessInfo.processInfo.environment).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let composeVersion =
+            options.withCompose
+            ? try await timed(options.compose, ["version", "--short"], environment: ProcessInfo.processInfo.environment).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines) : "none"
         say(
             "berth-bench compare: sizes \(options.sizes), \(options.repetitions) samples per operation, Docker Engine \(engine.engineVersion), docker-compose \(composeVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores"
         )
@@ -71,13 +89,21 @@ enum CompareBench {
             var result = SizeResult(services: size)
             progress("N=\(size): Engine floor")
             result.floor = try await bench.floor(list: &result.floorList, repair: &result.floorRepair)
-            progress("N=\(size): docker-compose")
-            result.compose = try await bench.compose()
+            if options.withCompose {
+                progress("N=\(size): docker-compose")
+                result.compose = try await bench.compose()
+            }
             progress("N=\(size): berth")
             result.berth = try await bench.berth()
+            if options.unrelated > 0 {
+                progress("N=\(size): berth no-op beside \(options.unrelated) unrelated containers")
+                result.unrelated = options.unrelated
+                (result.crowdedNoop, result.crowdedCalls, result.crowdedFloorList) = try await bench.crowded(options.unrelated)
+            }
             progress("N=\(size): berth watch")
             let idleSeconds = size == options.sizes.max() ? options.idleSeconds : 0
-            (result.repair, result.repairFromRemoveCall, result.idleCPUPercent, result.idleRSSKB) = try await bench.watch(idleSeconds: idleSeconds)
+            (result.repair, result.repairFromRemoveCall, result.idleCPUPercent, result.idleRSSKB, result.idlePssAnonKB) = try await bench
+                .watch(idleSeconds: idleSeconds)
             await bench.teardown()
             results.append(result)
             say(Report.table(result))
@@ -140,39 +166,26 @@ struct Workload {
 
     func removeDirectory() { try? FileManager.default.removeItem(at: directory) }
 
-    /// Removes every container and network the workload made, through the API (not timed).
+    /// Removes every container and network the workload made, through the API (not timed), and
+    /// waits until the Engine lists none: on a busy host removals finish well after their calls
+    /// return, and a network outlives its last container by as long.
     func teardown() async {
         let labels = ["berth.stack=\(berthProject)", "com.docker.compose.project=\(composeProject)", "berth.bench=\(floorProject)"]
         let engine = self.engine
+        let deadline = ContinuousClock.now + .seconds(300)
         for label in labels {
-            for _ in 0..<5 {
+            while ContinuousClock.now < deadline {
                 let containers = (try? await engine.listContainers(labels: [label])) ?? []
-                if containers.isEmpty { break }
+                let networks = (try? await engine.listNetworks(labels: [label])) ?? []
+                if containers.isEmpty && networks.isEmpty { break }
                 try? await concurrently(containers) { container in try? await engine.removeContainer(container.id, force: true) }
-            }
-            // A network is removable once its containers are gone; removals finish asynchronously.
-            for network in (try? await engine.listNetworks(labels: [label])) ?? [] {
-                for _ in 0..<50 {
-                    if (try? await engine.removeNetwork(network.id)) != nil { break }
-                    try? await Task.sleep(for: .milliseconds(100))
-                }
+                for network in networks { try? await engine.removeNetwork(network.id) }
+                try? await Task.sleep(for: .milliseconds(100))
             }
         }
     }
 
     // MARK: Floor: the Engine doing the same work, as parallel as Berth's executor
-
-    /// Runs `body` for every item, 16 at a time: the width of Berth's executor and of the client's
-    /// connection pool, so the floor is the Engine's speed at the parallelism Berth can use.
-    func concurrently<T: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = items.makeIterator()
-            for _ in 0..<16 { if let item = next.next() { group.addTask { try await body(item) } } }
-            while try await group.next() != nil {
-                if let item = next.next() { group.addTask { try await body(item) } }
-            }
-        }
-    }
 
     func floorRequest(generation: Int) -> ContainerCreateRequest {
         var request = ContainerCreateRequest(image: TestStack.baseImage)
@@ -184,15 +197,27 @@ struct Workload {
         return request
     }
 
+    /// The floor's network, made once per cold start. A create the Engine answers with 409 may
+    /// have happened already (a slow answer, a network a teardown could not remove yet): the
+    /// network is looked up before anything fails.
+    func floorNetwork() async throws {
+        let name = "\(floorProject)_default"
+        let labels = ["berth.bench": floorProject]
+        do {
+            _ = try await engine.createNetwork(NetworkCreateRequest(name: name, driver: "bridge", internal: false, labels: labels, ipam: nil))
+        } catch let error as EngineError where error.status == 409 {
+            let existing = try await engine.listNetworks(labels: ["berth.bench=\(floorProject)"], names: [name])
+            guard existing.contains(where: { $0.name == name }) else { throw error }
+        }
+    }
+
     func floor(list: inout [Double], repair: inout [Double]) async throws -> ToolResult {
         var result = ToolResult()
         let engine = self.engine
         for _ in 0..<options.repetitions {
             await teardown()
             let started = ContinuousClock.now
-            _ = try await engine.createNetwork(
-                NetworkCreateRequest(
-                    name: "\(floorProject)_default", driver: "bridge", internal: false, labels: ["berth.bench": floorProject], ipam: nil))
+            try await floorNetwork()
             let request = floorRequest(generation: 1)
             let project = floorProject
             try await concurrently(Array(0..<size)) { index in
@@ -262,8 +287,10 @@ struct Workload {
     func tool(_ apply: (Int) async throws -> TimedRun, victim: () -> String, label: () -> String) async throws -> ToolResult {
         var result = ToolResult()
         var lastCalls = ""
+        var peak = 0
         func run(_ generation: Int) async throws -> TimedRun {
             let run = try await apply(generation)
+            peak = max(peak, run.peakRSSKB)
             guard run.status == 0 else { throw BenchError(description: "apply failed (\(run.status)): \(run.stderr.suffix(2000))") }
             if let data = run.stdout.data(using: .utf8), let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let calls = json["engineCalls"] as? [String: Int]
@@ -278,10 +305,13 @@ struct Workload {
             result.cold.append(try await run(1).seconds)
         }
         result.calls["cold"] = lastCalls
+        (result.peakRSSKB["cold"], peak) = (peak, 0)
         for _ in 0..<(options.repetitions * 3) { result.noop.append(try await run(1).seconds) }
         result.calls["noop"] = lastCalls
+        (result.peakRSSKB["noop"], peak) = (peak, 0)
         for generation in 2..<(2 + options.repetitions) { result.recreate.append(try await run(generation).seconds) }
         result.calls["recreate"] = lastCalls
+        (result.peakRSSKB["recreate"], peak) = (peak, 0)
         let generation = 1 + options.repetitions
         for _ in 0..<options.repetitions {
             let target = try await engine.listContainers(labels: [label()]).first { $0.name == victim() }
@@ -289,13 +319,61 @@ struct Workload {
             result.restore.append(try await run(generation).seconds)
         }
         result.calls["restore"] = lastCalls
+        (result.peakRSSKB["restore"], peak) = (peak, 0)
         if result.calls.values.allSatisfy(\.isEmpty) { result.calls = [:] }
         await teardown()
         return result
     }
 
+    /// Berth's no-op apply on its converged stack, and the floor's label-filtered list, beside
+    /// `count` containers that belong to no stack (made, not started: what a list returns is the
+    /// same, and a 2-core machine cannot run a thousand), with Berth's Engine calls.
+    func crowded(_ count: Int) async throws -> (noop: [Double], calls: String, floorList: [Double]) {
+        await teardown()
+        try? FileManager.default.removeItem(atPath: state)
+        let apply = { try await timed(options.berth, ["apply", "-f", file, "-p", berthProject, "--json"], environment: environment(generation: 1)) }
+        guard try await apply().status == 0 else { throw BenchError(description: "berth apply failed") }
+        let engine = self.engine
+        let label = "berth.bench.unrelated=\(tag)"
+        var unrelated = ContainerCreateRequest(image: TestStack.baseImage)
+        unrelated.cmd = ["true"]
+        unrelated.labels = ["berth.bench.unrelated": tag]
+        let request = unrelated
+        try await concurrently(Array(0..<count)) { [tag] index in _ = try await engine.createContainer(name: "bu\(tag)-\(index)", request) }
+        defer {
+            Task {
+                for _ in 0..<5 {
+                    let left = (try? await engine.listContainers(labels: [label])) ?? []
+                    if left.isEmpty { break }
+                    try? await concurrently(left) { try? await engine.removeContainer($0.id, force: true) }
+                }
+            }
+        }
+        var noop: [Double] = []
+        var calls = ""
+        for _ in 0..<(options.repetitions * 3) {
+            let run = try await apply()
+            noop.append(run.seconds)
+            if let json = try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any],
+                let counts = json["engineCalls"] as? [String: Int]
+            {
+                calls = "\(counts["reads"] ?? 0)/\(counts["writes"] ?? 0)"
+            }
+        }
+        var list: [Double] = []
+        for _ in 0..<(options.repetitions * 3) {
+            let started = ContinuousClock.now
+            _ = try await engine.listContainers(labels: ["berth.stack=\(berthProject)"])
+            list.append(seconds(ContinuousClock.now - started))
+        }
+        let left = try await engine.listContainers(labels: [label])
+        try await concurrently(left) { try await engine.removeContainer($0.id, force: true) }
+        await teardown()
+        return (noop, calls, list)
+    }
+
     /// `berth watch` on the same workload: drift-repair latency, then the idle cost.
-    func watch(idleSeconds: Int) async throws -> ([Double], [Double], Double?, Int?) {
+    func watch(idleSeconds: Int) async throws -> ([Double], [Double], Double?, Int?, Int?) {
         try? FileManager.default.removeItem(atPath: state)
         let probe = try await WatchProbe.start(
             berth: options.berth, ["watch", "-f", file, "-p", berthProject, "--resync", "300"], state: state, engine: engine,
@@ -303,9 +381,13 @@ struct Workload {
         let names = (0..<min(size, 10)).map { "\(berthProject)-s\($0)-1" }
         let (repair, fromRemoveCall) = try await probe.repairs(of: names, repetitions: options.watchRepetitions)
         var idle: (cpuPercent: Double, rssKB: Int)?
-        if idleSeconds > 0 { idle = try await probe.idle(for: idleSeconds) }
+        var anonymous: Int?
+        if idleSeconds > 0 {
+            idle = try await probe.idle(for: idleSeconds)
+            anonymous = pssAnonKB(of: probe.process.processIdentifier)
+        }
         await probe.stop()
-        return (repair, fromRemoveCall, idle?.cpuPercent, idle?.rssKB)
+        return (repair, fromRemoveCall, idle?.cpuPercent, idle?.rssKB, anonymous)
     }
 }
 
@@ -340,8 +422,19 @@ enum Report {
         lines.append(
             "watch drift repair p50/p95   \(short(p50)) / \(short(p95))  (floor create+start \(short(median(result.floorRepair))); from the start of rm -f: p95 \(short(percentile(result.repairFromRemoveCall, 95))))"
         )
+        if result.unrelated > 0 {
+            let alone = median(result.berth.noop), crowded = median(result.crowdedNoop)
+            lines.append(
+                "no-op beside \(result.unrelated) unrelated containers: \(short(crowded)) (alone \(short(alone)), \(ratio(crowded, alone))); Engine calls \(result.crowdedCalls) (alone \(result.berth.calls["noop"] ?? "?")); floor list \(short(median(result.crowdedFloorList)))"
+            )
+        }
+        let peaks = ["cold", "noop", "recreate"].compactMap { op in result.berth.peakRSSKB[op].map { "\(op) \(String(format: "%.1f", Double($0) / 1024)) MiB" } }
+        if !peaks.isEmpty { lines.append("berth apply peak RSS: " + peaks.joined(separator: ", ")) }
         if let cpu = result.idleCPUPercent, let rss = result.idleRSSKB {
-            lines.append(String(format: "idle berth watch: CPU %.3f %% of one core, RSS %.1f MiB", cpu, Double(rss) / 1024))
+            lines.append(
+                String(
+                    format: "idle berth watch: CPU %.3f %% of one core, RSS %.1f MiB, of which Pss_Anon %.1f MiB", cpu, Double(rss) / 1024,
+                    Double(result.idlePssAnonKB ?? 0) / 1024))
         }
         lines.append("(medians; floor = the raw Engine API doing the same work in parallel; no-op floor = one label-filtered list)")
         return lines.joined(separator: "\n")

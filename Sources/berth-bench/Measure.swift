@@ -1,4 +1,5 @@
 import BerthEngine
+import NIOConcurrencyHelpers
 import BerthTesting
 import Foundation
 
@@ -29,9 +30,20 @@ func usage(of pid: Int32) -> (cpu: Double, rssKB: Int) {
     let fields = stat.split(separator: ")").last?.split(separator: " ") ?? []
     let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
     let cpu = fields.count > 13 ? (Double(fields[11])! + Double(fields[12])!) / ticks : 0
+    return (cpu, procStatus(pid, "VmRSS:") ?? 0)
+}
+
+/// Anonymous memory (heap, stacks) of a process, proportional share, from `smaps_rollup`: the
+/// part of its RSS that is its own, unlike the pages of its binary and libraries.
+func pssAnonKB(of pid: Int32) -> Int? {
+    let rollup = (try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8)) ?? ""
+    return rollup.split(separator: "\n").first { $0.hasPrefix("Pss_Anon:") }?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+}
+
+/// A kB field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`), while the process lives.
+func procStatus(_ pid: Int32, _ field: String) -> Int? {
     let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-    let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }?.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-    return (cpu, rss)
+    return status.split(separator: "\n").first { $0.hasPrefix(field) }?.split(separator: " ").dropFirst().first.flatMap { Int($0) }
 }
 
 /// A finished program run: wall time from spawn to exit, status and stdout.
@@ -40,6 +52,8 @@ struct TimedRun {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// The process's peak resident memory (`VmHWM`) as last read, every 10 ms, before it exited.
+    var peakRSSKB = 0
 }
 
 /// Runs a program and times it from just before the spawn to its exit (seen by the termination
@@ -64,17 +78,28 @@ func timed(_ executable: String, _ arguments: [String], environment: [String: St
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
     let started = ContinuousClock.now
+    let pid = NIOLockedValueBox<Int32>(0)
+    let peak = NIOLockedValueBox(0)
+    let sampler = Task {
+        while !Task.isCancelled {
+            let id = pid.withLockedValue { $0 }
+            if id > 0, let kb = procStatus(id, "VmHWM:") { peak.withLockedValue { $0 = max($0, kb) } }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
     let (status, ended): (Int32, ContinuousClock.Instant) = try await withCheckedThrowingContinuation { continuation in
         process.terminationHandler = { process in continuation.resume(returning: (process.terminationStatus, ContinuousClock.now)) }
         do {
             try process.run()
+            pid.withLockedValue { $0 = process.processIdentifier }
         } catch {
             continuation.resume(throwing: error)
         }
     }
+    sampler.cancel()
     return TimedRun(
         seconds: seconds(ended - started), status: status, stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "", peakRSSKB: peak.withLockedValue { $0 })
 }
 
 struct BenchError: Error, CustomStringConvertible {
@@ -118,4 +143,17 @@ func engineFloor(_ engine: DockerClient, stack: String, repetitions: Int) async 
         try await engine.removeContainer(id, force: true)
     }
     return floor
+}
+
+/// Runs `body` for every item, 16 at a time: the width of Berth's executor and of the client's
+/// connection pool, so a floor measured this way is the Engine's speed at the parallelism Berth
+/// can use.
+func concurrently<T: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var next = items.makeIterator()
+        for _ in 0..<16 { if let item = next.next() { group.addTask { try await body(item) } } }
+        while try await group.next() != nil {
+            if let item = next.next() { group.addTask { try await body(item) } }
+        }
+    }
 }
