@@ -140,12 +140,14 @@ public struct Reconciler: Sendable {
     }
 
     /// The preview to act on. When the Engine is still removing a container (say, the in-flight
-    /// removal of a killed Berth), waits for it, briefly, instead of planning around it and
-    /// ending `pending`.
+    /// removal of a killed Berth, or one removed by hand whose `die` woke this round), waits for
+    /// it, up to about 10 s, instead of planning around it and ending `pending`. A removal
+    /// usually ends within 100 ms of the container's death, so the first looks are close together:
+    /// each wait is time a removed container is not running.
     private func settledPreview(_ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion) async throws -> Preview {
         var preview = try await self.preview(stack, options, occasion)
-        for _ in 0..<50 where !preview.plan.waiting.isEmpty {
-            try await Task.sleep(for: .milliseconds(200))
+        for attempt in 0..<68 where !preview.plan.waiting.isEmpty {
+            try await Task.sleep(for: .milliseconds(attempt < 20 ? 25 : 200))
             preview = try await self.preview(stack, options, occasion)
         }
         return preview
