@@ -64,6 +64,7 @@ struct SizeResult: Codable {
     var idlePssAnonKB: Int?
     /// Berth's no-op and the floor's list again, beside `unrelated` containers of no stack.
     var unrelated = 0
+    var aloneNoop: [Double] = []
     var crowdedNoop: [Double] = []
     var crowdedCalls = ""
     var crowdedFloorList: [Double] = []
@@ -98,7 +99,8 @@ enum CompareBench {
             if options.unrelated > 0 {
                 progress("N=\(size): berth no-op beside \(options.unrelated) unrelated containers")
                 result.unrelated = options.unrelated
-                (result.crowdedNoop, result.crowdedCalls, result.crowdedFloorList) = try await bench.crowded(options.unrelated)
+                (result.aloneNoop, result.crowdedNoop, result.crowdedCalls, result.crowdedFloorList) = try await bench.crowded(
+                    options.unrelated)
             }
             progress("N=\(size): berth watch")
             let idleSeconds = size == options.sizes.max() ? options.idleSeconds : 0
@@ -149,7 +151,17 @@ struct Workload {
             text += "  s\(index):\n    image: \(TestStack.baseImage)\n    init: true\n    command: [\"sleep\", \"86400\"]\n"
             text += "    environment:\n      GENERATION: \"${GENERATION:-1}\"\n"
         }
+        // The Engine's default pools here hand out /24s: 253 containers per network.
+        if let subnet = Self.subnet(size: size, tool: 0) {
+            text += "networks:\n  default:\n    ipam:\n      config:\n        - subnet: \(subnet)\n"
+        }
         try text.write(toFile: file, atomically: true, encoding: .utf8)
+    }
+
+    /// A subnet big enough for `size` containers when a /24 is not (tool 0: the Compose file's,
+    /// 1: the floor's), in a range the Engine's own pools here do not use.
+    static func subnet(size: Int, tool: Int) -> String? {
+        size > 250 ? "172.29.\(tool * 16).0/20" : nil
     }
 
     var berthProject: String { "bb\(tag)" }
@@ -204,7 +216,8 @@ struct Workload {
         let name = "\(floorProject)_default"
         let labels = ["berth.bench": floorProject]
         do {
-            _ = try await engine.createNetwork(NetworkCreateRequest(name: name, driver: "bridge", internal: false, labels: labels, ipam: nil))
+            let ipam = Self.subnet(size: size, tool: 1).map { NetworkDetails.IPAM(config: [IPAMConfig(subnet: $0, gateway: nil)]) }
+            _ = try await engine.createNetwork(NetworkCreateRequest(name: name, driver: "bridge", internal: false, labels: labels, ipam: ipam))
         } catch let error as EngineError where error.status == 409 {
             let existing = try await engine.listNetworks(labels: ["berth.bench=\(floorProject)"], names: [name])
             guard existing.contains(where: { $0.name == name }) else { throw error }
@@ -328,11 +341,14 @@ struct Workload {
     /// Berth's no-op apply on its converged stack, and the floor's label-filtered list, beside
     /// `count` containers that belong to no stack (made, not started: what a list returns is the
     /// same, and a 2-core machine cannot run a thousand), with Berth's Engine calls.
-    func crowded(_ count: Int) async throws -> (noop: [Double], calls: String, floorList: [Double]) {
+    /// The no-op alone is measured again first, in the same phase, so both sides see the same host.
+    func crowded(_ count: Int) async throws -> (alone: [Double], noop: [Double], calls: String, floorList: [Double]) {
         await teardown()
         try? FileManager.default.removeItem(atPath: state)
         let apply = { try await timed(options.berth, ["apply", "-f", file, "-p", berthProject, "--json"], environment: environment(generation: 1)) }
         guard try await apply().status == 0 else { throw BenchError(description: "berth apply failed") }
+        var alone: [Double] = []
+        for _ in 0..<(options.repetitions * 3) { alone.append(try await apply().seconds) }
         let engine = self.engine
         let label = "berth.bench.unrelated=\(tag)"
         var unrelated = ContainerCreateRequest(image: TestStack.baseImage)
@@ -340,6 +356,7 @@ struct Workload {
         unrelated.labels = ["berth.bench.unrelated": tag]
         let request = unrelated
         try await concurrently(Array(0..<count)) { [tag] index in _ = try await engine.createContainer(name: "bu\(tag)-\(index)", request) }
+        try await Task.sleep(for: .seconds(5))
         defer {
             Task {
                 for _ in 0..<5 {
@@ -369,7 +386,7 @@ struct Workload {
         let left = try await engine.listContainers(labels: [label])
         try await concurrently(left) { try await engine.removeContainer($0.id, force: true) }
         await teardown()
-        return (noop, calls, list)
+        return (alone, noop, calls, list)
     }
 
     /// `berth watch` on the same workload: drift-repair latency, then the idle cost.
@@ -423,7 +440,7 @@ enum Report {
             "watch drift repair p50/p95   \(short(p50)) / \(short(p95))  (floor create+start \(short(median(result.floorRepair))); from the start of rm -f: p95 \(short(percentile(result.repairFromRemoveCall, 95))))"
         )
         if result.unrelated > 0 {
-            let alone = median(result.berth.noop), crowded = median(result.crowdedNoop)
+            let alone = median(result.aloneNoop), crowded = median(result.crowdedNoop)
             lines.append(
                 "no-op beside \(result.unrelated) unrelated containers: \(short(crowded)) (alone \(short(alone)), \(ratio(crowded, alone))); Engine calls \(result.crowdedCalls) (alone \(result.berth.calls["noop"] ?? "?")); floor list \(short(median(result.crowdedFloorList)))"
             )
