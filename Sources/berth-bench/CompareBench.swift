@@ -104,8 +104,8 @@ enum CompareBench {
             }
             progress("N=\(size): berth watch")
             let idleSeconds = size == options.sizes.max() ? options.idleSeconds : 0
-            (result.repair, result.repairFromRemoveCall, result.idleCPUPercent, result.idleRSSKB, result.idlePssAnonKB) = try await bench
-                .watch(idleSeconds: idleSeconds)
+            let watched = try await bench.watch(idleSeconds: idleSeconds)
+            (result.repair, result.repairFromRemoveCall, result.idleCPUPercent, result.idleRSSKB, result.idlePssAnonKB) = watched
             await bench.teardown()
             results.append(result)
             say(Report.table(result))
@@ -445,7 +445,9 @@ enum Report {
                 "no-op beside \(result.unrelated) unrelated containers: \(short(crowded)) (alone \(short(alone)), \(ratio(crowded, alone))); Engine calls \(result.crowdedCalls) (alone \(result.berth.calls["noop"] ?? "?")); floor list \(short(median(result.crowdedFloorList)))"
             )
         }
-        let peaks = ["cold", "noop", "recreate"].compactMap { op in result.berth.peakRSSKB[op].map { "\(op) \(String(format: "%.1f", Double($0) / 1024)) MiB" } }
+        let peaks = ["cold", "noop", "recreate"].compactMap { op in
+            result.berth.peakRSSKB[op].map { "\(op) \(String(format: "%.1f", Double($0) / 1024)) MiB" }
+        }
         if !peaks.isEmpty { lines.append("berth apply peak RSS: " + peaks.joined(separator: ", ")) }
         if let cpu = result.idleCPUPercent, let rss = result.idleRSSKB {
             lines.append(

@@ -58,7 +58,8 @@ enum HistoryBench {
         let baseline = try await measure(small, options)
         let loaded = try await measure(big, options)
         print("")
-        print("SQLite log: \(options.reconciles) reconciles (filled in \(String(format: "%.1f", fillSeconds)) s) vs 20, medians of \(options.samples)")
+        print(
+            "SQLite log: \(options.reconciles) reconciles (filled in \(String(format: "%.1f", fillSeconds)) s) vs 20, medians of \(options.samples)")
         print("| | 20 reconciles | \(options.reconciles) reconciles | ratio |")
         print("| --- | --- | --- | --- |")
         for ((name, base), (_, value)) in zip(baseline.rows, loaded.rows) {

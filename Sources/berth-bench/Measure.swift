@@ -1,7 +1,7 @@
 import BerthEngine
-import NIOConcurrencyHelpers
 import BerthTesting
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Seconds of a Duration.
 func seconds(_ duration: Duration) -> Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
