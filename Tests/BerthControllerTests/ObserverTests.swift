@@ -132,7 +132,7 @@ import Testing
                     for network in (try? await engine.listNetworks(labels: [foreign])) ?? [] { try? await engine.removeNetwork(network.id) }
                 }
             }
-            for name in ["held", "held2", "x.held"] + (1...12).map { "other\($0)" } {
+            for name in ["held", "held2", "x.held"] + (1...12).map({ "other\($0)" }) {
                 try await Command.docker("create", "--name", "\(stack.name)-\(name)", "--label", foreign, TestStack.baseImage, "true")
             }
             try await Command.docker("network", "create", "--label", foreign, "\(stack.name)-edge2")
