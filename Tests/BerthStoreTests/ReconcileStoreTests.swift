@@ -89,12 +89,13 @@ import Testing
                     reconcileID: id, step: 1, kind: target.hasPrefix("container") ? "start" : "hook", target: target, reason: "stopped",
                     startedAt: Date(), endedAt: Date(), outcome: .failed, error: nil))
         }
-        // Back to the v4 schema, as an older Berth left it.
+        // Back to the v4 schema, as an older Berth left it (v9's indexes name the v5 columns).
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in
+            for index in ["reconcile_on_stack_outcome", "action_on_kind", "action_on_service"] { try db.execute(sql: "DROP INDEX \(index)") }
             try db.execute(sql: "ALTER TABLE action DROP COLUMN service")
             try db.execute(sql: "ALTER TABLE action DROP COLUMN containerId")
-            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v5%'")
+            try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier LIKE 'v5%' OR identifier LIKE 'v9%'")
         }
         try queue.close()
 
