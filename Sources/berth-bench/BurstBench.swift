@@ -36,14 +36,10 @@ enum BurstBench {
 
         // Floor: the Engine creating and starting `count` containers, 16 at a time.
         var floor: [Double] = []
+        let request = floorRequest(stack: stack.name)
         for repetition in 0..<options.repetitions {
             let started = ContinuousClock.now
             try await concurrently(Array(0..<count)) { index in
-                var request = ContainerCreateRequest(image: TestStack.baseImage)
-                request.cmd = ["sleep", "86400"]
-                request.labels = ["berth.stack": stack.name, "berth.bench": "floor"]
-                request.hostConfig.initProcess = true
-                request.hostConfig.networkMode = "bridge"
                 let id = try await engine.createContainer(name: "\(stack.name)-floor\(repetition)-\(index)", request)
                 try await engine.startContainer(id)
             }

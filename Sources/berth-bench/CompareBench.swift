@@ -356,16 +356,15 @@ struct Workload {
         unrelated.labels = ["berth.bench.unrelated": tag]
         let request = unrelated
         try await concurrently(Array(0..<count)) { [tag] index in _ = try await engine.createContainer(name: "bu\(tag)-\(index)", request) }
-        try await Task.sleep(for: .seconds(5))
-        defer {
-            Task {
-                for _ in 0..<5 {
-                    let left = (try? await engine.listContainers(labels: [label])) ?? []
-                    if left.isEmpty { break }
-                    try? await concurrently(left) { try? await engine.removeContainer($0.id, force: true) }
-                }
+        @Sendable func removeUnrelated() async {
+            for _ in 0..<5 {
+                let left = (try? await engine.listContainers(labels: [label])) ?? []
+                if left.isEmpty { break }
+                try? await concurrently(left) { try? await engine.removeContainer($0.id, force: true) }
             }
         }
+        defer { Task { await removeUnrelated() } }
+        try await Task.sleep(for: .seconds(5))
         var noop: [Double] = []
         var calls = ""
         for _ in 0..<(options.repetitions * 3) {
@@ -383,8 +382,7 @@ struct Workload {
             _ = try await engine.listContainers(labels: ["berth.stack=\(berthProject)"])
             list.append(seconds(ContinuousClock.now - started))
         }
-        let left = try await engine.listContainers(labels: [label])
-        try await concurrently(left) { try await engine.removeContainer($0.id, force: true) }
+        await removeUnrelated()
         await teardown()
         return (alone, noop, calls, list)
     }

@@ -126,16 +126,23 @@ struct BenchArguments {
     func int(_ flag: String) -> Int? { values[flag].flatMap { Int($0) } }
 }
 
+/// The container the floors create: the benches' idle service (`init`, `sleep`), on the default
+/// bridge, labelled so that `stack`'s cleanup removes it.
+func floorRequest(stack: String) -> ContainerCreateRequest {
+    var request = ContainerCreateRequest(image: TestStack.baseImage)
+    request.cmd = ["sleep", "86400"]
+    request.labels = ["berth.stack": stack, "berth.bench": "floor"]
+    request.hostConfig.initProcess = true
+    request.hostConfig.networkMode = "bridge"
+    return request
+}
+
 /// The Engine's own floor: create and start one container through the raw API, `repetitions`
 /// times one after another (each removed again), in seconds.
 func engineFloor(_ engine: DockerClient, stack: String, repetitions: Int) async throws -> [Double] {
     var floor: [Double] = []
+    let request = floorRequest(stack: stack)
     for index in 0..<repetitions {
-        var request = ContainerCreateRequest(image: TestStack.baseImage)
-        request.cmd = ["sleep", "86400"]
-        request.labels = ["berth.stack": stack, "berth.bench": "floor"]
-        request.hostConfig.initProcess = true
-        request.hostConfig.networkMode = "bridge"
         let start = ContinuousClock.now
         let id = try await engine.createContainer(name: "\(stack)-floor\(index)", request)
         try await engine.startContainer(id)
