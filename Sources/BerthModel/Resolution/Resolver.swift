@@ -534,7 +534,6 @@ private struct Resolution {
     }
 }
 
-/// Image reference helpers.
 extension StackManifest {
     /// The Engine names of every network the manifests declare, whatever the profiles.
     public var networkEngineNames: Set<String> { Set(networks.map { $0.engineName(in: name) }) }
@@ -545,6 +544,7 @@ extension NetworkManifest {
     func engineName(in stack: String) -> String { engineName ?? "\(stack)_\(name)" }
 }
 
+/// Image reference helpers.
 public enum ImageName {
     static func hasTagOrDigest(_ image: String) -> Bool {
         if image.contains("@") { return true }
