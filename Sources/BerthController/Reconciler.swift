@@ -93,6 +93,7 @@ public struct Reconciler: Sendable {
             stack: stack.name, trigger: occasion.trigger.kind.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
         record.triggerDetail = occasion.trigger.detail.isEmpty ? nil : occasion.trigger.detail
+        record.origin = stack.origin
         let reconcileID = try begin(record)
         // A switch refused by its preflight changes nothing, the remembered selection included.
         if preview.plan.refused {

@@ -1,4 +1,5 @@
 public import BerthModel
+public import BerthStore
 import Foundation
 
 /// A stack read from disk: its manifests plus the env and secret files they name.
@@ -14,6 +15,8 @@ public struct LoadedStack: Sendable {
     public var warnings: [ManifestError] = []
     /// Which file changes can change the desired state, for `watch`.
     public var watched: WatchedFiles
+    /// The commit it was read from, when it came from a followed Git repository.
+    public var origin: GitOrigin?
 
     public var name: String { manifest.name }
 
@@ -68,6 +71,34 @@ public enum StackSource: Sendable, Equatable {
         case .directory(let directory): try StackLoader.load(directory: directory, environment: environment)
         case .compose(let options): try StackLoader.load(compose: options, environment: environment)
         }
+    }
+
+    /// The Compose files `docker compose` reads in `directory` when given none: the first of its
+    /// default names, and the matching override file. None when the directory holds Berth
+    /// manifests (a YAML file with a top-level `kind:`): an imported stack may sit beside its
+    /// Compose project.
+    public static func composeFiles(in directory: String) -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let isManifest = { (name: String) in
+            (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
+                && (FileHandle(forReadingAtPath: directory + "/" + name).flatMap { try? $0.read(upToCount: 65536) })
+                    .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").contains { $0.hasPrefix("kind:") } } == true
+        }
+        if entries.contains(where: isManifest) { return [] }
+        let exists = { (name: String) in entries.contains(name) }
+        for (file, override) in [
+            ("compose.yaml", "compose.override.yaml"), ("compose.yml", "compose.override.yml"),
+            ("docker-compose.yml", "docker-compose.override.yml"), ("docker-compose.yaml", "docker-compose.override.yaml"),
+        ] where exists(file) {
+            return [file, override].filter(exists).map { directory + "/" + $0 }
+        }
+        return []
+    }
+
+    /// The stack in `directory`: its Berth manifests, else the Compose project there.
+    public static func inDirectory(_ directory: String) -> StackSource {
+        let files = composeFiles(in: directory)
+        return files.isEmpty ? .directory(directory) : .compose(ComposeOptions(files: files, envFiles: [], projectName: nil))
     }
 
     /// A name to log under when the manifests cannot be loaded.

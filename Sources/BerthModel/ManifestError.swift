@@ -73,3 +73,19 @@ public struct ManifestErrors: Error, Sendable, CustomStringConvertible {
         errors.map(\.description).joined(separator: "\n")
     }
 }
+
+extension ManifestErrors {
+    /// The same errors with file paths below `directory` named from `prefix` instead: a stack
+    /// checked out of Git reports `deploy/web.yaml`, where the repository has it, not the
+    /// checkout in Berth's state directory.
+    public func relocated(from directory: String, to prefix: String) -> ManifestErrors {
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
+        let rename = { (path: String) in path.hasPrefix(base) ? prefix + path.dropFirst(base.count) : path }
+        return ManifestErrors(
+            errors.map { error in
+                ManifestError(
+                    error.code, at: error.location.map { SourceLocation(file: rename($0.file), line: $0.line, column: $0.column) },
+                    field: error.field, error.message.replacingOccurrences(of: base, with: prefix))
+            })
+    }
+}

@@ -234,6 +234,21 @@ public final class ReconcileStore: Sendable {
             try db.create(index: "action_on_kind", on: "action", columns: ["kind"])
             try db.create(index: "action_on_service", on: "action", columns: ["service", "reconcileId"])
         }
+        migrator.registerMigration("v10: the Git commit of each reconcile, held commits") { db in
+            try db.alter(table: "reconcile") { t in
+                t.add(column: "gitRepository", .text)
+                t.add(column: "gitRef", .text)
+                t.add(column: "gitPath", .text)
+                t.add(column: "gitCommit", .text)
+            }
+            try db.create(table: "gitHold") { t in
+                t.column("stack", .text).primaryKey()
+                t.column("heldCommit", .text).notNull()
+                t.column("applyCommit", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("heldAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 
@@ -497,6 +512,66 @@ public final class ReconcileStore: Sendable {
             } else {
                 try db.execute(sql: "DELETE FROM rollbackHold WHERE stack = ?", arguments: [stack])
             }
+        }
+    }
+
+    // MARK: Git
+
+    /// The commit of `stack`'s repository held back, if one is.
+    public func gitHold(stack: String) throws -> GitHoldRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT heldCommit, applyCommit, reason, heldAt FROM gitHold WHERE stack = ?", arguments: [stack]).map {
+                GitHoldRecord(heldCommit: $0["heldCommit"], applyCommit: $0["applyCommit"], reason: $0["reason"], heldAt: $0["heldAt"])
+            }
+        }
+    }
+
+    public func saveGitHold(_ hold: GitHoldRecord, stack: String) throws {
+        try write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO gitHold (stack, heldCommit, applyCommit, reason, heldAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [stack, hold.heldCommit, hold.applyCommit, hold.reason, hold.heldAt])
+        }
+    }
+
+    public func deleteGitHold(stack: String) throws {
+        try write { db in try db.execute(sql: "DELETE FROM gitHold WHERE stack = ?", arguments: [stack]) }
+    }
+
+    /// Where the newest reconcile that converged from a Git commit read its manifests: of
+    /// `stack`, or of the directory `path` of `repository`.
+    public func lastAppliedCommit(stack: String? = nil, repository: String? = nil, path: String? = nil) throws -> GitOrigin? {
+        try read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT gitRepository, gitRef, gitPath, gitCommit FROM reconcile
+                    WHERE (:stack IS NULL OR stack = :stack) AND gitCommit IS NOT NULL
+                        AND (:repository IS NULL OR gitRepository = :repository) AND (:path IS NULL OR gitPath = :path)
+                        AND outcome IN ('converged', 'changed')
+                    ORDER BY id DESC LIMIT 1
+                    """, arguments: ["stack": stack, "repository": repository, "path": path]
+            ).map { GitOrigin(repository: $0["gitRepository"], ref: $0["gitRef"], path: $0["gitPath"], commit: $0["gitCommit"]) }
+        }
+    }
+
+    /// The newest commit of `repository` that a reconcile of `stack` left converged, other than
+    /// `excluding` and other than any commit whose rollout failed: where the host goes back to
+    /// when a commit fails. (The reconcile that rolls a failed rollout back converges on the
+    /// failed commit's manifests too: converging is not enough.)
+    public func lastGoodCommit(stack: String, repository: String, excluding: String) throws -> String? {
+        try read { db in
+            try String.fetchOne(
+                db,
+                sql: """
+                    SELECT gitCommit FROM reconcile
+                    WHERE stack = :stack AND gitRepository = :repository AND gitCommit IS NOT NULL AND gitCommit != :excluding
+                        AND outcome IN ('converged', 'changed')
+                        AND gitCommit NOT IN (
+                            SELECT r.gitCommit FROM reconcile r JOIN rollout o ON o.reconcileId = r.id
+                            WHERE r.stack = :stack AND r.gitCommit IS NOT NULL AND o.outcome = 'failed')
+                    ORDER BY id DESC LIMIT 1
+                    """, arguments: ["stack": stack, "repository": repository, "excluding": excluding])
         }
     }
 

@@ -22,6 +22,8 @@ public struct ReconcileRecord: Sendable, Codable, Equatable {
     public var engineWrites: Int
     /// The Engine that served it, e.g. `Docker Engine 20.10.24` or `Podman 4.3.1` (nil before v7).
     public var engine: String?
+    /// The Git commit whose manifests it applied, when the stack came from a repository (v10).
+    public var origin: GitOrigin?
 
     public init(stack: String, trigger: String, profiles: [String], environment: String?, manifestDigest: String, startedAt: Date = Date()) {
         self.stack = stack
@@ -208,4 +210,37 @@ public enum RolloutOrder: String, Sendable, Codable, CustomStringConvertible {
     case startFirst = "start-first"
 
     public var description: String { rawValue }
+}
+
+/// Where a reconcile's manifests came from in Git: the repository (without credentials), the
+/// ref followed, the directory in it, and the commit.
+public struct GitOrigin: Sendable, Codable, Equatable {
+    public var repository: String
+    public var ref: String
+    public var path: String
+    public var commit: String
+
+    public init(repository: String, ref: String, path: String, commit: String) {
+        self.repository = repository
+        self.ref = ref
+        self.path = path
+        self.commit = commit
+    }
+}
+
+/// A commit of a followed repository that is not applied while the ref still points at it:
+/// its rollout failed its health gate, or `rollback --to-commit` went back from it. The host
+/// runs `applyCommit` instead until the ref moves to another commit.
+public struct GitHoldRecord: Sendable, Codable, Equatable {
+    public var heldCommit: String
+    public var applyCommit: String
+    public var reason: String
+    public var heldAt: Date
+
+    public init(heldCommit: String, applyCommit: String, reason: String, heldAt: Date = Date()) {
+        self.heldCommit = heldCommit
+        self.applyCommit = applyCommit
+        self.reason = reason
+        self.heldAt = heldAt
+    }
 }

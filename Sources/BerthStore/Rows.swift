@@ -20,10 +20,15 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
     var engineReads: Int
     var engineWrites: Int
     var engine: String?
+    var gitRepository: String?
+    var gitRef: String?
+    var gitPath: String?
+    var gitCommit: String?
 
     init(_ r: ReconcileRecord) {
         (id, stack, trigger, profiles, environment, manifestDigest) = (r.id, r.stack, r.trigger, r.profiles, r.environment, r.manifestDigest)
         (triggerDetail, engine) = (r.triggerDetail, r.engine)
+        (gitRepository, gitRef, gitPath, gitCommit) = (r.origin?.repository, r.origin?.ref, r.origin?.path, r.origin?.commit)
         (startedAt, endedAt, driftCount, outcome, error, engineReads, engineWrites) = (
             r.startedAt, r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites
         )
@@ -36,6 +41,9 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
         r.profiles = profiles
         r.triggerDetail = triggerDetail
         r.engine = engine
+        if let gitRepository, let gitRef, let gitPath, let gitCommit {
+            r.origin = GitOrigin(repository: gitRepository, ref: gitRef, path: gitPath, commit: gitCommit)
+        }
         (r.endedAt, r.driftCount, r.outcome, r.error, r.engineReads, r.engineWrites) = (
             endedAt, driftCount, outcome, error, engineReads, engineWrites
         )

@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthController
 import BerthEngine
 import BerthModel
+import BerthStore
 import Foundation
 
 extension Berth {
@@ -15,6 +16,7 @@ extension Berth {
         )
 
         @OptionGroup var stack: StackOptions
+        @OptionGroup var git: GitOptions
         @OptionGroup var common: CommonOptions
         @OptionGroup var progress: ProgressOptions
         @Flag(help: "Remove containers Berth does not own that hold a wanted name (otherwise they are reported as conflicts).")
@@ -30,8 +32,10 @@ extension Berth {
             // Connecting (version negotiation) overlaps reading the manifests and the state file.
             let connecting = Task { try await DockerClient.connect() }
             let loaded: LoadedStack
+            let follower: GitFollower?
             do {
-                loaded = try stack.load()
+                follower = try git.follower(statePath: common.statePath, store: try common.openStore())
+                loaded = try await follower?.stackNow(retryHeld: retryFailed) ?? stack.load()
             } catch {
                 connecting.cancel()
                 try? await connecting.value.shutdown()
@@ -42,12 +46,23 @@ extension Berth {
             options.pull = pull
             options.retryFailed = retryFailed
             options.startStopped = true
+            let onEvent = progress.printer(json: common.json)
             let report = try await withSession(common, stack: loaded.name, lockTimeout: .seconds(lockTimeout), connecting: connecting) { session in
                 do {
-                    return try await Reconciler(engine: session.engine, store: session.store).apply(
-                        loaded, options, onEvent: progress.printer(json: common.json))
+                    let reconciler = Reconciler(engine: session.engine, store: session.store)
+                    let report = try await reconciler.apply(loaded, options, onEvent: onEvent)
+                    // A commit whose rollout failed is held back: the host goes back to the last good one.
+                    guard let follower, await follower.reconciled(report, stack: loaded) else { return report }
+                    let good = try await follower.stack(current: loaded, reload: true)
+                    Console.error(
+                        "commit \(GitOrigin.short(loaded.origin?.commit ?? "")) held back; applying \(GitOrigin.short(good.origin?.commit ?? ""))\n")
+                    var first = report
+                    first.rollback.append(
+                        try await reconciler.apply(
+                            good, options, .rollback("commit \(GitOrigin.short(loaded.origin?.commit ?? "")) held back"), onEvent: onEvent))
+                    return first
                 } catch let error as ManifestErrors {
-                    throw ManifestFailure(errors: error)
+                    throw await manifestFailure(error, in: loaded, from: follower)
                 }
             }
             if common.json {

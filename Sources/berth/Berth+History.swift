@@ -59,6 +59,8 @@ extension Berth {
             let inSync: Bool
             let error: String?
             let engine: String?
+            /// The commit applied, when the stack came from a followed Git repository.
+            let git: GitOrigin?
             let engineCalls: EngineCallCounts
             let steps: [StepJSON]
             let rollouts: [RolloutRecord]
@@ -70,6 +72,7 @@ extension Berth {
                     reconcile.environment, reconcile.manifestDigest, reconcile.startedAt, reconcile.endedAt
                 )
                 (changes, outcome, error, engine) = (reconcile.driftCount, ReportJSON.outcome(reconcile.outcome), reconcile.error, reconcile.engine)
+                git = reconcile.origin
                 inSync = reconcile.outcome == "converged" || reconcile.outcome == "changed"
                 engineCalls = EngineCallCounts(reads: reconcile.engineReads, writes: reconcile.engineWrites)
                 steps = actions.map(StepJSON.init)
@@ -103,7 +106,7 @@ extension Berth {
             for (reconcile, actions) in entries {
                 let seconds = reconcile.endedAt.map { String(format: "%.2fs", $0.timeIntervalSince(reconcile.startedAt)) } ?? "-"
                 print(
-                    "#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger)\(reconcile.triggerDetail.map { " (\($0))" } ?? "") → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (\(reconcile.engine ?? "engine") \(reconcile.engineReads)r/\(reconcile.engineWrites)w)"
+                    "#\(reconcile.id ?? 0) \(formatter.string(from: reconcile.startedAt)) \(reconcile.stack) [\(reconcile.profiles)] env \(reconcile.environment ?? "-") trigger \(reconcile.trigger)\(reconcile.triggerDetail.map { " (\($0))" } ?? "")\(reconcile.origin.map { " commit \(GitOrigin.short($0.commit))" } ?? "") → \(reconcile.outcome) drift \(reconcile.driftCount) \(seconds) (\(reconcile.engine ?? "engine") \(reconcile.engineReads)r/\(reconcile.engineWrites)w)"
                 )
                 if let error = reconcile.error { print("    error: \(error)") }
                 for rollout in rollouts[reconcile.id ?? 0] ?? [] where rollout.order != .create { print("    \(Output.rollout(rollout))") }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BerthController
 import BerthModel
+import Foundation
 
 extension Berth {
     /// What `apply` would do, and why, touching nothing.
@@ -11,6 +12,7 @@ extension Berth {
             discussion: "Each line is one step: #id [steps it waits for] action target (reason).")
 
         @OptionGroup var stack: StackOptions
+        @OptionGroup var git: GitOptions
         @OptionGroup var common: CommonOptions
         @Flag(help: "Exit 0 when in sync, 2 when changes are pending, 1 on error.")
         var detailedExitcode = false
@@ -18,8 +20,9 @@ extension Berth {
         var pull = false
 
         func run() async throws {
-            let loaded = try stack.load()
             let store = try common.openStore(readOnly: true)
+            let follower = try git.follower(statePath: common.statePath, store: store)
+            let loaded = try await follower?.stackNow() ?? stack.load()
             var options = stack.reconcileOptions
             options.pull = pull
             options.startStopped = true  // what `apply` would do
@@ -27,7 +30,7 @@ extension Berth {
                 do {
                     return try await Reconciler(engine: engine, store: store).preview(loaded, options)
                 } catch let error as ManifestErrors {
-                    throw ManifestFailure(errors: error)
+                    throw await manifestFailure(error, in: loaded, from: follower)
                 }
             }
             let plan = preview.plan

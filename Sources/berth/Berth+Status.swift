@@ -16,6 +16,7 @@ extension Berth {
                 """)
 
         @OptionGroup var stack: StackOptions
+        @OptionGroup var git: GitOptions
         @OptionGroup var common: CommonOptions
         @Flag(help: "Exit 2 when a service drifted or is unhealthy, 0 when all are as their manifests say (1 stays an error).")
         var detailedExitcode = false
@@ -83,6 +84,23 @@ extension Berth {
             /// Changes it found to make (0: the host was in sync).
             let changes: Int
             let error: String?
+            /// The commit it read, when the stack comes from a followed Git repository.
+            let commit: String?
+        }
+        /// Where a stack followed in Git stands: the commit the host runs, and one held back.
+        struct GitState: Encodable {
+            let repository: String
+            let ref: String
+            let path: String
+            /// The commit the newest converged reconcile applied.
+            let commit: String?
+            let held: Held?
+            struct Held: Encodable {
+                let commit: String
+                let runs: String
+                let reason: String
+                let since: Date
+            }
         }
         struct Result: Encodable {
             let stack: String
@@ -92,17 +110,19 @@ extension Berth {
             let services: [ServiceStatus]
             let conflicts: [Conflict]
             let lastReconcile: LastReconcile?
+            let git: GitState?
         }
 
         func run() async throws {
-            let loaded = try stack.load()
             let store = try common.openStore(readOnly: true)
+            let follower = try git.follower(statePath: common.statePath, store: store)
+            let loaded = try await follower?.stackNow(orLastApplied: true) ?? stack.load()
             let (preview, rows) = try await withEngine { engine in
                 do {
                     let preview = try await Reconciler(engine: engine, store: store).preview(loaded, stack.reconcileOptions)
                     return (preview, try await ContainerRow.rows(of: try await StackContainers.list(engine, stack: loaded.name), engine))
                 } catch let error as ManifestErrors {
-                    throw ManifestFailure(errors: error)
+                    throw await manifestFailure(error, in: loaded, from: follower)
                 }
             }
             let rowByName = Dictionary(rows.map { ($0.container, $0) }, uniquingKeysWith: { first, _ in first })
@@ -138,11 +158,19 @@ extension Berth {
             let last = try store.lastReconcile(stack: desired.stack).map {
                 LastReconcile(
                     id: $0.id, trigger: $0.trigger, outcome: ReportJSON.outcome($0.outcome), startedAt: $0.startedAt, changes: $0.driftCount,
-                    error: $0.error)
+                    error: $0.error, commit: $0.origin?.commit)
+            }
+            let applied = try store.lastAppliedCommit(stack: desired.stack)
+            let gitState = (loaded.origin ?? applied).map { origin in
+                GitState(
+                    repository: origin.repository, ref: origin.ref, path: origin.path, commit: applied?.commit,
+                    held: try? store.gitHold(stack: desired.stack).map {
+                        GitState.Held(commit: $0.heldCommit, runs: $0.applyCommit, reason: $0.reason, since: $0.heldAt)
+                    })
             }
             let result = Result(
                 stack: desired.stack, profiles: desired.profiles, environment: desired.environment, inSync: plan.isConverged,
-                services: services, conflicts: plan.conflicts, lastReconcile: last)
+                services: services, conflicts: plan.conflicts, lastReconcile: last, git: gitState)
             if common.json {
                 try printJSON(result)
             } else {
@@ -189,9 +217,18 @@ extension Berth {
             for conflict in plan.conflicts { print("  ! conflict \(conflict.resource): \(conflict.reason)") }
             let orphans = plan.steps.filter { $0.cause == .orphan && $0.operation.kind == .remove }
             for orphan in orphans { print("  orphan: \(orphan.operation.target)") }
+            if let git = result.git {
+                print(
+                    "git: \(git.repository) \(git.ref)\(git.path.isEmpty ? "" : " path \(git.path)"), running commit \(git.commit.map(GitOrigin.short) ?? "none yet")"
+                )
+                if let held = git.held {
+                    print(
+                        "  commit \(GitOrigin.short(held.commit)) held back since \(ISO8601DateFormatter().string(from: held.since)): \(held.reason)")
+                }
+            }
             if let last {
                 print(
-                    "last reconcile #\(last.id ?? 0): \(last.trigger) → \(last.outcome) at \(ISO8601DateFormatter().string(from: last.startedAt)), drift \(last.changes)\(last.error.map { ", error: \($0)" } ?? "")"
+                    "last reconcile #\(last.id ?? 0): \(last.trigger) → \(last.outcome) at \(ISO8601DateFormatter().string(from: last.startedAt)), drift \(last.changes)\(last.commit.map { ", commit \(GitOrigin.short($0))" } ?? "")\(last.error.map { ", error: \($0)" } ?? "")"
                 )
             } else {
                 print("never reconciled")

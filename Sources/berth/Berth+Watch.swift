@@ -2,6 +2,7 @@ import ArgumentParser
 import BerthController
 import BerthEngine
 import BerthModel
+import BerthStore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -21,6 +22,14 @@ extension Berth {
                 """)
 
         @OptionGroup var stack: StackOptions
+        @OptionGroup var git: GitOptions
+        @Option(help: "With --git: how often to fetch the ref (e.g. 60s, 5m; bare numbers are seconds).")
+        var interval = "60s"
+        @Option(
+            name: .customLong("git-webhook-secret"),
+            help: "With --git and --listen: a file holding the secret that signs POST /hooks/git (GitHub, Gitea, Forgejo, GitLab).",
+            completion: .file())
+        var webhookSecret: String?
         @OptionGroup var common: CommonOptions
         @Option(help: "Seconds between full resyncs, whatever the events say.")
         var resync = 30
@@ -40,6 +49,12 @@ extension Berth {
             guard resync > 0 else { throw ValidationError("--resync must be at least 1 second") }
             guard readyWithin > 0 else { throw ValidationError("--ready-within must be at least 1 second") }
             _ = try flagTargets()
+            guard (DurationText.parse(interval) ?? .zero) >= .seconds(1) else {
+                throw ValidationError("--interval takes a duration of at least 1s (60s, 5m, 90), not '\(interval)'")
+            }
+            if webhookSecret != nil && (git.url == nil || listen == nil) {
+                throw ValidationError("--git-webhook-secret goes with --git URL and --listen ADDRESS (the webhook is POST /hooks/git there)")
+            }
             if let listen, Self.split(listen) == nil {
                 throw ValidationError(
                     "--listen takes PORT or HOST:PORT with a port from 0 (any free one) to 65535, not '\(listen)': 9464 or 127.0.0.1:9464 for this host only, 0.0.0.0:9464 for every interface"
@@ -66,15 +81,33 @@ extension Berth {
                 return handler
             }
             let logger = Logger(label: "berth.watch")
-            let loaded = try stack.load()
+            let metrics = Metrics()
+            let follower = try git.follower(
+                statePath: common.statePath, store: try common.openStore(), interval: DurationText.parse(interval) ?? .seconds(60), metrics: metrics)
+            let loaded: LoadedStack
+            if let follower {
+                loaded = try await firstStack(follower, logger: logger)
+            } else {
+                loaded = try stack.load()
+            }
             let json = common.json
             do {
                 try await withSession(common, stack: loaded.name, purpose: "watch", lockTimeout: .zero) { session in
-                    try await watch(loaded, session, logger: logger, json: json)
+                    try await watch(loaded, follower, session, metrics: metrics, logger: logger, json: json)
                 }
             } catch let error as LockError {
                 throw fail("berth watch: \(error)")
             }
+        }
+
+        /// The webhook secret: the file's first line.
+        static func secret(from file: String) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure("--git-webhook-secret \(file): cannot read the file")
+            }
+            let line = String(decoding: data.prefix(4096), as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { throw CommandFailure("--git-webhook-secret \(file): the file is empty") }
+            return Array(line.utf8)
         }
 
         /// The `--notify CHANNEL=URL` targets.
@@ -100,8 +133,37 @@ extension Berth {
             }
         }
 
-        private func watch(_ loaded: LoadedStack, _ session: Session, logger: Logger, json: Bool) async throws {
-            let metrics = Metrics()
+        /// The stack to start with, from a followed repository: the ref's commit once it can be
+        /// fetched (retried with growing delays: a daemon starts before the network does), or
+        /// the commit last applied from it meanwhile, which keeps the host as it is.
+        private func firstStack(_ follower: GitFollower, logger: Logger) async throws -> LoadedStack {
+            var attempt = 0
+            while true {
+                do {
+                    try await follower.fetch()
+                    return try await follower.stack(current: nil, reload: true)
+                } catch let error as InvalidCommit {
+                    if let stack = try? await follower.lastApplied() {
+                        logger.error("manifests invalid, host left on commit \(GitOrigin.short(stack.origin?.commit ?? "")):\n\(error)")
+                        return stack
+                    }
+                    throw CommandFailure("\(error)\nnothing was changed.")
+                } catch {
+                    if let stack = try? await follower.lastApplied() {
+                        logger.warning("\(error); starting from commit \(GitOrigin.short(stack.origin?.commit ?? "")), applied before")
+                        return stack
+                    }
+                    attempt += 1
+                    let delay = Backoff(base: .seconds(1), cap: .seconds(60)).delay(attempt: attempt)
+                    logger.warning("\(error); trying again in \(delay)")
+                    try await Task.sleep(for: delay)
+                }
+            }
+        }
+
+        private func watch(
+            _ loaded: LoadedStack, _ follower: GitFollower?, _ session: Session, metrics: Metrics, logger: Logger, json: Bool
+        ) async throws {
             metrics.bootstrapSwiftMetrics()
             let targets: [Notifier.Target]
             do {
@@ -116,7 +178,8 @@ extension Berth {
             let printer = Output.watchPrinter(json: json)
             let name = loaded.name
             let loop = ControlLoop(
-                watching: stack.source.source, options: stack.reconcileOptions, configuration: WatchConfiguration(resync: .seconds(resync)),
+                watching: follower ?? stack.source.source, options: stack.reconcileOptions,
+                configuration: WatchConfiguration(resync: .seconds(resync)),
                 engine: session.engine, store: session.store, metrics: metrics, logger: logger,
                 onRound: { round in
                     printer(round)
@@ -124,8 +187,12 @@ extension Berth {
                 })
             var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: loop)]
             if let listen, let (host, port) = Self.split(listen) {
+                let hook = try follower.flatMap { follower in
+                    try webhookSecret.map { GitWebhook(secret: try Self.secret(from: $0), follower: follower, metrics: metrics, logger: logger) }
+                }
                 let server = StatusServer(
-                    host: host, port: port, metrics: metrics, store: session.store, stack: loaded.name, readyWithin: .seconds(readyWithin))
+                    host: host, port: port, metrics: metrics, store: session.store, stack: loaded.name, readyWithin: .seconds(readyWithin),
+                    gitHook: hook)
                 services.append(.init(service: StatusService(server: server, address: listen, logger: logger), successTerminationBehavior: .ignore))
             }
             if let notifier {
@@ -134,7 +201,7 @@ extension Berth {
                     "notifying \(targets.map(\.channel.rawValue).joined(separator: ", ")) (\(targets.count) channel\(targets.count == 1 ? "" : "s"))")
             }
             logger.info(
-                "watching \(loaded.name) (\(stack.source.source.description)) on \(session.engine.product) \(session.engine.engineVersion) (API \(session.engine.apiVersion)), resync every \(resync)s"
+                "watching \(loaded.name) (\(follower?.description ?? stack.source.source.description)) on \(session.engine.product) \(session.engine.engineVersion) (API \(session.engine.apiVersion)), resync every \(resync)s"
             )
             let group = ServiceGroup(
                 configuration: ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

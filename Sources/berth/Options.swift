@@ -29,7 +29,7 @@ struct ComposeFileOptions: ParsableArguments {
     /// which is its `compose.yaml` (as `docker compose` finds it) when it holds no Berth manifests.
     static func source(files: [String], envFiles: [String], projectName: String?, directory: String?) -> StackSource {
         let directory = directory ?? "."
-        let files = files.isEmpty ? defaultFiles(in: directory) : files
+        let files = files.isEmpty ? StackSource.composeFiles(in: directory) : files
         guard files.isEmpty else {
             let absolute = { (path: String) in URL(fileURLWithPath: path).standardizedFileURL.path }
             return .compose(ComposeOptions(files: files.map(absolute), envFiles: envFiles.map(absolute), projectName: projectName))
@@ -37,27 +37,6 @@ struct ComposeFileOptions: ParsableArguments {
         return .directory(directory)
     }
 
-    /// The Compose files `docker compose` reads in `directory` when given none: the first of its
-    /// default names, and the matching override file. None when the directory holds Berth
-    /// manifests (a YAML file with a top-level `kind:`): an imported stack may sit beside its
-    /// Compose project.
-    static func defaultFiles(in directory: String) -> [String] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let isManifest = { (name: String) in
-            (name.hasSuffix(".yaml") || name.hasSuffix(".yml"))
-                && (FileHandle(forReadingAtPath: directory + "/" + name).flatMap { try? $0.read(upToCount: 65536) })
-                    .map { String(decoding: $0, as: UTF8.self).split(separator: "\n").contains { $0.hasPrefix("kind:") } } == true
-        }
-        if entries.contains(where: isManifest) { return [] }
-        let exists = { (name: String) in entries.contains(name) }
-        for (file, override) in [
-            ("compose.yaml", "compose.override.yaml"), ("compose.yml", "compose.override.yml"),
-            ("docker-compose.yml", "docker-compose.override.yml"), ("docker-compose.yaml", "docker-compose.override.yaml"),
-        ] where exists(file) {
-            return [file, override].filter(exists).map { directory + "/" + $0 }
-        }
-        return []
-    }
 }
 
 /// Loads and validates; warnings (ignored Compose keys, unset variables) go to stderr.

@@ -11,7 +11,8 @@ struct EngineRestartTests {
         try await TestStack.with("r") { stack in
             try TestManifests.write(stack)
             let loop = ControlLoop(
-                watching: .directory(stack.directory.path), options: ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment),
+                watching: StackSource.directory(stack.directory.path),
+                options: ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment),
                 engine: stack.engine, store: try stack.store())
             let task = Task { try await loop.run() }
             defer { task.cancel() }

@@ -162,3 +162,64 @@ import Testing
         #expect(try ReconcileStore(path: path).history().first?.reconcile.id == id)
     }
 }
+
+/// The Git side of the log: the commit of each reconcile, held commits, the last good commit.
+@Suite struct GitLogTests {
+    let store = try! ReconcileStore(
+        path: FileManager.default.temporaryDirectory.appendingPathComponent("berth-store-\(UUID().uuidString)/state.db").path)
+    let repository = "file:///srv/shop.git"
+
+    /// Logs a reconcile of `commit` ending `outcome`, with a failed rollout when `failedRollout`.
+    @discardableResult
+    func reconcile(_ commit: String?, _ outcome: String, failedRollout: Bool = false, trigger: String = "git") throws -> Int64 {
+        var record = ReconcileRecord(stack: "shop", trigger: trigger, profiles: [], environment: nil, manifestDigest: "d")
+        record.origin = commit.map { GitOrigin(repository: repository, ref: "main", path: "deploy", commit: $0) }
+        let id = try store.begin(record)
+        if failedRollout {
+            try store.recordRollouts([
+                RolloutRecord(
+                    reconcileID: id, stack: "shop", service: "web", cause: "spec-changed", order: .stopFirst, fromSpecHash: "a", toSpecHash: "b",
+                    fromImage: nil, toImage: nil, toDigest: nil, outcome: .failed, error: "unhealthy", startedAt: Date(), endedAt: Date())
+            ])
+        }
+        try store.finish(id, outcome: outcome, error: nil, driftCount: 0, engineReads: 0, engineWrites: 0)
+        return id
+    }
+
+    @Test func eachReconcileKeepsItsCommit() throws {
+        try reconcile("c1", "changed")
+        try reconcile(nil, "converged", trigger: "apply")
+        let history = try store.history(stack: "shop")
+        #expect(history.map(\.reconcile.origin?.commit) == [nil, "c1"])
+        #expect(history[1].reconcile.origin == GitOrigin(repository: repository, ref: "main", path: "deploy", commit: "c1"))
+        #expect(try store.lastAppliedCommit(stack: "shop")?.commit == "c1")
+        #expect(try store.lastAppliedCommit(repository: repository, path: "deploy")?.commit == "c1")
+        #expect(try store.lastAppliedCommit(repository: repository, path: "other") == nil)
+    }
+
+    /// Where the host goes back to: not the failed commit, not one whose rollout failed (even
+    /// though the reconcile that rolled it back converged on its manifests), not an invalid one.
+    @Test(
+        arguments: [
+            ([("c1", "changed", false)], "c2", "c1"),
+            ([("c1", "changed", false), ("c2", "changed", true), ("c2", "changed", false)], "c3", "c1"),
+            ([("c1", "changed", false), ("c2", "failed", false)], "c3", "c1"),
+            ([("c1", "changed", false), ("c2", "converged", false)], "c2", "c1"),
+            ([("c1", "failed", false)], "c2", nil),
+        ] as [([(String, String, Bool)], String, String?)])
+    func lastGoodCommit(_ log: [(String, String, Bool)], excluding: String, expected: String?) throws {
+        for (commit, outcome, failed) in log { try reconcile(commit, outcome, failedRollout: failed) }
+        #expect(try store.lastGoodCommit(stack: "shop", repository: repository, excluding: excluding) == expected)
+    }
+
+    @Test func aHoldIsKeptPerStackUntilDeleted() throws {
+        #expect(try store.gitHold(stack: "shop") == nil)
+        let hold = GitHoldRecord(heldCommit: "c2", applyCommit: "c1", reason: "rollout failed", heldAt: Date(timeIntervalSince1970: 1_800_000_000))
+        try store.saveGitHold(hold, stack: "shop")
+        try store.saveGitHold(GitHoldRecord(heldCommit: "x", applyCommit: "y", reason: "other"), stack: "other")
+        #expect(try store.gitHold(stack: "shop") == hold)
+        try store.deleteGitHold(stack: "shop")
+        #expect(try store.gitHold(stack: "shop") == nil)
+        #expect(try store.gitHold(stack: "other")?.heldCommit == "x")
+    }
+}

@@ -47,6 +47,14 @@ public struct WatchRound: Sendable {
     }
 }
 
+/// Something besides the Engine and the manifest files that asks for rounds: a followed Git
+/// repository's poller. Runs as long as the loop; pushes triggers.
+public protocol TriggerSource: Sendable {
+    func run(into queue: TriggerQueue) async
+}
+
+extension GitFollower: TriggerSource {}
+
 /// The Engine's event stream, the one Engine call the loop makes itself.
 public protocol EngineEventSource: Sendable {
     /// Events from `since` (nil: now); with `until`, the stream finishes normally at that time.
@@ -66,30 +74,35 @@ public final class ControlLoop: Service, Sendable {
     let metrics: Metrics
     let logger: Logger
     let onRound: @Sendable (WatchRound) -> Void
+    let sources: [any TriggerSource]
     let queue = TriggerQueue()
     let state: LoopState
 
     public init(
-        configuration: WatchConfiguration, reconciler: any RoundReconciler, events: any EngineEventSource, metrics: Metrics = Metrics(),
-        logger: Logger = Logger(label: "berth.watch"), onRound: @escaping @Sendable (WatchRound) -> Void = { _ in }
+        configuration: WatchConfiguration, reconciler: any RoundReconciler, events: any EngineEventSource, sources: [any TriggerSource] = [],
+        metrics: Metrics = Metrics(), logger: Logger = Logger(label: "berth.watch"), onRound: @escaping @Sendable (WatchRound) -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.reconciler = reconciler
         self.events = events
+        self.sources = sources
         self.metrics = metrics
         self.logger = logger
         self.onRound = onRound
         self.state = LoopState(tracker: configuration.crashLoop)
     }
 
-    /// The loop of `berth watch`: the stack read from `source`, reconciled on `engine`, logged in `store`.
+    /// The loop of `berth watch`: the stack read from `source`, reconciled on `engine`, logged in
+    /// `store`. A followed repository also polls for new commits.
     public convenience init(
-        watching source: StackSource, options: ReconcileOptions, configuration: WatchConfiguration = WatchConfiguration(),
+        watching source: any StackFeed, options: ReconcileOptions, configuration: WatchConfiguration = WatchConfiguration(),
         engine: any EngineClient, store: ReconcileStore, metrics: Metrics = Metrics(), logger: Logger = Logger(label: "berth.watch"),
         onRound: @escaping @Sendable (WatchRound) -> Void = { _ in }
     ) {
         let stack = WatchedStack(source: source, options: options, engine: engine, store: store, metrics: metrics, logger: logger)
-        self.init(configuration: configuration, reconciler: stack, events: engine, metrics: metrics, logger: logger, onRound: onRound)
+        self.init(
+            configuration: configuration, reconciler: stack, events: engine, sources: [source as? GitFollower].compactMap { $0 }, metrics: metrics,
+            logger: logger, onRound: onRound)
     }
 
     public func run() async throws {
@@ -104,6 +117,7 @@ public final class ControlLoop: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.followEvents(stack: stack) }
             group.addTask { await self.resyncPeriodically() }
+            for source in sources { group.addTask { await source.run(into: queue) } }
             await queue.push(Trigger(.startup, "watch started"))
             for await _ in queue.doorbell.cancelOnGracefulShutdown() {
                 try? await Task.sleep(for: configuration.debounce)
@@ -231,7 +245,8 @@ actor LoopState {
         var details: [String] = []
         for trigger in batch where trigger.kind == primary.kind && !details.contains(trigger.detail) { details.append(trigger.detail) }
         return RoundRequest(
-            trigger: Trigger(primary.kind, details.prefix(5).joined(separator: ", ")), reload: batch.contains { $0.kind == .manifest },
+            trigger: Trigger(primary.kind, details.prefix(5).joined(separator: ", ")),
+            reload: batch.contains { $0.kind == .manifest || $0.kind == .git },
             hold: Set(tracker.held(at: now).keys), recheck: Set(batch.compactMap(\.container)), stoppedByHand: stoppedByHand)
     }
 

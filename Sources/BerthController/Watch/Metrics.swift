@@ -1,4 +1,5 @@
 import BerthModel
+public import BerthStore
 public import Foundation
 import Prometheus
 
@@ -151,6 +152,41 @@ public actor Metrics {
     public func recordNotification(channel: String, outcome: String) {
         counter("notifications", "Notifications by channel and outcome (sent, failed, dropped).", ["channel": channel, "outcome": outcome])
             .increment()
+    }
+
+    // MARK: Git
+
+    private var commitInfo: Gauge?
+
+    /// The commit the last round applied, as `berth_git_commit_info{repository,ref,path,commit} 1`.
+    public func setGitCommit(_ origin: GitOrigin?) {
+        if let commitInfo { registry.unregisterGauge(commitInfo) }
+        commitInfo = origin.map {
+            gauge(
+                "git_commit", "info", "The commit of the followed repository the last round applied; always 1.",
+                ["repository": $0.repository, "ref": $0.ref, "path": $0.path, "commit": $0.commit])
+        }
+        commitInfo?.set(1.0)
+    }
+
+    /// One fetch of the followed ref.
+    public func recordGitFetch(succeeded: Bool) {
+        counter("git_fetches", "Fetches of the followed ref, by outcome (ok, failed).", ["outcome": succeeded ? "ok" : "failed"]).increment()
+        gauge("git_up", nil, "Whether the last fetch of the followed repository succeeded (1) or not (0).").set(succeeded ? 1.0 : 0.0)
+        if succeeded {
+            gauge("git_last_fetch", "timestamp_seconds", "When the followed ref was last fetched (Unix time).").set(Date().timeIntervalSince1970)
+        }
+    }
+
+    /// The head commit whose manifests do not load, while it is the head.
+    public func setGitInvalid(_ origin: GitOrigin?) {
+        gauge("git_head_invalid", nil, "Whether the manifests at the head of the followed ref fail to load (1) or not (0).")
+            .set(origin == nil ? 0.0 : 1.0)
+    }
+
+    /// A request to `POST /hooks/git`: `accepted`, `unauthorized`, `too-large`, or `unconfigured`.
+    public func recordGitWebhook(_ outcome: String) {
+        counter("git_webhooks", "Requests to POST /hooks/git, by outcome.", ["outcome": outcome]).increment()
     }
 
     // MARK: Health and readiness

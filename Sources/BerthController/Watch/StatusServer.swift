@@ -6,7 +6,8 @@ import NIOPosix
 
 /// What `berth watch --listen` serves: `/` (the status page), `/healthz` (liveness: the loop is
 /// not wedged), `/readyz` (readiness: the Engine answers and the stack converged recently) and
-/// `/metrics`. Read-only, GET only.
+/// `/metrics`. Read-only, GET only; the one exception is `POST /hooks/git` when a followed
+/// repository has a webhook secret (`GitWebhook`).
 ///
 /// A few lines of SwiftNIO rather than a web framework: four read-only endpoints do not justify
 /// another dependency tree in every build.
@@ -21,11 +22,14 @@ public struct StatusServer: Sendable {
     let stuckAfter: Duration
     /// `/readyz` fails when no reconcile converged the stack within this long.
     let readyWithin: Duration
+    /// Answers `POST /hooks/git`, when Berth follows a repository with a webhook secret.
+    let gitHook: GitWebhook?
 
     public init(
         host: String, port: Int, metrics: Metrics, store: ReconcileStore? = nil, stack: String = "", stuckAfter: Duration = .seconds(1800),
-        readyWithin: Duration = .seconds(600)
+        readyWithin: Duration = .seconds(600), gitHook: GitWebhook? = nil
     ) {
+        self.gitHook = gitHook
         self.host = host
         self.port = port
         self.metrics = metrics
@@ -56,7 +60,21 @@ public struct StatusServer: Sendable {
     }
 
     /// The answer to one request.
-    func respond(method: HTTPMethod, path: String) async -> (HTTPResponseStatus, String, String) {
+    func respond(method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: [UInt8]? = [], peer: String = "") async -> (
+        HTTPResponseStatus, String, String
+    ) {
+        if path.split(separator: "?").first == "/hooks/git" {
+            guard let gitHook else {
+                return (.notFound, "not found: Berth follows no Git repository with a webhook secret (--git-webhook-secret)\n", "text/plain")
+            }
+            guard method == .POST else { return (.methodNotAllowed, "POST only\n", "text/plain") }
+            guard let body else {
+                await metrics.recordGitWebhook("too-large")
+                return (.payloadTooLarge, "body larger than \(GitWebhook.maxBody) bytes\n", "text/plain")
+            }
+            let (status, text) = await gitHook.handle(headers: headers.map { ($0.name, $0.value) }, body: body, from: peer)
+            return (HTTPResponseStatus(statusCode: status), text, "text/plain")
+        }
         guard method == .GET || method == .HEAD else { return (.methodNotAllowed, "read-only: GET only\n", "text/plain") }
         switch path.split(separator: "?").first.map(String.init) ?? path {
         case "/healthz":
@@ -86,13 +104,21 @@ public struct StatusServer: Sendable {
     private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async throws {
         try await connection.executeThenClose { inbound, outbound in
             var request: HTTPRequestHead?
+            // Only a webhook's body is kept, up to its limit; nil once it went past.
+            var received: [UInt8]? = []
+            let peer = connection.channel.remoteAddress?.description ?? "?"
             for try await part in inbound {
                 switch part {
-                case .head(let head): request = head
-                case .body: break
+                case .head(let head):
+                    request = head
+                    received = []
+                case .body(let chunk):
+                    guard gitHook != nil, var bytes = received else { continue }
+                    bytes += chunk.readableBytesView
+                    received = bytes.count > GitWebhook.maxBody ? nil : bytes
                 case .end:
                     guard let head = request else { continue }
-                    let (status, body, type) = await respond(method: head.method, path: head.uri)
+                    let (status, body, type) = await respond(method: head.method, path: head.uri, headers: head.headers, body: received, peer: peer)
                     var headers = HTTPHeaders()
                     headers.add(name: "Content-Type", value: type)
                     headers.add(name: "Content-Length", value: String(body.utf8.count))

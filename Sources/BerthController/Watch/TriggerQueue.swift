@@ -3,13 +3,13 @@ public enum TriggerKind: String, Sendable, Codable, Comparable, CaseIterable {
     /// Commands: `apply`, `down`, a reconcile that goes back (after a failed gate or switch, or
     /// `berth rollback`), and `berth adopt`.
     case apply, down, rollback, adopt
-    /// Rounds of `watch`.
-    case startup, manifest, event, backoff, retry, resync
+    /// Rounds of `watch`; `git`: the followed ref moved to a new commit.
+    case startup, manifest, git, event, backoff, retry, resync
 
     /// When several arrive together, the log names the most specific one.
     var priority: Int {
         switch self {
-        case .manifest: 0
+        case .manifest, .git: 0
         case .event: 1
         case .startup: 2
         case .backoff: 3

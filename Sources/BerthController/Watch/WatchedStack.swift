@@ -8,7 +8,7 @@ public import Logging
 /// manifests (again when one changed), takes the stack lock, applies, and logs every step and
 /// metric. A round whose manifests do not load leaves the host alone and is logged as failed.
 public actor WatchedStack: RoundReconciler {
-    let source: StackSource
+    let source: any StackFeed
     let options: ReconcileOptions
     let engine: any EngineClient
     let store: ReconcileStore
@@ -18,7 +18,7 @@ public actor WatchedStack: RoundReconciler {
     /// an edit leaves the files invalid.
     private var loaded: LoadedStack?
 
-    public init(source: StackSource, options: ReconcileOptions, engine: any EngineClient, store: ReconcileStore, metrics: Metrics, logger: Logger) {
+    public init(source: any StackFeed, options: ReconcileOptions, engine: any EngineClient, store: ReconcileStore, metrics: Metrics, logger: Logger) {
         self.source = source
         self.options = options
         self.engine = engine
@@ -27,8 +27,8 @@ public actor WatchedStack: RoundReconciler {
         self.logger = logger
     }
 
-    public func prepare() -> (stack: String, watched: WatchedFiles) {
-        loaded = try? source.load()
+    public func prepare() async -> (stack: String, watched: WatchedFiles) {
+        loaded = try? await source.stack(current: nil, reload: true)
         return (loaded?.name ?? source.fallbackName, loaded?.watched ?? WatchedFiles(directories: [], names: [], anyManifest: false))
     }
 
@@ -36,27 +36,36 @@ public actor WatchedStack: RoundReconciler {
         let started = ContinuousClock.now
         let occasion = Occasion(trigger: request.trigger, hold: request.hold, recheck: request.recheck)
 
-        let stack: LoadedStack
+        var stack: LoadedStack
+        let previous = loaded
         do {
-            if request.reload || loaded == nil { loaded = try source.load() }
-            stack = loaded!
+            stack = try await source.stack(current: loaded, reload: request.reload)
+            loaded = stack
         } catch {
             return manifestsInvalid(error, stack: loaded?.name ?? source.fallbackName, trigger: request.trigger)
         }
         do {
             let lock = StackLock.path(stateFile: store.path, stack: stack.name, purpose: "reconcile")
             let report = try await StackLock.holding(lock, timeout: .seconds(600)) {
-                try await Reconciler(engine: engine, store: store).apply(stack, options, occasion)
+                // What another Berth process did while this round waited counts: say, a
+                // rollback to an earlier commit, which holds the ref's commit back.
+                let latest = try await source.stack(current: stack, reload: false)
+                if latest.origin != stack.origin { (stack, loaded) = (latest, latest) }
+                return try await Reconciler(engine: engine, store: store).apply(stack, options, occasion)
             }
             await metrics.setEngineUp(true)
             await record(report, trigger: request.trigger, seconds: (ContinuousClock.now - started).seconds)
             let (repaired, restarted) = Self.repairs(in: report, stoppedByHand: request.stoppedByHand)
+            let held = await source.reconciled(report, stack: stack)
             return RoundResult(
-                next: Self.next(after: report), report: report, repaired: repaired, started: restarted,
+                next: held ? .requeue(after: .zero, reason: "commit held back") : Self.next(after: report), report: report, repaired: repaired,
+                started: restarted,
                 scope: StackScope(
                     networks: Set(report.desired.networks.map(\.engineName)), containers: Set(report.desired.containers.map(\.name))))
         } catch let errors as ManifestErrors {
-            return manifestsInvalid(errors, stack: stack.name, trigger: request.trigger)
+            let (error, keepPrevious) = await source.rejected(stack, errors)
+            if keepPrevious { loaded = previous }
+            return manifestsInvalid(error, stack: stack.name, trigger: request.trigger)
         } catch {
             await metrics.setEngineUp(false)
             await metrics.recordReconcile(trigger: request.trigger.kind.rawValue, outcome: "error", seconds: (ContinuousClock.now - started).seconds)
@@ -123,11 +132,14 @@ public actor WatchedStack: RoundReconciler {
 
     /// Invalid manifests leave the host as it is; the round is logged as failed with the errors.
     private func manifestsInvalid(_ error: any Error, stack: String, trigger: Trigger) -> RoundResult {
-        let message = "manifests invalid, host left as it is:\n\(error)"
+        let message =
+            error is ManifestErrors || error is InvalidCommit
+            ? "manifests invalid, host left as it is:\n\(error)" : "cannot read the stack, host left as it is: \(error)"
         logger.error("\(message)")
         var record = ReconcileRecord(
             stack: stack, trigger: trigger.kind.rawValue, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
         record.triggerDetail = trigger.detail
+        record.origin = (error as? InvalidCommit)?.origin
         if let id = try? store.begin(record) {
             try? store.finish(id, outcome: "failed", error: message, driftCount: 0, engineReads: 0, engineWrites: 0)
         }
