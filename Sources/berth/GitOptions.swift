@@ -25,11 +25,16 @@ struct GitOptions: ParsableArguments {
     var credentials: String?
     @Option(name: .customLong("git-ssh-key"), help: "With --git over ssh: the private key file.", completion: .file())
     var sshKey: String?
+    @Option(
+        name: .customLong("git-allowed-signers"),
+        help: "With --git: apply only commits with an SSH signature by a key in this allowed_signers file (ssh-keygen's format).",
+        completion: .file())
+    var allowedSigners: String?
 
     func validate() throws {
         guard let url else {
-            if ref != "HEAD" || !path.isEmpty || credentials != nil || sshKey != nil {
-                throw ValidationError("--ref, --path, --git-credentials and --git-ssh-key go with --git URL")
+            if ref != "HEAD" || !path.isEmpty || credentials != nil || sshKey != nil || allowedSigners != nil {
+                throw ValidationError("--ref, --path, --git-credentials, --git-ssh-key and --git-allowed-signers go with --git URL")
             }
             return
         }
@@ -65,7 +70,8 @@ struct GitOptions: ParsableArguments {
         while trimmed.hasPrefix("./") { trimmed.removeFirst(2) }
         return GitFollower(
             repository: GitRepository(remote: try remote(url), stateDirectory: stateDirectory), ref: ref, path: trimmed == "." ? "" : trimmed,
-            interval: interval, store: try store(), metrics: metrics, logger: Logger(label: "berth.git"))
+            interval: interval, allowedSigners: allowedSigners.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, store: try store(),
+            metrics: metrics, logger: Logger(label: "berth.git"))
     }
 }
 
@@ -110,8 +116,5 @@ func manifestFailure(_ errors: ManifestErrors, in stack: LoadedStack, from follo
 }
 
 func invalidCommitFailure(_ invalid: InvalidCommit) -> CommandFailure {
-    let count = invalid.errors.errors.count
-    return CommandFailure(
-        "\(invalid)\n\(count) error\(count == 1 ? "" : "s") in the manifests of commit \(GitOrigin.short(invalid.origin.commit)); nothing was changed."
-    )
+    CommandFailure("\(invalid)\nnothing was applied from commit \(GitOrigin.short(invalid.origin.commit)); the host was not changed.")
 }

@@ -32,9 +32,10 @@ import Testing
             return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
 
-        /// Writes `files` (nil removes one), commits, pushes to `main`; returns the commit.
+        /// Writes `files` (nil removes one), commits (signed with the SSH key `signingKey`, when
+        /// given), pushes to `main`; returns the commit.
         @discardableResult
-        func commit(_ files: [String: String?], _ message: String) async throws -> String {
+        func commit(_ files: [String: String?], _ message: String, signingKey: String? = nil) async throws -> String {
             for (path, text) in files {
                 let url = URL(fileURLWithPath: work).appendingPathComponent(path)
                 if let text {
@@ -45,7 +46,8 @@ import Testing
                 }
             }
             try await git(["-C", work, "add", "-A"])
-            try await git(["-C", work, "commit", "--quiet", "-m", message])
+            let signing = signingKey.map { ["-c", "gpg.format=ssh", "-c", "user.signingkey=\($0).pub", "commit", "-S"] } ?? ["commit"]
+            try await git(["-C", work] + signing + ["--quiet", "-m", message])
             try await git(["-C", work, "push", "--quiet", "--force", "origin", "HEAD:main"])
             return try await git(["-C", work, "rev-parse", "HEAD"])
         }
@@ -233,6 +235,26 @@ import Testing
             #expect(refused.stderr.contains("deploy/db.yaml:4:"), "\(refused.stderr)")
             #expect(!refused.stderr.contains("/commits/"), "the checkout's path leaked: \(refused.stderr)")
             #expect(try await Command.docker("inspect", "-f", "{{.Id}}", "\(stack.name)-web") == id)
+
+            // With allowed signers, an unsigned commit is refused and a signed one applied.
+            let key = stack.directory.appendingPathComponent("signing").path
+            _ = try await Command.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f", key])
+            let signers = stack.directory.appendingPathComponent("allowed_signers").path
+            try "ops@example.invalid namespaces=\"git\" \(try String(contentsOfFile: key + ".pub", encoding: .utf8))"
+                .write(toFile: signers, atomically: true, encoding: .utf8)
+            let unsigned = try await repository.commit(
+                ["deploy/db.yaml": nil, "deploy/stack.yaml": Self.manifests(stack.name, colour: "green")], "unsigned")
+            let refusedUnsigned = try await stack.berth(["apply"] + git + ["--git-allowed-signers", signers])
+            #expect(refusedUnsigned.status == 1)
+            #expect(
+                refusedUnsigned.stderr.contains("commit \(unsigned)") && refusedUnsigned.stderr.contains("not signed"), "\(refusedUnsigned.stderr)")
+            #expect(await Self.colour("\(stack.name)-web") == "blue")
+            let signed = try await repository.commit(
+                ["deploy/stack.yaml": Self.manifests(stack.name, colour: "purple")], "signed", signingKey: key)
+            let appliedSigned = try await stack.berth(["apply"] + git + ["--git-allowed-signers", signers])
+            #expect(appliedSigned.status == 0, "\(appliedSigned.stderr)")
+            #expect(appliedSigned.stderr.contains("commit \(signed.prefix(12))"))
+            #expect(await Self.colour("\(stack.name)-web") == "purple")
 
             // A password in the URL is refused before anything runs: it would be logged.
             let password = try await stack.berth(["apply", "--git", "https://user:hunter2@127.0.0.1:1/shop.git"])

@@ -138,5 +138,26 @@ import Testing
         _ = try await git("-C", work, "push", "--quiet", "--force", bare, "\(commits[1]):refs/heads/main")
         #expect(try await copy.fetch("main") == commits[1])
         await #expect(throws: GitError.self) { try await copy.fetch("no-such-branch") }
+
+        // Signatures: only a commit signed by an allowed key passes.
+        let key = directory.appendingPathComponent("key").path
+        _ = try await Command.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "ops", "-f", key])
+        let other = directory.appendingPathComponent("other").path
+        _ = try await Command.run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "other", "-f", other])
+        let signers = directory.appendingPathComponent("allowed_signers").path
+        try "ops namespaces=\"git\" \(try String(contentsOfFile: key + ".pub", encoding: .utf8))".write(
+            toFile: signers, atomically: true, encoding: .utf8)
+        for (n, signingKey) in [(4, key), (5, other)] {
+            try "v\(n)\n".write(toFile: work + "/version", atomically: true, encoding: .utf8)
+            _ = try await git("-C", work, "add", "-A")
+            _ = try await git("-C", work, "-c", "gpg.format=ssh", "-c", "user.signingkey=\(signingKey).pub", "commit", "-S", "--quiet", "-m", "v\(n)")
+            _ = try await git("-C", work, "push", "--quiet", "--force", bare, "HEAD:refs/heads/main")
+            commits.append(try await git("-C", work, "rev-parse", "HEAD"))
+        }
+        #expect(try await copy.fetch("main") == commits[4])
+        _ = try await copy.fetch(commit: commits[3])
+        try await copy.verify(commits[3], allowedSigners: signers)
+        await #expect(throws: GitError.self) { try await copy.verify(commits[4], allowedSigners: signers) }
+        await #expect(throws: GitError.self) { try await copy.verify(commits[1], allowedSigners: signers) }
     }
 }

@@ -14,6 +14,8 @@ public actor GitFollower: StackFeed {
     /// The stack's directory in the repository; empty for its root.
     public let path: String
     public let interval: Duration
+    /// With an allowed_signers file, only commits with an SSH signature by one of its keys are applied.
+    public let allowedSigners: String?
     let store: ReconcileStore
     let metrics: Metrics?
     let logger: Logger
@@ -35,9 +37,10 @@ public actor GitFollower: StackFeed {
     public nonisolated let description: String
 
     public init(
-        repository: GitRepository, ref: String, path: String, interval: Duration, store: ReconcileStore, metrics: Metrics? = nil,
-        logger: Logger = Logger(label: "berth.git")
+        repository: GitRepository, ref: String, path: String, interval: Duration, allowedSigners: String? = nil, store: ReconcileStore,
+        metrics: Metrics? = nil, logger: Logger = Logger(label: "berth.git")
     ) {
+        self.allowedSigners = allowedSigners
         self.repository = repository
         self.ref = ref
         self.path = path
@@ -158,6 +161,13 @@ public actor GitFollower: StackFeed {
     /// - Throws: `InvalidCommit` when its manifests do not load.
     public func load(commit: String) async throws -> LoadedStack {
         let origin = GitOrigin(repository: repository.remote.url, ref: ref, path: path, commit: commit)
+        if let allowedSigners {
+            do {
+                try await repository.verify(commit, allowedSigners: allowedSigners)
+            } catch {
+                throw InvalidCommit(origin: origin, problem: "not signed by a key in \(allowedSigners): \(error)")
+            }
+        }
         let tree = try await repository.checkout(commit)
         let directory = path.isEmpty ? tree : tree + "/" + path
         var isDirectory: ObjCBool = false
@@ -204,13 +214,26 @@ public actor GitFollower: StackFeed {
     }
 }
 
-/// A commit whose manifests do not load: nothing is applied from it.
+/// A commit nothing is applied from: its manifests do not load, or it is not signed by an
+/// allowed key.
 public struct InvalidCommit: Error, CustomStringConvertible {
     public let origin: GitOrigin
-    public let errors: ManifestErrors
+    /// What is wrong, one problem per line.
+    public let problems: [String]
+
+    public init(origin: GitOrigin, errors: ManifestErrors) {
+        self.origin = origin
+        self.problems = errors.errors.map(\.description)
+    }
+
+    public init(origin: GitOrigin, problem: String) {
+        self.origin = origin
+        self.problems = [problem]
+    }
 
     public var description: String {
-        "commit \(origin.commit) (\(origin.ref) of \(origin.repository)\(origin.path.isEmpty ? "" : ", path \(origin.path)")):\n\(errors)"
+        "commit \(origin.commit) (\(origin.ref) of \(origin.repository)\(origin.path.isEmpty ? "" : ", path \(origin.path)")):\n"
+            + problems.joined(separator: "\n")
     }
 }
 

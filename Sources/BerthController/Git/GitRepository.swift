@@ -83,6 +83,14 @@ public struct GitRepository: Sendable {
         return tree
     }
 
+    /// Checks that `commit` carries an SSH signature (git's `gpg.format=ssh`) by a key in the
+    /// `allowed_signers` file (ssh-keygen(1) format).
+    /// - Throws: `GitError` with git's words when it does not.
+    public func verify(_ commit: String, allowedSigners: String) async throws {
+        guard FileManager.default.isReadableFile(atPath: allowedSigners) else { throw GitError(description: "cannot read \(allowedSigners)") }
+        try await git.run(["-C", bare, "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile=\(allowedSigners)", "verify-commit", commit])
+    }
+
     /// Where `checkout` puts the tree of `commit`.
     func tree(of commit: String) -> String { directory + "/commits/" + commit + "/" + remote.name }
 
