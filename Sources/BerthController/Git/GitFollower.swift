@@ -1,6 +1,6 @@
 public import BerthModel
 public import BerthStore
-public import Foundation
+import Foundation
 public import Logging
 
 /// A stack kept in a Git repository: the ref is fetched every `interval` (or at once when the
@@ -20,11 +20,9 @@ public actor GitFollower: StackFeed {
     let metrics: Metrics?
     let logger: Logger
 
-    /// The commit the ref pointed at when last fetched, and when that was.
+    /// The commit the ref pointed at when last fetched.
     public private(set) var head: String?
-    public private(set) var fetchedAt: Date?
-    /// Why the last fetch failed, while fetches fail.
-    public private(set) var fetchError: String?
+    /// Fetches failed in a row.
     private var failures = 0
     /// The stack at the head, read once per commit.
     private var atHead: LoadedStack?
@@ -61,14 +59,13 @@ public actor GitFollower: StackFeed {
     public func fetch() async throws -> String {
         do {
             let commit = try await repository.fetch(ref)
-            (head, fetchedAt, fetchError, failures) = (commit, Date(), nil, 0)
+            (head, failures) = (commit, 0)
             await metrics?.recordGitFetch(succeeded: true)
             return commit
         } catch {
-            fetchError = "cannot fetch \(ref) from \(repository.remote.url): \(error)"
             failures += 1
             await metrics?.recordGitFetch(succeeded: false)
-            throw GitError(description: fetchError!)
+            throw GitError(description: "cannot fetch \(ref) from \(repository.remote.url): \(error)")
         }
     }
 

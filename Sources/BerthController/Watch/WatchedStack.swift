@@ -133,8 +133,11 @@ public actor WatchedStack: RoundReconciler {
     /// Invalid manifests leave the host as it is; the round is logged as failed with the errors.
     private func manifestsInvalid(_ error: any Error, stack: String, trigger: Trigger) -> RoundResult {
         let message =
-            error is ManifestErrors || error is InvalidCommit
-            ? "manifests invalid, host left as it is:\n\(error)" : "cannot read the stack, host left as it is: \(error)"
+            switch error {
+            case is ManifestErrors: "manifests invalid, host left as it is:\n\(error)"
+            case is InvalidCommit: "not applied, host left as it is: \(error)"
+            default: "cannot read the stack, host left as it is: \(error)"
+            }
         logger.error("\(message)")
         var record = ReconcileRecord(
             stack: stack, trigger: trigger.kind.rawValue, profiles: options.profiles ?? [], environment: options.environment, manifestDigest: "")
