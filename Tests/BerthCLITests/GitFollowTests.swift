@@ -59,35 +59,33 @@ import Testing
         }
     }
 
-    /// `git daemon` serving the repository's directory on a loopback port, read-only. Run as
-    /// git's own `git-daemon` program: through the `git` wrapper, stopping the wrapper would
-    /// leave the daemon serving.
-    final class Daemon: @unchecked Sendable {
+    /// A server on a loopback port, run by the test and killed by it (SIGKILL: a server started
+    /// by a process that ignores SIGTERM ignores it too).
+    final class Server: @unchecked Sendable {
         let port = Int.random(in: 20000...40000)
-        let base: String
+        private let command: @Sendable (Int) async throws -> (String, [String])
         private var process: Process?
 
-        init(base: String) { self.base = base }
+        /// - Parameter command: the program and its arguments, given the port.
+        init(_ command: @escaping @Sendable (Int) async throws -> (String, [String])) { self.command = command }
 
-        var url: String { "git://127.0.0.1:\(port)/shop.git" }
-
-        func start() async throws {
-            let execPath = try await Command.run("git", ["--exec-path"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        /// Starts it and waits until `ready` (given the port) says it serves.
+        func start(ready: (Int) async -> Bool) async throws {
+            let (executable, arguments) = try await command(port)
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: execPath + "/git-daemon")
-            process.arguments = ["--reuseaddr", "--export-all", "--listen=127.0.0.1", "--port=\(port)", "--base-path=\(base)", base]
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
             self.process = process
             for _ in 0..<100 {
-                if (try? await Command.run("timeout", ["5", "git", "ls-remote", url]))?.status == 0 { return }
+                if await ready(port) { return }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            Issue.record("git daemon did not answer on port \(port)")
+            Issue.record("\(executable) did not answer on port \(port)")
         }
 
-        /// SIGKILL: a git daemon started by a process that ignores SIGTERM ignores it too.
         func stop() async {
             guard let process else { return }
             kill(process.processIdentifier, SIGKILL)
@@ -97,6 +95,60 @@ import Testing
 
         deinit { if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) } }
     }
+
+    /// `git daemon` serving the repository's directory, read-only: git's own `git-daemon`
+    /// program (through the `git` wrapper, stopping the wrapper would leave the daemon serving).
+    static func gitDaemon(_ repository: Repository) -> Server {
+        Server { port in
+            let execPath = try await Command.run("git", ["--exec-path"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let base = repository.root.path
+            return (execPath + "/git-daemon", ["--reuseaddr", "--export-all", "--listen=127.0.0.1", "--port=\(port)", "--base-path=\(base)", base])
+        }
+    }
+
+    static func answersGit(_ url: String) async -> Bool { (try? await Command.run("timeout", ["5", "git", "ls-remote", url]))?.status == 0 }
+
+    /// Git's smart HTTP behind Basic authentication: `git http-backend` as a CGI program under a
+    /// few lines of Python's http.server. It writes each request's Authorization header to `log`.
+    static let httpBackend = #"""
+        import base64, http.server, os, subprocess, sys
+        root, port, log, credentials = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+        expected = "Basic " + base64.b64encode(credentials.encode()).decode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args): pass
+            def handle_one(self):
+                auth = self.headers.get("Authorization", "-")
+                with open(log, "a") as f: f.write(auth + "\n")
+                if auth != expected:
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="git"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                env = dict(os.environ, GIT_PROJECT_ROOT=root, GIT_HTTP_EXPORT_ALL="1", PATH_INFO=path, QUERY_STRING=query,
+                           REQUEST_METHOD=self.command, CONTENT_TYPE=self.headers.get("Content-Type", ""), CONTENT_LENGTH=str(len(body)),
+                           REMOTE_USER="deploy", REMOTE_ADDR="127.0.0.1", HTTP_GIT_PROTOCOL=self.headers.get("Git-Protocol", ""))
+                out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
+                head, _, payload = out.partition(b"\r\n\r\n")
+                status, headers = 200, []
+                for line in head.decode().split("\r\n"):
+                    name, _, value = line.partition(": ")
+                    if name.lower() == "status": status = int(value.split()[0])
+                    elif name: headers.append((name, value))
+                self.send_response(status)
+                for name, value in headers: self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            do_GET = handle_one
+            do_POST = handle_one
+
+        http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+        """#
 
     /// A stack of one service whose `COLOUR` says which commit runs; `healthy: false` gives it
     /// a healthcheck that always fails.
@@ -272,10 +324,10 @@ import Testing
     @Test func watchFollowsTheRefOverGitDaemon() async throws {
         try await TestStack.with("gw") { stack in
             let repository = try await Repository.make(in: stack.directory)
-            let daemon = Daemon(base: repository.root.path)
+            let daemon = Self.gitDaemon(repository)
             let blue = try await repository.commit(["deploy/stack.yaml": Self.manifests(stack.name, colour: "blue")], "blue")
-            try await daemon.start()
-            let git = ["--git", daemon.url, "--ref", "main", "--path", "deploy"]
+            try await daemon.start { await Self.answersGit("git://127.0.0.1:\($0)/shop.git") }
+            let git = ["--git", "git://127.0.0.1:\(daemon.port)/shop.git", "--ref", "main", "--path", "deploy"]
             let watch = try Watch(stack, git + ["--interval", "1s", "--resync", "2", "--listen", "0"])
             let base = try await watch.base()
             let web = "\(stack.name)-web"
@@ -329,12 +381,58 @@ import Testing
             #expect(await Self.eventually { await Self.metric(base, "berth_git_up 0") }, "\(watch.text)")
             try await Task.sleep(for: .seconds(2))
             #expect(await Self.colour(web) == "green")
-            try await daemon.start()
+            try await daemon.start { await Self.answersGit("git://127.0.0.1:\($0)/shop.git") }
             #expect(await Self.eventually(30) { await Self.colour(web) == "purple" }, "\(watch.text)")
             #expect(await Self.metric(base, "berth_git_up 1"))
 
             #expect(await watch.stop() == 0)
             await daemon.stop()
+        }
+    }
+
+    /// Credentials from a file reach an authenticating server (git's smart HTTP on loopback),
+    /// and nowhere else: not the output, not the log, not the local copy's config.
+    @Test func httpCredentialsComeFromAFileAndStayOutOfEverythingLogged() async throws {
+        try await TestStack.with("gc") { stack in
+            let repository = try await Repository.make(in: stack.directory)
+            try await repository.commit(["stack.yaml": Self.manifests(stack.name, colour: "blue")], "blue")
+            let token = "t0ken-\(UInt32.random(in: 100_000...999_999))"
+            let script = stack.directory.appendingPathComponent("serve.py").path
+            try Self.httpBackend.write(toFile: script, atomically: true, encoding: .utf8)
+            let requests = stack.directory.appendingPathComponent("authorizations.log").path
+            let server = Server { port in ("/usr/bin/python3", [script, repository.root.path, "\(port)", requests, "deploy:\(token)"]) }
+            try await server.start { port in
+                (try? await Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/shop.git/info/refs"]))?
+                    .stdout
+                    == "401"
+            }
+            let url = "http://127.0.0.1:\(server.port)/shop.git"
+
+            let refused = try await stack.berth(["apply", "--git", url, "--ref", "main"])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("cannot fetch main from \(url)"), "\(refused.stderr)")
+            #expect(try await stack.containers().isEmpty)
+
+            let credentials = stack.directory.appendingPathComponent("git-credentials").path
+            try "deploy:\(token)\n".write(toFile: credentials, atomically: true, encoding: .utf8)
+            let applied = try await stack.berth(["apply", "--git", url, "--ref", "main", "--git-credentials", credentials])
+            #expect(applied.status == 0, "\(applied.stderr)")
+            #expect(await Self.colour("\(stack.name)-web") == "blue")
+            let sent = try String(contentsOfFile: requests, encoding: .utf8)
+            #expect(sent.contains("Basic " + Data("deploy:\(token)".utf8).base64EncodedString()))
+
+            let history = try await stack.berth(["history", "--json", "--stack", stack.name])
+            var logged = applied.stdout + applied.stderr + refused.stdout + refused.stderr + history.stdout
+            for file in [stack.statePath, stack.statePath + "-wal"] {
+                logged += String(decoding: (FileManager.default.contents(atPath: file) ?? Data()), as: UTF8.self)
+            }
+            let copies = stack.directory.appendingPathComponent("git").path
+            for case let file as String in FileManager.default.enumerator(atPath: copies) ?? NSEnumerator() where file.hasSuffix("config") {
+                logged += (try? String(contentsOfFile: copies + "/" + file, encoding: .utf8)) ?? ""
+            }
+            #expect(!logged.contains(token))
+            #expect(!logged.contains(Data("deploy:\(token)".utf8).base64EncodedString()))
+            await server.stop()
         }
     }
 
