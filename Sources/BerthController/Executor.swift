@@ -236,9 +236,7 @@ public struct Executor: Sendable {
             do {
                 try await engine.startContainer(id)
                 return
-            } catch let error as EngineError
-                where error.message.contains("port is already allocated") || error.message.contains("address already in use")
-            {
+            } catch let error as EngineError where EngineTexts.isPortTaken(error.message) {
                 // A port a removed container held is freed a moment later; one held for good is named.
                 guard attempt < 3 else { throw ExecutionError(await portTaken(error.message, starting: id)) }
                 attempt += 1
@@ -250,16 +248,13 @@ public struct Executor: Sendable {
     /// Why an image that is not on the host could not be pulled, in words a user can act on;
     /// the Engine's own text follows on the next line.
     static func pullFailure(_ image: String, _ message: String) -> String {
-        let text = message.lowercased()
         let reason =
-            if text.contains("no such host") || text.contains("server misbehaving") {
-                "its registry's host name does not resolve (no network, or a typo)"
-            } else if text.contains("connection refused") || text.contains("i/o timeout") || text.contains("network is unreachable") {
-                "its registry cannot be reached"
-            } else if text.contains("manifest unknown") || text.contains("not found") {
-                "its registry has no such image or tag"
-            } else if text.contains("unauthorized") || text.contains("denied") { "its registry refused access (docker login?)" } else {
-                "the pull failed"
+            switch EngineTexts.pullFailure(message) {
+            case .unresolvable: "its registry's host name does not resolve (no network, or a typo)"
+            case .unreachable: "its registry cannot be reached"
+            case .notFound: "its registry has no such image or tag"
+            case .denied: "its registry refused access (docker login?)"
+            case .other: "the pull failed"
             }
         return
             "image \(image) is not on this host and \(reason); build it, load it (docker load), or fix its name or tag\n    Engine: \(oneLine(message))"

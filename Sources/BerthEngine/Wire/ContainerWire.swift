@@ -26,14 +26,6 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     /// fills it in from health-filtered lists (`DockerClient.listContainers`).
     public internal(set) var health: String?
 
-    /// Health as Docker's status text tells it.
-    static func health(fromStatus status: String) -> String? {
-        if status.contains("(healthy)") { return "healthy" }
-        if status.contains("(unhealthy)") { return "unhealthy" }
-        if status.contains("(health: starting)") { return "starting" }
-        return nil
-    }
-
     public struct PortSummary: Decodable, Sendable, Equatable {
         public let ip: String?
         public let privatePort: Int
@@ -71,7 +63,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         state = try c.decodeIfPresent(String.self, forKey: .state) ?? ""
         status = try c.decodeIfPresent(String.self, forKey: .status) ?? ""
-        health = Self.health(fromStatus: status)
+        health = EngineTexts.health(fromStatus: status)
         let settings = try? c.nestedContainer(keyedBy: NetworkSettingsKeys.self, forKey: .networkSettings)
         networks = (try settings?.decodeIfPresent([String: EndpointSummary].self, forKey: .networks)) ?? [:]
         let host = try? c.nestedContainer(keyedBy: HostConfigKeys.self, forKey: .hostConfig)
