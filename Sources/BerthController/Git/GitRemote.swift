@@ -1,4 +1,4 @@
-import Crypto
+import BerthModel
 import Foundation
 
 /// A repository to follow, as the user named it, and how to authenticate to it. The URL is
@@ -45,7 +45,7 @@ public struct GitRemote: Sendable, Equatable {
     }
 
     /// A short, stable name for the local copy of this repository.
-    var cacheKey: String { String(SHA256.hash(data: Data(url.utf8)).map { String(format: "%02x", $0) }.joined().prefix(16)) }
+    var cacheKey: String { String(Digest.sha256Hex(url).prefix(16)) }
 
     /// What git needs in its environment to authenticate.
     public func environment() throws -> [String: String] {

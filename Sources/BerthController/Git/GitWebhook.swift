@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 public import Logging
 
@@ -42,8 +41,8 @@ public struct GitWebhook: Sendable {
     /// or GitLab's `X-Gitlab-Token: SECRET`. Compared in constant time.
     public static func verify(headers: [(String, String)], body: [UInt8], secret: [UInt8]) -> Bool {
         guard !secret.isEmpty else { return false }
-        let expected = Array(
-            HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: secret)).map { String(format: "%02x", $0) }.joined().utf8)
+        // The same signature Berth's own webhook notifications carry.
+        let expected = Array(NotificationFormat.signature(body, secret: secret).utf8)
         for (name, value) in headers {
             let value = value.trimmingCharacters(in: .whitespaces)
             switch name.lowercased() {

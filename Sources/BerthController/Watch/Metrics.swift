@@ -156,17 +156,22 @@ public actor Metrics {
 
     // MARK: Git
 
-    private var commitInfo: Gauge?
+    private var commitInfo: (origin: GitOrigin, gauge: Gauge)?
 
-    /// The commit the last round applied, as `berth_git_commit_info{repository,ref,path,commit} 1`.
+    /// The commit the last round applied, as `berth_git_commit_info{repository,ref,path,commit} 1`;
+    /// the series of the commit before goes. Most rounds apply the same commit: nothing changes.
     public func setGitCommit(_ origin: GitOrigin?) {
-        if let commitInfo { registry.unregisterGauge(commitInfo) }
+        guard origin != commitInfo?.origin else { return }
+        if let commitInfo { registry.unregisterGauge(commitInfo.gauge) }
         commitInfo = origin.map {
-            gauge(
-                "git_commit", "info", "The commit of the followed repository the last round applied; always 1.",
-                ["repository": $0.repository, "ref": $0.ref, "path": $0.path, "commit": $0.commit])
+            (
+                $0,
+                gauge(
+                    "git_commit", "info", "The commit of the followed repository the last round applied; always 1.",
+                    ["repository": $0.repository, "ref": $0.ref, "path": $0.path, "commit": $0.commit])
+            )
         }
-        commitInfo?.set(1.0)
+        commitInfo?.gauge.set(1.0)
     }
 
     /// One fetch of the followed ref.
