@@ -120,7 +120,8 @@ let package = Package(
         ),
         .testTarget(name: "BerthModelTests", dependencies: ["BerthModel", "BerthSecrets"], swiftSettings: strict),
         .testTarget(name: "BerthSecretsTests", dependencies: ["BerthSecrets"], swiftSettings: strict),
-        .testTarget(name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "BerthEngineTests", dependencies: ["BerthEngine", "BerthTesting"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "BerthStoreTests", dependencies: ["BerthStore", "BerthModel", .product(name: "GRDB", package: "GRDB.swift")], swiftSettings: strict),
         .testTarget(

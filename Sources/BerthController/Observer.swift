@@ -1,4 +1,4 @@
-import BerthEngine
+public import BerthEngine
 public import BerthModel
 
 /// Takes the `ObservedState` snapshot of one stack. Its cost follows the stack, not the host:
@@ -124,8 +124,19 @@ public struct Observer: Sendable {
     }
 }
 
+extension ObservedImage {
+    /// An image as the planner sees it: its `Id` (a config digest under Docker's graph drivers,
+    /// the image index's or manifest's digest under the containerd store: compared only with the
+    /// `ImageID` of containers of the same Engine) and its registry digests.
+    public init(_ details: ImageDetails) {
+        self.init(id: details.id, contextDigest: details.labels[Resolver.Label.contextDigest], repoDigests: details.repoDigests)
+    }
+}
+
 extension ObservedContainer {
-    init(_ summary: ContainerSummary) {
+    /// A row of the Engine's list as the planner sees it: the image is the one it was made from
+    /// (`ImageID`), whatever the image store.
+    public init(_ summary: ContainerSummary) {
         self.init(
             id: summary.id, name: summary.name, labels: summary.labels, imageID: summary.imageID, state: summary.state,
             status: summary.status, health: summary.health, networks: Array(summary.networks.keys).sorted(),

@@ -93,9 +93,3 @@ struct RolloutLedger {
         return spec
     }
 }
-
-extension ObservedImage {
-    init(_ details: ImageDetails) {
-        self.init(id: details.id, contextDigest: details.labels[Resolver.Label.contextDigest], repoDigests: details.repoDigests)
-    }
-}

@@ -12,7 +12,7 @@ extension DockerClient {
 
     /// Creates a network and returns its id.
     public func createNetwork(_ request: NetworkCreateRequest) async throws -> String {
-        let created: CreatedResponse = try await call(.post, "/networks/create", body: try Self.json(request))
+        let created: CreatedResponse = try await call(.post, "/networks/create", body: try Self.json(request.forAPI(apiVersion)))
         return created.id
     }
 

@@ -2,10 +2,14 @@ public import Foundation
 
 /// Checks a JSON value against a JSON Schema (the part of draft 2020-12 that docs/json/ uses:
 /// `type`, `properties`, `required`, `additionalProperties`, `items`, `enum`, `const`,
-/// `minimum`, `$ref` to `#/$defs/…`). The schemas are the contract of `--json`; this makes them
-/// tested rather than only written.
+/// `minimum`, `anyOf`, `$ref` to `#/$defs/…`). The schemas are the contract of `--json`; this makes
+/// them tested rather than only written. It also checks Engine bodies against the Engine's own
+/// specification (Tests/BerthEngineTests/Fixtures/engine-api).
 public struct JSONSchema: Sendable {
     let root: [String: any Sendable]
+    /// Objects with `properties` and no `additionalProperties` refuse other keys. Swagger leaves
+    /// them open; closed, a body Berth sends proves it uses only what the version defines.
+    private var closed = false
 
     public init(contentsOf url: URL) throws {
         guard let root = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: any Sendable] else {
@@ -26,6 +30,15 @@ public struct JSONSchema: Sendable {
         return found
     }
 
+    /// The same against the definition `name` of `$defs`; `closed` as described above.
+    public func violations(of value: Any, definition name: String, closed: Bool = false) -> [String] {
+        var schema = self
+        schema.closed = closed
+        var found: [String] = []
+        schema.check(value, against: ["$ref": "#/$defs/\(name)"], at: "$", into: &found)
+        return found
+    }
+
     private func check(_ value: Any, against schema: [String: Any], at path: String, into found: inout [String]) {
         if let reference = schema["$ref"] as? String {
             let name = reference.replacingOccurrences(of: "#/$defs/", with: "")
@@ -33,6 +46,15 @@ public struct JSONSchema: Sendable {
                 return found.append("\(path): unknown $ref \(reference)")
             }
             return check(value, against: definition, at: path, into: &found)
+        }
+        if let choices = schema["anyOf"] as? [[String: Any]] {
+            let failures = choices.map { choice in
+                var inner: [String] = []
+                check(value, against: choice, at: path, into: &inner)
+                return inner
+            }
+            if !failures.contains(where: \.isEmpty) { found += failures.min { $0.count < $1.count } ?? [] }
+            return
         }
         if let types = schema["type"].map({ $0 as? [String] ?? [$0 as? String ?? ""] }), !types.contains(where: { Self.value(value, is: $0) }) {
             return found.append("\(path): \(Self.describe(value)) is not \(types.joined(separator: " or "))")
@@ -52,7 +74,8 @@ public struct JSONSchema: Sendable {
                     check(child, against: property, at: "\(path).\(key)", into: &found)
                 } else if let additional = schema["additionalProperties"] as? [String: Any] {
                     check(child, against: additional, at: "\(path).\(key)", into: &found)
-                } else if schema["additionalProperties"] as? Bool == false {
+                } else if schema["additionalProperties"] as? Bool == false || (closed && schema["additionalProperties"] == nil && !properties.isEmpty)
+                {
                     found.append("\(path): \(key) is not in the schema")
                 }
             }
@@ -85,6 +108,7 @@ public struct JSONSchema: Sendable {
         switch (a, b) {
         case (let a as String, let b as String): a == b
         case (let a as NSNumber, let b as NSNumber): a == b
+        case (is NSNull, is NSNull): true
         default: false
         }
     }

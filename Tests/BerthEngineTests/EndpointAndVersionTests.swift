@@ -16,7 +16,7 @@ import Testing
         #expect(throws: EngineError.self) { try EngineEndpoint.fromEnvironment(["DOCKER_HOST": "ssh://host"]) }
     }
 
-    @Test(arguments: [("1.41", "1.41"), ("1.43", "1.43"), ("1.50", "1.47")])
+    @Test(arguments: [("1.41", "1.41"), ("1.43", "1.43"), ("1.50", "1.50"), ("1.53", "1.52")])
     func negotiation(_ server: String, _ expected: String) throws {
         let version = try DockerClient.negotiate(server: EngineVersion(version: "x", apiVersion: server, minAPIVersion: "1.12"))
         #expect(version.description == expected)
@@ -25,6 +25,14 @@ import Testing
     @Test func refusesOldEngines() {
         #expect(throws: EngineError.self) {
             try DockerClient.negotiate(server: EngineVersion(version: "19.03", apiVersion: "1.40", minAPIVersion: "1.12"))
+        }
+    }
+
+    /// Docker 29 speaks 1.44 to 1.52: Berth uses 1.52. An Engine that has dropped 1.52 is refused.
+    @Test func newerEngines() throws {
+        #expect(try DockerClient.negotiate(server: EngineVersion(version: "29.0.4", apiVersion: "1.52", minAPIVersion: "1.44")).description == "1.52")
+        #expect(throws: EngineError.self) {
+            try DockerClient.negotiate(server: EngineVersion(version: "31.0", apiVersion: "1.60", minAPIVersion: "1.53"))
         }
     }
 

@@ -22,8 +22,9 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     public var name: String { names.first.map { $0.hasPrefix("/") ? String($0.dropFirst()) : $0 } ?? id }
 
     /// `healthy`, `unhealthy`, `starting`, or nil when the Engine did not say (no healthcheck).
-    /// Docker's list carries it only in the status text; Podman's not even there, so the client
-    /// fills it in from health-filtered lists (`DockerClient.listContainers`).
+    /// From API 1.52 the list has it as `Health.Status`; before, Docker's carries it only in the
+    /// status text, and Podman's not even there, so the client fills it in from health-filtered
+    /// lists (`DockerClient.listContainers`).
     public internal(set) var health: String?
 
     public struct PortSummary: Decodable, Sendable, Equatable {
@@ -50,6 +51,11 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id = "Id", names = "Names", image = "Image", imageID = "ImageID", labels = "Labels"
         case state = "State", status = "Status", networkSettings = "NetworkSettings", hostConfig = "HostConfig", ports = "Ports"
+        case health = "Health"
+    }
+    struct HealthSummary: Decodable {
+        let status: String?
+        enum CodingKeys: String, CodingKey { case status = "Status" }
     }
     enum NetworkSettingsKeys: String, CodingKey { case networks = "Networks" }
     enum HostConfigKeys: String, CodingKey { case networkMode = "NetworkMode" }
@@ -63,7 +69,11 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         state = try c.decodeIfPresent(String.self, forKey: .state) ?? ""
         status = try c.decodeIfPresent(String.self, forKey: .status) ?? ""
-        health = EngineTexts.health(fromStatus: status)
+        if let structured = (try? c.decodeIfPresent(HealthSummary.self, forKey: .health))?.status {
+            health = ["healthy", "unhealthy", "starting"].contains(structured) ? structured : nil
+        } else {
+            health = EngineTexts.health(fromStatus: status)
+        }
         let settings = try? c.nestedContainer(keyedBy: NetworkSettingsKeys.self, forKey: .networkSettings)
         networks = (try settings?.decodeIfPresent([String: EndpointSummary].self, forKey: .networks)) ?? [:]
         let host = try? c.nestedContainer(keyedBy: HostConfigKeys.self, forKey: .hostConfig)
@@ -146,6 +156,13 @@ public struct ContainerDetails: Decodable, Sendable {
         public let initProcess: Bool?
         enum CodingKeys: String, CodingKey {
             case restartPolicy = "RestartPolicy", portBindings = "PortBindings", initProcess = "Init"
+        }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            restartPolicy = try c.decodeIfPresent(RestartPolicy.self, forKey: .restartPolicy)
+            // A port with no binding is `null` (Go's nil slice), as the spec's own example shows.
+            portBindings = try c.decodeIfPresent([String: [PortBinding]?].self, forKey: .portBindings)?.compactMapValues { $0 }
+            initProcess = try c.decodeIfPresent(Bool.self, forKey: .initProcess)
         }
     }
     public struct NetworkSettings: Decodable, Sendable {

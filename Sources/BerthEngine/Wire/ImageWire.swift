@@ -32,6 +32,7 @@ public struct ProgressMessage: Decodable, Sendable {
     public let status: String?
     /// Build output line.
     public let stream: String?
+    /// Why the stream failed: `errorDetail.message`, else the `error` that API 1.48 deprecates.
     public let error: String?
     public let progressDetail: Detail?
     public let aux: Aux?
@@ -39,6 +40,21 @@ public struct ProgressMessage: Decodable, Sendable {
     public struct Detail: Decodable, Sendable {
         public let current: Int64?
         public let total: Int64?
+    }
+    struct ErrorDetail: Decodable {
+        let message: String?
+    }
+    enum CodingKeys: String, CodingKey { case id, status, stream, error, errorDetail, progressDetail, aux }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id)
+        status = try c.decodeIfPresent(String.self, forKey: .status)
+        stream = try c.decodeIfPresent(String.self, forKey: .stream)
+        let detail = (try? c.decodeIfPresent(ErrorDetail.self, forKey: .errorDetail))?.message.flatMap { $0.isEmpty ? nil : $0 }
+        let legacy = (try? c.decodeIfPresent(String.self, forKey: .error)) ?? nil
+        error = detail ?? legacy.flatMap { $0.isEmpty ? nil : $0 }
+        progressDetail = try? c.decodeIfPresent(Detail.self, forKey: .progressDetail)
+        aux = try? c.decodeIfPresent(Aux.self, forKey: .aux)
     }
     public struct Aux: Decodable, Sendable {
         public let id: String?

@@ -60,13 +60,21 @@ public struct NetworkCreateRequest: Encodable, Sendable, Equatable {
     public var `internal`: Bool
     public var labels: [String: String]
     public var ipam: NetworkDetails.IPAM?
-    public var checkDuplicate = true
+    /// Asks the Engine to refuse a name in use. From API 1.44 it always does, and the field is
+    /// deprecated: `forAPI` sends it only to older versions.
+    public var checkDuplicate: Bool? = true
     public init(name: String, driver: String, internal: Bool, labels: [String: String], ipam: NetworkDetails.IPAM?) {
         self.name = name
         self.driver = driver
         self.internal = `internal`
         self.labels = labels
         self.ipam = ipam
+    }
+    /// The body as API `version` defines it.
+    public func forAPI(_ version: APIVersion) -> NetworkCreateRequest {
+        var request = self
+        request.checkDuplicate = version < APIVersion(1, 44) ? true : nil
+        return request
     }
     enum CodingKeys: String, CodingKey {
         case name = "Name", driver = "Driver", `internal` = "Internal", labels = "Labels", ipam = "IPAM"
