@@ -16,7 +16,7 @@ public final class DockerClient: Sendable {
     /// The lowest Engine API version Berth speaks (Docker 20.10).
     public static let minimumAPIVersion = APIVersion(1, 41)
     /// The highest Engine API version whose shapes Berth knows.
-    public static let maximumAPIVersion = APIVersion(1, 52)
+    public static let maximumAPIVersion = APIVersion(1, 55)
 
     public let endpoint: EngineEndpoint
     /// The version used in every request path (`/v1.41/...`).

@@ -29,7 +29,7 @@ import Testing
             name: "graph drivers (API 1.41)", version: "1.41", id: hash("a"), digest: hash("1"), movedID: hash("b"), movedDigest: hash("2"),
             platformManifest: nil),
         Store(
-            name: "containerd image store (API 1.52)", version: "1.52", id: hash("1"), digest: hash("1"), movedID: hash("2"),
+            name: "containerd image store (API 1.55)", version: "1.55", id: hash("1"), digest: hash("1"), movedID: hash("2"),
             movedDigest: hash("2"), platformManifest: hash("3")),
     ]
 

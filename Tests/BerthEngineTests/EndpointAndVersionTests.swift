@@ -16,7 +16,7 @@ import Testing
         #expect(throws: EngineError.self) { try EngineEndpoint.fromEnvironment(["DOCKER_HOST": "ssh://host"]) }
     }
 
-    @Test(arguments: [("1.41", "1.41"), ("1.43", "1.43"), ("1.50", "1.50"), ("1.53", "1.52")])
+    @Test(arguments: [("1.41", "1.41"), ("1.43", "1.43"), ("1.50", "1.50"), ("1.55", "1.55"), ("1.56", "1.55")])
     func negotiation(_ server: String, _ expected: String) throws {
         let version = try DockerClient.negotiate(server: EngineVersion(version: "x", apiVersion: server, minAPIVersion: "1.12"))
         #expect(version.description == expected)
@@ -28,11 +28,13 @@ import Testing
         }
     }
 
-    /// Docker 29 speaks 1.44 to 1.52: Berth uses 1.52. An Engine that has dropped 1.52 is refused.
+    /// Docker 29.0 speaks 1.44 to 1.52, 29.6 up to 1.55: Berth uses each one's highest. An Engine
+    /// that has dropped every version Berth speaks is refused.
     @Test func newerEngines() throws {
         #expect(try DockerClient.negotiate(server: EngineVersion(version: "29.0.4", apiVersion: "1.52", minAPIVersion: "1.44")).description == "1.52")
+        #expect(try DockerClient.negotiate(server: EngineVersion(version: "29.6.0", apiVersion: "1.55", minAPIVersion: "1.40")).description == "1.55")
         #expect(throws: EngineError.self) {
-            try DockerClient.negotiate(server: EngineVersion(version: "31.0", apiVersion: "1.60", minAPIVersion: "1.53"))
+            try DockerClient.negotiate(server: EngineVersion(version: "31.0", apiVersion: "1.60", minAPIVersion: "1.56"))
         }
     }
 
