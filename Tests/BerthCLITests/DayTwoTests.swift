@@ -56,7 +56,7 @@ import Testing
 
             // Both streams of every service, each line prefixed, as `docker compose logs`.
             var logs = try await stack.berth(["logs", directory])
-            for _ in 0..<50 where !logs.stdout.contains("worker ready") {
+            for _ in 0..<300 where !logs.stdout.contains("worker ready") {
                 try await Task.sleep(for: .milliseconds(100))
                 logs = try await stack.berth(["logs", directory])
             }
@@ -128,7 +128,7 @@ import Testing
             #expect(try await worker() == "running")
             try await Command.docker("stop", "-t", "1", "\(stack.name)-worker")
             var repaired = false
-            for _ in 0..<100 where !repaired {
+            for _ in 0..<300 where !repaired {
                 try await Task.sleep(for: .milliseconds(200))
                 repaired = try await worker() == "running"
             }

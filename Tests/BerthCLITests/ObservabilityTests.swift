@@ -69,7 +69,7 @@ import Testing
                 command: [sleep, "600"]
                 environment: {TOKEN: "${TOKEN}"}
                 ports: ["127.0.0.1:\(port):80"]
-                healthcheck: {test: [CMD, \(healthcheck)], interval: 300ms, timeout: 1s, retries: 2}
+                healthcheck: {test: [CMD, \(healthcheck)], interval: 300ms, timeout: 20s, retries: 2}
                 ---
                 kind: Service
                 name: crash

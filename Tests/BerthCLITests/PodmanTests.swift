@@ -29,7 +29,7 @@ struct PodmanTests {
     @Test func secondApplyIsANoOp() async throws {
         try await TestStack.with("pm") { stack in
             let project = try project(
-                stack, web: "    init: true\n    healthcheck: {test: [CMD, \"true\"], interval: 1s, timeout: 2s, retries: 3}\n")
+                stack, web: "    init: true\n    healthcheck: {test: [CMD, \"true\"], interval: 1s, timeout: 20s, retries: 3}\n")
             let first = try await stack.berth(["apply"] + project)
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
             let plan = try await stack.berth(["plan", "--detailed-exitcode"] + project)

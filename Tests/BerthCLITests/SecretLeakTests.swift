@@ -69,7 +69,7 @@ import Testing
             try watch.run()
             try await Task.sleep(for: .seconds(2))
             _ = try await Command.docker("rm", "-f", "\(stack.name)-web")
-            for _ in 0..<100 where (try? await stack.containers().first?.state) != "running" { try await Task.sleep(for: .milliseconds(100)) }
+            for _ in 0..<600 where (try? await stack.containers().first?.state) != "running" { try await Task.sleep(for: .milliseconds(100)) }
             try await Task.sleep(for: .seconds(1))
             watch.terminate()
             watch.waitUntilExit()
