@@ -53,7 +53,10 @@ public struct JSONSchema: Sendable {
                 check(value, against: choice, at: path, into: &inner)
                 return inner
             }
-            if !failures.contains(where: \.isEmpty) { found += failures.min { $0.count < $1.count } ?? [] }
+            // None fits: say why the choice of the value's own type does not (not "is not null").
+            if !failures.contains(where: \.isEmpty) {
+                found += failures.first { !$0.contains { $0.hasPrefix("\(path): ") } } ?? failures.first ?? []
+            }
             return
         }
         if let types = schema["type"].map({ $0 as? [String] ?? [$0 as? String ?? ""] }), !types.contains(where: { Self.value(value, is: $0) }) {
