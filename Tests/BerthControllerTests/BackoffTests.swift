@@ -30,6 +30,36 @@ import Testing
         #expect(tracker.entries["web"]?.failures == 1)
     }
 
+    /// On a loaded host a round that starts a container can take 15 s; the container dies at
+    /// once and the next round finds it. That is a crash loop, however long the rounds took.
+    @Test func slowRoundsDoNotMakeACrashLoopLookStable() {
+        var tracker = CrashLoopTracker(backoff: Backoff(base: .milliseconds(250), cap: .seconds(300)), stableAfter: .seconds(10))
+        let t0 = ContinuousClock.now
+        for round in 0..<4 {
+            let began = t0 + .seconds(round * 15)
+            tracker.recordRepairs(["crash"], at: began + .seconds(15), observedAt: began)
+        }
+        #expect(tracker.entries["crash"]?.failures == 4)
+    }
+
+    /// A wait longer than `stableAfter` is not time the container was up.
+    @Test func aLongBackoffDoesNotResetTheCount() {
+        var tracker = CrashLoopTracker(backoff: Backoff(base: .seconds(1), cap: .seconds(300)), stableAfter: .seconds(10))
+        let t0 = ContinuousClock.now
+        var now = t0
+        for _ in 0..<8 {
+            let due = tracker.entries["crash"]?.notBefore ?? now
+            tracker.recordRepairs(["crash"], at: due + .milliseconds(100), observedAt: due)
+            now = due + .milliseconds(100)
+        }
+        #expect(tracker.entries["crash"]?.failures == 8)
+        #expect(tracker.held(at: now)["crash"] == now + .seconds(128))
+        // Up for 11 s past the end of its wait, then dead: healthy again.
+        let later = tracker.entries["crash"]!.notBefore + .seconds(11)
+        tracker.recordRepairs(["crash"], at: later, observedAt: later)
+        #expect(tracker.entries["crash"]?.failures == 1)
+    }
+
     @Test func servicesAreTrackedIndependently() {
         var tracker = CrashLoopTracker()
         let t0 = ContinuousClock.now

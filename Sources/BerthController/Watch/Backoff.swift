@@ -29,12 +29,15 @@ public struct Backoff: Sendable, Equatable {
 ///
 /// Every time the loop has to repair a service (its container was missing or had stopped), the
 /// service's failure count n goes up, and its next repair waits `backoff.delay(attempt: n)`: the
-/// first repair is immediate, the second waits 1 s, the third 2 s, then 4 s, 8 s, … A service that needed no repair for `stableAfter` is
-/// considered healthy again and its count resets. Pure: time is passed in.
+/// first repair is immediate, the second waits 1 s, the third 2 s, then 4 s, 8 s, … A service is
+/// healthy again, and its count resets, when the round that finds it needing a repair began more
+/// than `stableAfter` after its backoff ended: its container then stayed up that long. Measured
+/// from the round's start, not its end, so a slow Engine (a start that takes 15 s) does not make a
+/// crash loop look stable; and from the backoff's end, so a long wait does not either. Pure: time
+/// is passed in.
 public struct CrashLoopTracker: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var failures: Int
-        public var lastRepair: ContinuousClock.Instant
         public var notBefore: ContinuousClock.Instant
     }
 
@@ -47,13 +50,16 @@ public struct CrashLoopTracker: Sendable, Equatable {
         self.stableAfter = stableAfter
     }
 
-    /// Records that `services` were repaired at `now`.
-    public mutating func recordRepairs(_ services: some Sequence<String>, at now: ContinuousClock.Instant) {
+    /// Records that `services` were repaired by a round that began at `observedAt` (when it read the
+    /// host) and ended at `now`.
+    public mutating func recordRepairs(
+        _ services: some Sequence<String>, at now: ContinuousClock.Instant, observedAt: ContinuousClock.Instant? = nil
+    ) {
+        let observed = observedAt ?? now
         for service in services {
-            var entry = entries[service] ?? Entry(failures: 0, lastRepair: now, notBefore: now)
-            if now - entry.lastRepair > stableAfter { entry.failures = 0 }
+            var entry = entries[service] ?? Entry(failures: 0, notBefore: now)
+            if observed - entry.notBefore > stableAfter { entry.failures = 0 }
             entry.failures += 1
-            entry.lastRepair = now
             entry.notBefore = now + backoff.delay(attempt: entry.failures)
             entries[service] = entry
         }
@@ -61,7 +67,7 @@ public struct CrashLoopTracker: Sendable, Equatable {
 
     /// Services whose next repair must wait, with the instant it may happen.
     public mutating func held(at now: ContinuousClock.Instant) -> [String: ContinuousClock.Instant] {
-        entries = entries.filter { now - $0.value.lastRepair <= stableAfter || $0.value.notBefore > now }
+        entries = entries.filter { now - $0.value.notBefore <= stableAfter }
         return entries.filter { $0.value.notBefore > now }.mapValues(\.notBefore)
     }
 }

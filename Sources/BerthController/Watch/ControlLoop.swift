@@ -190,12 +190,13 @@ public final class ControlLoop: Service, Sendable {
     // MARK: One round
 
     private func round(_ batch: [Trigger]) async {
-        let request = await state.request(for: batch, at: ContinuousClock.now)
+        let began = ContinuousClock.now
+        let request = await state.request(for: batch, at: began)
         await metrics.roundStarted("\(request.trigger.kind.rawValue): \(request.trigger.detail)")
         let result = await reconciler.reconcile(request)
         await metrics.roundEnded()
         let now = ContinuousClock.now
-        await state.finished(request, result, at: now)
+        await state.finished(request, result, began: began, at: now)
         let held = await state.backoff(at: now)
         await reconciler.backoffChanged(held)
         await metrics.setBackoff(held.mapValues { ($0.notBefore - now).seconds })
@@ -251,8 +252,8 @@ actor LoopState {
     }
 
     /// Takes in what a round did: repairs toward backoff, containers started, the stack's scope.
-    func finished(_ request: RoundRequest, _ result: RoundResult, at now: ContinuousClock.Instant) {
-        tracker.recordRepairs(result.repaired, at: now)
+    func finished(_ request: RoundRequest, _ result: RoundResult, began: ContinuousClock.Instant, at now: ContinuousClock.Instant) {
+        tracker.recordRepairs(result.repaired, at: now, observedAt: began)
         stoppedByHand.subtract(result.started)
         if let scope = result.scope { self.scope = scope }
         if case .engineUnavailable = result.next {} else { engineFailures = 0 }
