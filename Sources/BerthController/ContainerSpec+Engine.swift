@@ -69,7 +69,9 @@ extension NetworkAttachment {
 extension NetworkSpec {
     func createRequest(stack: String) -> NetworkCreateRequest {
         let ipam = subnet.map { NetworkDetails.IPAM(config: [IPAMConfig(subnet: $0, gateway: gateway)]) }
-        return NetworkCreateRequest(name: engineName, driver: driver, internal: `internal`, labels: [Resolver.Label.stack: stack], ipam: ipam)
+        var request = NetworkCreateRequest(name: engineName, driver: driver, internal: `internal`, labels: [Resolver.Label.stack: stack], ipam: ipam)
+        if driver == SwarmPlanner.networkDriver { request.attachable = true }
+        return request
     }
 }
 

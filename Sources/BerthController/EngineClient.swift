@@ -33,6 +33,13 @@ public protocol EngineClient: EngineEventSource {
     ) async throws -> String
     func exec(_ command: [String], in container: String) async throws -> ExecResult
     func logs(_ container: String, tty: Bool, _ options: DockerClient.LogOptions) -> AsyncThrowingStream<OutputChunk, any Error>
+    func info() async throws -> EngineInfo
+    func listServices(labels: [String], names: [String]) async throws -> [SwarmService]
+    func inspectService(_ idOrName: String) async throws -> SwarmService
+    func createService(_ spec: ServiceSpec) async throws -> String
+    func updateService(_ id: String, version: UInt64, _ spec: ServiceSpec) async throws
+    func removeService(_ idOrName: String) async throws
+    func listTasks(services: [String]) async throws -> [SwarmTask]
     var callCounts: EngineCallCounts { get }
     /// Docker or Podman: the few places they differ in behaviour (not in shapes) ask.
     var product: EngineProduct { get }

@@ -134,7 +134,7 @@ public struct Executor: Sendable {
             }
             try await keepOneNetwork(named: spec.engineName)
         case .removeNetwork(let name):
-            try await ignoringNotFound { try await engine.removeNetwork(name) }
+            try await ignoringNotFound { try await removeNetwork(name) }
         case .disconnectNetwork(let ref, let network):
             let id = try await created.id(ref)
             try await unlessInPlace(
@@ -206,6 +206,14 @@ public struct Executor: Sendable {
             if exit.statusCode != 0 { throw ExecutionError("exited with code \(exit.statusCode); dependents need it to complete successfully") }
         case .drain(_, let milliseconds):
             try await Task.sleep(for: .milliseconds(milliseconds))
+        case .createService(let spec):
+            try await createService(spec)
+        case .updateService(let id, let version, let spec):
+            try await engine.updateService(id, version: version, spec.engineSpec)
+        case .removeService(let id, _):
+            try await ignoringNotFound { try await engine.removeService(id) }
+        case .waitService(let spec):
+            try await waitService(spec)
         case .runHook(let ref, let hook):
             let id = try await created.id(ref)
             let result = try await engine.exec(hook.command, in: id)

@@ -21,12 +21,15 @@ public struct Observer: Sendable {
     /// view catches up (the exit handler updates that view last), so a list read at once can still
     /// say `running`. Inspect waits for the container's lock, which the exit handler holds until
     /// it is done, and so sees the end state.
+    static let swarmTaskLabel = "com.docker.swarm.task.id"
+
     public func observe(stack: String, networks declared: Set<String> = [], recheck: Set<String> = []) async throws -> ObservedState {
         let owner = ["\(Resolver.Label.stack)=\(stack)"]
         async let containers = engine.listContainers(labels: owner, names: [], all: true)
         async let networks = engine.listNetworks(labels: owner, names: [])
         async let volumes = engine.listVolumes(labels: owner, names: [])
-        var listed = try await containers.map(ObservedContainer.init)
+        // A swarm task's container carries the stack's labels too, but the swarm runs it.
+        var listed = try await containers.filter { $0.labels[Self.swarmTaskLabel] == nil }.map(ObservedContainer.init)
         if !recheck.isEmpty { listed = try await rechecked(listed, ids: recheck) }
         var observed = ObservedState(
             containers: listed,

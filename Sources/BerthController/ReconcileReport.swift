@@ -67,4 +67,6 @@ public struct Preview: Sendable {
     public var previousSelection: StackSelection?
     /// Services `berth stop` stopped, with when: held as they are unless the reconcile starts them.
     public var stoppedOnPurpose: [String: Date] = [:]
+    /// The swarm's services and networks, when the stack targets a swarm (`observed` is then empty).
+    public var swarm: ObservedSwarm?
 }

@@ -32,6 +32,10 @@ public struct Reconciler: Sendable {
                 $0.allSatisfy(manifest.profiles.contains) && !($0.isEmpty && !manifest.defaultProfiles.isEmpty) ? $0 : nil
             }
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
+        if Self.mayTargetSwarm(manifest) {
+            let wanted = try resolve(stack, options, facts: NetworkFacts())
+            if wanted.target == .swarm { return try await swarmPreview(wanted) }
+        }
         let observer = Observer(engine: engine)
         var observed = try await observer.observe(stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck)
         let wanted = try resolve(stack, options, facts: observed.facts)
@@ -147,7 +151,8 @@ public struct Reconciler: Sendable {
     /// each wait is time a removed container is not running.
     private func settledPreview(_ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion) async throws -> Preview {
         var preview = try await self.preview(stack, options, occasion)
-        for attempt in 0..<68 where !preview.plan.waiting.isEmpty {
+        // A swarm's waits are its own orchestration (tasks starting): nothing to wait out here.
+        for attempt in 0..<68 where !preview.plan.waiting.isEmpty && preview.desired.target != .swarm {
             try await Task.sleep(for: .milliseconds(attempt < 20 ? 25 : 200))
             preview = try await self.preview(stack, options, occasion)
         }
@@ -274,7 +279,8 @@ public struct Reconciler: Sendable {
         let before = engine.callCounts
         let startedAt = Date()
         let observed = try await Observer(engine: engine).observe(stack: name)
-        let plan = Planner.down(stack: name, observed: observed, removeVolumes: removeVolumes)
+        var plan = Planner.down(stack: name, observed: observed, removeVolumes: removeVolumes)
+        if let swarm = try await swarmDown(stack: name) { plan = swarm.followed(by: plan) }
         let reconcileID = try begin(
             ReconcileRecord(stack: name, trigger: trigger.rawValue, profiles: [], environment: nil, manifestDigest: "", startedAt: startedAt))
         let results = await execute(plan, reconcileID: reconcileID, desired: DesiredState(stack: name), onEvent: onEvent)

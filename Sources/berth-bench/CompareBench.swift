@@ -48,6 +48,12 @@ struct ToolResult: Codable {
     var calls: [String: String] = [:]
     /// The largest peak RSS of the CLI over each operation's samples, in kB.
     var peakRSSKB: [String: Int] = [:]
+
+    /// Medians as soon as a phase ends: a later phase that fails does not take them with it.
+    var summary: String {
+        [("cold", cold), ("no-op", noop), ("recreate", recreate), ("restore", restore)].filter { !$0.1.isEmpty }
+            .map { "\($0.0) \(String(format: "%.3f", median($0.1))) s" }.joined(separator: ", ")
+    }
 }
 
 struct SizeResult: Codable {
@@ -90,12 +96,15 @@ enum CompareBench {
             var result = SizeResult(services: size)
             progress("N=\(size): Engine floor")
             result.floor = try await bench.floor(list: &result.floorList, repair: &result.floorRepair)
+            progress("N=\(size): Engine floor \(result.floor.summary)")
             if options.withCompose {
                 progress("N=\(size): docker-compose")
                 result.compose = try await bench.compose()
+                progress("N=\(size): docker-compose \(result.compose.summary)")
             }
             progress("N=\(size): berth")
             result.berth = try await bench.berth()
+            progress("N=\(size): berth \(result.berth.summary)")
             if options.unrelated > 0 {
                 progress("N=\(size): berth no-op beside \(options.unrelated) unrelated containers")
                 result.unrelated = options.unrelated
@@ -167,6 +176,8 @@ struct Workload {
     var berthProject: String { "bb\(tag)" }
     var composeProject: String { "bc\(tag)" }
     var floorProject: String { "bf\(tag)" }
+    /// `watch` gets a project of its own: nothing an earlier phase left behind can collide with it.
+    var watchProject: String { "bw\(tag)" }
     var state: String { directory.appendingPathComponent("state.db").path }
 
     func environment(generation: Int) -> [String: String] {
@@ -180,9 +191,15 @@ struct Workload {
 
     /// Removes every container and network the workload made, through the API (not timed), and
     /// waits until the Engine lists none: on a busy host removals finish well after their calls
-    /// return, and a network outlives its last container by as long.
+    /// return, and a network outlives its last container by as long. Docker 20.10 was seen, after
+    /// 500 removals, to keep endpoints of containers that no longer exist: the network then
+    /// refuses removal, and a container of the same name refuses to join it. Those endpoints are
+    /// disconnected by force once the workload has no container left.
     func teardown() async {
-        let labels = ["berth.stack=\(berthProject)", "com.docker.compose.project=\(composeProject)", "berth.bench=\(floorProject)"]
+        let labels = [
+            "berth.stack=\(berthProject)", "berth.stack=\(watchProject)", "com.docker.compose.project=\(composeProject)",
+            "berth.bench=\(floorProject)",
+        ]
         let engine = self.engine
         let deadline = ContinuousClock.now + .seconds(300)
         for label in labels {
@@ -191,7 +208,12 @@ struct Workload {
                 let networks = (try? await engine.listNetworks(labels: [label])) ?? []
                 if containers.isEmpty && networks.isEmpty { break }
                 try? await concurrently(containers) { container in try? await engine.removeContainer(container.id, force: true) }
-                for network in networks { try? await engine.removeNetwork(network.id) }
+                for network in networks {
+                    if containers.isEmpty, let stale = try? await engine.inspectNetwork(network.id).containers.values {
+                        for endpoint in stale { try? await engine.disconnectNetwork(network.id, container: endpoint.name, force: true) }
+                    }
+                    try? await engine.removeNetwork(network.id)
+                }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
@@ -391,9 +413,9 @@ struct Workload {
     func watch(idleSeconds: Int) async throws -> ([Double], [Double], Double?, Int?, Int?) {
         try? FileManager.default.removeItem(atPath: state)
         let probe = try await WatchProbe.start(
-            berth: options.berth, ["watch", "-f", file, "-p", berthProject, "--resync", "300"], state: state, engine: engine,
-            stack: berthProject, expected: size)
-        let names = (0..<min(size, 10)).map { "\(berthProject)-s\($0)-1" }
+            berth: options.berth, ["watch", "-f", file, "-p", watchProject, "--resync", "300"], state: state, engine: engine,
+            stack: watchProject, expected: size)
+        let names = (0..<min(size, 10)).map { "\(watchProject)-s\($0)-1" }
         let (repair, fromRemoveCall) = try await probe.repairs(of: names, repetitions: options.watchRepetitions)
         var idle: (cpuPercent: Double, rssKB: Int)?
         var anonymous: Int?

@@ -131,6 +131,7 @@ extension Berth {
             let backoff = Dictionary(
                 uniqueKeysWithValues: try store.backoff(stack: desired.stack).filter { $0.notBefore > Date() }.map { ($0.service, $0) })
             let services = desired.containers.map { spec in
+                if let swarm = preview.swarm { return Self.status(of: spec, on: swarm, desired: desired, plan: plan) }
                 let current = observed.containers.filter { $0.stack == desired.stack && $0.service == spec.service }
                     .max { ($0.name == spec.name ? 1 : 0) < ($1.name == spec.name ? 1 : 0) }
                 let pending = plan.steps
@@ -177,6 +178,22 @@ extension Berth {
                 printHuman(result, plan: plan)
             }
             if detailedExitcode && (!result.inSync || services.contains { $0.condition.isProblem }) { throw ExitCode(2) }
+        }
+
+        /// A swarm service's line: its tasks running of those wanted, rather than one container's state.
+        static func status(of spec: ContainerSpec, on swarm: ObservedSwarm, desired: DesiredState, plan: BerthModel.Plan) -> ServiceStatus {
+            let replicas = desired.replicas?[spec.service] ?? 1
+            let service = swarm.services.first { $0.spec.name == spec.name && $0.stack == desired.stack }
+            let pending = plan.steps.filter { $0.operation.isWrite && $0.service == spec.service }.map { "\($0.operation.kind) (\($0.cause))" }
+            let state = service.map { $0.runningTasks >= replicas ? "running" : "restarting" }
+            return ServiceStatus(
+                service: spec.service, container: spec.name, image: spec.image,
+                state: service.map { "\($0.runningTasks >= replicas ? "running" : "starting") \($0.runningTasks)/\(replicas) tasks" } ?? "missing",
+                health: nil,
+                condition: Condition(
+                    state: state, health: nil, drifted: !pending.isEmpty || service == nil, stoppedOnPurpose: false, backingOff: false),
+                inSync: pending.isEmpty && service != nil, ports: spec.ports.map(\.description), uptimeSeconds: nil, lastHealthCheck: nil,
+                stoppedOnPurposeAt: nil, pending: pending, backoffUntil: nil, backoffFailures: nil, heldBecause: nil, lastRollout: nil)
         }
 
         private func printHuman(_ result: Result, plan: BerthModel.Plan) {

@@ -97,7 +97,7 @@ import Testing
             try watch.run()
             defer { if watch.isRunning { watch.terminate() } }
             var base = ""
-            for _ in 0..<200 where base.isEmpty {
+            for _ in 0..<600 where base.isEmpty {
                 try await Task.sleep(for: .milliseconds(100))
                 let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
                 if let range = text.range(of: "/readyz and /metrics on 127.0.0.1:") {

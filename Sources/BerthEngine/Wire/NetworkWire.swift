@@ -63,6 +63,8 @@ public struct NetworkCreateRequest: Encodable, Sendable, Equatable {
     /// Asks the Engine to refuse a name in use. From API 1.44 it always does, and the field is
     /// deprecated: `forAPI` sends it only to older versions.
     public var checkDuplicate: Bool? = true
+    /// An overlay network standalone containers may join too (nil: the Engine's default, no).
+    public var attachable: Bool?
     public init(name: String, driver: String, internal: Bool, labels: [String: String], ipam: NetworkDetails.IPAM?) {
         self.name = name
         self.driver = driver
@@ -78,7 +80,7 @@ public struct NetworkCreateRequest: Encodable, Sendable, Equatable {
     }
     enum CodingKeys: String, CodingKey {
         case name = "Name", driver = "Driver", `internal` = "Internal", labels = "Labels", ipam = "IPAM"
-        case checkDuplicate = "CheckDuplicate"
+        case checkDuplicate = "CheckDuplicate", attachable = "Attachable"
     }
 }
 

@@ -132,7 +132,7 @@ private struct DocumentParser {
     }
 
     func parseStack(_ document: Node, into stack: inout StackManifest) {
-        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside", "recipients", "notify"]
+        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside", "recipients", "notify", "target"]
         guard let map = reader.mapping(document, "", allowed: allowed) else { return }
         if let node = map["read_outside"] { stack.readOutside = reader.strings(node, "read_outside", allowSingle: true) ?? [] }
         if let node = map["name"], let name = reader.string(node, "name") { stack.name = name }
@@ -141,6 +141,7 @@ private struct DocumentParser {
         if let node = map["default_environment"] { stack.defaultEnvironment = reader.string(node, "default_environment") }
         if let node = map["recipients"] { stack.recipients = recipients(node, "recipients") }
         if let node = map["notify"] { stack.notifications = notifications(node) }
+        if let node = map["target"], let target = target(node, "target") { stack.target = target }
         for field in ["default_profiles", "default_environment", "read_outside"] {
             if let node = map[field] { stack.stackFieldLocations[field] = reader.location(node) }
         }
@@ -150,7 +151,7 @@ private struct DocumentParser {
         let allowed = [
             "image", "build", "container_name", "hostname", "command", "entrypoint", "environment", "ports", "volumes",
             "networks", "healthcheck", "restart", "init", "stop_grace_period", "user", "working_dir", "depends_on",
-            "profiles", "hooks", "labels", "pull_policy", "update",
+            "profiles", "hooks", "labels", "pull_policy", "update", "replicas",
         ]
         guard let (map, name, locations) = header(document, kind: "Service", allowed: allowed) else { return nil }
         let image = map["image"].flatMap { reader.string($0, "\(name).image") }
@@ -171,7 +172,17 @@ private struct DocumentParser {
             }
         }
         if let node = map["update"] { service.update = parseUpdate(node, f("update")) }
+        if let node = map["replicas"] { service.replicas = fields.int(node, f("replicas"), range: 0...10_000) }
         return service
+    }
+
+    private func target(_ node: Node, _ field: String) -> DeployTarget? {
+        guard let value = reader.string(node, field) else { return nil }
+        guard let target = DeployTarget(rawValue: value) else {
+            reader.fail(.invalidValue, node, field, "unknown target '\(value)'; expected engine or swarm")
+            return nil
+        }
+        return target
     }
 
     private func parseUpdate(_ node: Node, _ field: String) -> UpdateManifest? {
@@ -203,7 +214,7 @@ private struct DocumentParser {
     func parseEnvironment(_ document: Node) -> EnvironmentManifest? {
         guard
             let (map, name, locations) = header(
-                document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone", "recipients"])
+                document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone", "recipients", "target"])
         else { return nil }
         var environment = EnvironmentManifest(name: name, locations: locations)
         if let node = map["variables"] { environment.variables = fields.keyValues(node, "\(name).variables", unset: { _ in "" }) }
@@ -211,6 +222,7 @@ private struct DocumentParser {
         if let node = map["versions"] { environment.versions = reader.stringMap(node, "\(name).versions") ?? [:] }
         if let node = map["timezone"] { environment.timezone = reader.string(node, "\(name).timezone") }
         if let node = map["recipients"] { environment.recipients = recipients(node, "\(name).recipients") }
+        if let node = map["target"] { environment.target = target(node, "\(name).target") }
         if let node = map["secrets"], let entries = reader.entries(node, "\(name).secrets") {
             for (key, value) in entries {
                 let path = "\(name).secrets.\(key)"

@@ -28,6 +28,8 @@ public struct StackManifest: Sendable {
     public var recipients: [String] = []
     /// Where `berth watch` tells people what happened.
     public var notifications: [NotificationManifest] = []
+    /// What the stack is converged onto, unless its Environment says otherwise.
+    public var target: DeployTarget = .engine
 
     public init(name: String, directory: String) {
         self.name = name
@@ -90,6 +92,8 @@ public struct ServiceManifest: Sendable {
     public var sealedFiles: [SealedFileUse] = []
     public var pullPolicy: PullPolicy = .missing
     public var update: UpdateManifest?
+    /// How many tasks a Swarm runs; nil = 1. A single Engine runs one container per service.
+    public var replicas: Int?
     public var locations: FieldLocations
 
     public init(name: String, image: String, locations: FieldLocations) {
@@ -194,7 +198,16 @@ public struct EnvironmentManifest: Sendable {
     public var timezone: String?
     /// The age public keys this environment's secrets are encrypted to; the Stack's when empty.
     public var recipients: [String] = []
+    /// Overrides the Stack's target: dev on one Engine, prod on a swarm, from the same files.
+    public var target: DeployTarget?
     public var locations: FieldLocations
+}
+
+/// What a stack's services become: containers on one Docker Engine, or services of a Docker
+/// Swarm (the Engine Berth talks to must then be a swarm manager).
+public enum DeployTarget: String, Sendable, Codable, CaseIterable {
+    case engine
+    case swarm
 }
 
 /// Where a secret's value comes from. The value itself never sits in a manifest.

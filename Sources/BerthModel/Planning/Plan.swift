@@ -98,6 +98,7 @@ public enum StepKind: String, Sendable, Codable, CaseIterable, CustomStringConve
         "pull-image"
     case create, start, stop, rename, remove
     case waitHealthy = "wait-healthy", waitCompleted = "wait-completed", drain, hook
+    case createService = "create-service", updateService = "update-service", removeService = "remove-service", waitService = "wait-service"
 
     public var description: String { rawValue }
 }
@@ -126,6 +127,14 @@ public enum Operation: Sendable, Equatable {
     /// Keeps a replaced container serving for a while after its successor took the aliases.
     case drain(ContainerRef, milliseconds: Int64)
     case runHook(ContainerRef, HookSpec)
+    /// A swarm: the service with its tasks; the swarm schedules and starts them.
+    case createService(SwarmServiceSpec)
+    /// Replaces the spec read at `version`; the swarm rolls the tasks over.
+    case updateService(id: String, version: UInt64, SwarmServiceSpec)
+    case removeService(id: String, name: String)
+    /// Waits until the service's tasks all run (healthy, where it has a healthcheck) and its
+    /// rolling update completed; fails when the swarm rolled it back or paused it.
+    case waitService(SwarmServiceSpec)
 
     /// Stable name of the operation, as shown in plans and stored in the log.
     public var kind: StepKind {
@@ -148,6 +157,10 @@ public enum Operation: Sendable, Equatable {
         case .waitCompleted: .waitCompleted
         case .drain: .drain
         case .runHook: .hook
+        case .createService: .createService
+        case .updateService: .updateService
+        case .removeService: .removeService
+        case .waitService: .waitService
         }
     }
 
@@ -165,6 +178,9 @@ public enum Operation: Sendable, Equatable {
         case .renameContainer(let ref, let name): "\(ref) to \(name)"
         case .runHook(let ref, let hook): "\(hook.name) in \(ref)"
         case .drain(let ref, let milliseconds): "\(ref) for \(milliseconds) ms"
+        case .createService(let spec), .updateService(_, _, let spec): "service \(spec.name) (\(spec.replicas) × \(spec.image))"
+        case .removeService(_, let name): "service \(name)"
+        case .waitService(let spec): "service \(spec.name): \(spec.replicas) task(s) running"
         case .startContainer(let ref), .stopContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _),
             .waitCompleted(let ref):
             ref.description
@@ -179,14 +195,16 @@ public enum Operation: Sendable, Equatable {
             .renameContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _), .waitCompleted(let ref), .drain(let ref, _),
             .runHook(let ref, _):
             ref
-        case .createNetwork, .removeNetwork, .createVolume, .removeVolume, .adoptVolume, .buildImage, .pullImage: nil
+        case .createNetwork, .removeNetwork, .createVolume, .removeVolume, .adoptVolume, .buildImage, .pullImage, .createService, .updateService,
+            .removeService, .waitService:
+            nil
         }
     }
 
     /// Whether it changes the host (waits do not).
     public var isWrite: Bool {
         switch self {
-        case .waitHealthy, .waitCompleted, .drain: false
+        case .waitHealthy, .waitCompleted, .drain, .waitService: false
         default: true
         }
     }

@@ -15,6 +15,10 @@ public struct DesiredState: Sendable, Codable, Equatable {
     public var unavailableSecrets: [String] = []
     /// Where each connection points in the chosen profiles, sorted by name.
     public var connections: [ResolvedConnection] = []
+    /// `.swarm` when the stack goes onto a Docker Swarm; nil for a single Engine.
+    public var target: DeployTarget?
+    /// Tasks per service on a swarm (1 unless `replicas` says otherwise); nil for a single Engine.
+    public var replicas: [String: Int]?
 
     public init(
         stack: String, profiles: [String] = [], environment: String? = nil, containers: [ContainerSpec] = [],
@@ -263,6 +267,13 @@ public struct PortSpec: Sendable, Codable, Equatable, Comparable, CustomStringCo
     public var hostIP: String
     public var `protocol`: String
 
+    public init(target: Int, published: Int?, hostIP: String, protocol: String) {
+        self.target = target
+        self.published = published
+        self.hostIP = hostIP
+        self.protocol = `protocol`
+    }
+
     public static func < (a: PortSpec, b: PortSpec) -> Bool { a.description < b.description }
     public var description: String {
         let host = published.map { (hostIP.isEmpty ? "" : "\(hostIP):") + "\($0):" } ?? (hostIP.isEmpty ? "" : "\(hostIP)::")
@@ -302,6 +313,12 @@ public struct NetworkAttachment: Sendable, Codable, Equatable, Comparable {
     public var aliases: [String]
     public var ipv4Address: String?
 
+    public init(network: String, aliases: [String], ipv4Address: String?) {
+        self.network = network
+        self.aliases = aliases
+        self.ipv4Address = ipv4Address
+    }
+
     public static func < (a: NetworkAttachment, b: NetworkAttachment) -> Bool { a.network < b.network }
 }
 
@@ -311,6 +328,17 @@ public struct HealthcheckSpec: Sendable, Codable, Equatable {
     public var timeoutMilliseconds: Int64?
     public var startPeriodMilliseconds: Int64?
     public var retries: Int?
+
+    public init(
+        test: [String], intervalMilliseconds: Int64? = nil, timeoutMilliseconds: Int64? = nil, startPeriodMilliseconds: Int64? = nil,
+        retries: Int? = nil
+    ) {
+        self.test = test
+        self.intervalMilliseconds = intervalMilliseconds
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.startPeriodMilliseconds = startPeriodMilliseconds
+        self.retries = retries
+    }
 
     /// The image's own healthcheck turned off. The Engine's word for it is the test `["NONE"]`,
     /// which is also what the spec hash has always encoded.

@@ -111,6 +111,7 @@ private struct Resolution {
         }
         let environment = chooseEnvironment()
         let scope = variables(of: environment)
+        let target = environment?.target ?? stack.target
 
         let active = stack.services.filter { $0.profiles.isEmpty || !Set($0.profiles).isDisjoint(with: profiles) }
         let activeNames = Set(active.map(\.name))
@@ -155,6 +156,7 @@ private struct Resolution {
                 usedNetworks.formUnion(service.networks.isEmpty ? ["default"] : service.networks.map(\.network))
             }
             usedVolumes.formUnion(service.volumes.compactMap(MountParser.namedVolume))
+            check(spec, of: service, on: target)
             containers.append(spec)
         }
 
@@ -177,7 +179,39 @@ private struct Resolution {
             networks: networkSpecs, volumes: volumeSpecs, pendingFacts: pendingFacts.sorted())
         state.unavailableSecrets = unavailableSecrets
         state.connections = connections
+        if target == .swarm {
+            state.target = .swarm
+            state.replicas = Dictionary(uniqueKeysWithValues: active.map { ($0.name, $0.replicas ?? 1) })
+        }
         return state
+    }
+
+    /// What `target` cannot run: several replicas on one Engine; on a swarm, what this version
+    /// does not map onto a Swarm service yet. Said once per field, where it is written.
+    mutating func check(_ spec: ContainerSpec, of service: ServiceManifest, on target: DeployTarget) {
+        let name = service.name
+        switch target {
+        case .engine:
+            if let replicas = service.replicas, replicas != 1 {
+                fail(
+                    .invalidValue, service.locations.of("\(name).replicas"), "\(name).replicas",
+                    "replicas: \(replicas) needs 'target: swarm'; a single Engine runs one container per service")
+            }
+        case .swarm:
+            var unsupported: [(field: String, what: String)] = []
+            if spec.build != nil { unsupported.append(("build", "a swarm pulls images, it does not build them; build and push first")) }
+            if !spec.hooks.isEmpty { unsupported.append(("hooks", "hooks run in one container; a service has many tasks")) }
+            if !(spec.files ?? []).isEmpty { unsupported.append(("secrets", "files written into containers (Swarm secrets and configs come later)")) }
+            if spec.ports.contains(where: { !$0.hostIP.isEmpty }) { unsupported.append(("ports", "a host address: Swarm publishes on every node")) }
+            if spec.networks.contains(where: { $0.ipv4Address != nil }) { unsupported.append(("networks", "a fixed ipv4_address")) }
+            if let runtime = spec.runtime, !runtime.swarmUnsupported.isEmpty {
+                unsupported.append((runtime.swarmUnsupported.joined(separator: ", "), "not mapped onto Swarm services"))
+            }
+            for (field, what) in unsupported {
+                let path = "\(name).\(field.split(separator: ",").first.map(String.init) ?? field)"
+                fail(.invalidValue, service.locations.of(path), "\(name).\(field)", "not supported with 'target: swarm': \(what)")
+            }
+        }
     }
 
     /// A fact the Engine has not reported yet: the value knows it, its text only shows it.

@@ -150,3 +150,26 @@ enum ByteSize {
         return Int64(lower).flatMap { $0 >= 0 ? $0 : nil }
     }
 }
+
+extension RuntimeOptions {
+    /// The options set here that a Swarm service cannot carry as Berth maps it today, named as
+    /// manifests spell them (`network_mode`, `shm_size`): stop signal, tty, read-only root,
+    /// capabilities, sysctls and CPU and memory limits map.
+    public var swarmUnsupported: [String] {
+        var mapped = RuntimeOptions()
+        (mapped.stopSignal, mapped.tty, mapped.readOnlyRootfs, mapped.capAdd, mapped.capDrop, mapped.sysctls) = (
+            stopSignal, tty, readOnlyRootfs, capAdd, capDrop, sysctls
+        )
+        (mapped.memoryBytes, mapped.memoryReservationBytes, mapped.nanoCPUs) = (memoryBytes, memoryReservationBytes, nanoCPUs)
+        guard mapped != self else { return [] }
+        return Mirror(reflecting: self).children.compactMap { child -> String? in
+            guard let label = child.label else { return nil }
+            let mine = Mirror(reflecting: mapped).children.first { $0.label == label }.map { "\($0.value)" }
+            guard mine != "\(child.value)" else { return nil }
+            let words = label.replacingOccurrences(of: "Bytes", with: "").reduce(into: "") { text, character in
+                text += character.isUppercase ? "_" + character.lowercased() : String(character)
+            }
+            return words
+        }
+    }
+}

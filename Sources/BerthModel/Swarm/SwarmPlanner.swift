@@ -1,0 +1,135 @@
+/// A swarm as Berth observed it: the stack's services (with their tasks) and networks, and
+/// whatever else holds a name the stack wants.
+public struct ObservedSwarm: Sendable, Equatable {
+    public var services: [ObservedSwarmService]
+    public var networks: [ObservedNetwork]
+
+    public init(services: [ObservedSwarmService] = [], networks: [ObservedNetwork] = []) {
+        self.services = services
+        self.networks = networks
+    }
+}
+
+public struct ObservedSwarmService: Sendable, Equatable {
+    public var id: String
+    /// The spec's version: an update names it, and the Engine refuses it if the service moved on.
+    public var version: UInt64
+    /// The service's own labels (ownership).
+    public var labels: [String: String]
+    public var spec: SwarmServiceSpec
+    /// Tasks the orchestrator wants running that are running.
+    public var runningTasks: Int
+    /// Why tasks that should run do not (the Engine's task errors), newest first.
+    public var taskErrors: [String]
+    /// A rolling update's state (`updating`, `paused`, `rollback_completed`, …), if one ran.
+    public var updateState: String?
+
+    public init(
+        id: String, version: UInt64, labels: [String: String], spec: SwarmServiceSpec, runningTasks: Int, taskErrors: [String] = [],
+        updateState: String? = nil
+    ) {
+        self.id = id
+        self.version = version
+        self.labels = labels
+        self.spec = spec
+        self.runningTasks = runningTasks
+        self.taskErrors = taskErrors
+        self.updateState = updateState
+    }
+
+    public var stack: String? { labels[Resolver.Label.stack] }
+}
+
+/// desired + observed swarm → plan. Swarm schedules, restarts and rolls tasks itself; Berth
+/// declares the services and networks, and says why each step is there. Pure, like `Planner`.
+public enum SwarmPlanner {
+    /// The driver every network of a swarm stack gets: a bridge cannot span nodes.
+    public static let networkDriver = "overlay"
+
+    public static func plan(desired: DesiredState, observed: ObservedSwarm) -> Plan {
+        var plan = Plan(stack: desired.stack)
+        var nextID = 1
+        func add(_ operation: Operation, _ cause: Cause, after: [Int] = [], service: String? = nil) -> Int {
+            plan.steps.append(PlanStep(id: nextID, operation: operation, cause: cause, dependsOn: after, service: service))
+            nextID += 1
+            return nextID - 1
+        }
+        let stack = desired.stack
+
+        // Networks first: every service needs its networks.
+        var networkSteps: [Int] = []
+        for network in desired.networks {
+            let found = observed.networks.filter { $0.name == network.engineName }
+            if network.external {
+                if found.isEmpty {
+                    plan.conflicts.append(Conflict(resource: "network \(network.engineName)", reason: "external network does not exist"))
+                }
+                continue
+            }
+            guard let existing = found.first else {
+                var overlay = network
+                overlay.driver = networkDriver
+                networkSteps.append(add(.createNetwork(overlay), .missing))
+                continue
+            }
+            if existing.stack != stack {
+                plan.conflicts.append(Conflict(resource: "network \(network.engineName)", reason: "exists and is not this stack's"))
+            } else if existing.driver != networkDriver {
+                plan.conflicts.append(
+                    Conflict(
+                        resource: "network \(network.engineName)",
+                        reason: "is a \(existing.driver) network; a swarm stack needs overlay (remove it, e.g. with berth down)"))
+            }
+        }
+
+        let replicas = desired.replicas ?? [:]
+        let wanted = Set(desired.containers.map(\.name))
+        for container in desired.containers {
+            let spec = SwarmServiceSpec(container, replicas: replicas[container.service] ?? 1, stack: stack)
+            guard let existing = observed.services.first(where: { $0.spec.name == spec.name }) else {
+                let create = add(.createService(spec), .missing, after: networkSteps, service: spec.service)
+                _ = add(.waitService(spec), .healthGate, after: [create], service: spec.service)
+                continue
+            }
+            guard existing.stack == stack else {
+                plan.conflicts.append(Conflict(resource: "service \(spec.name)", reason: "exists and is not this stack's"))
+                continue
+            }
+            let changed = spec.changes(from: existing.spec)
+            if !changed.isEmpty {
+                let update = add(
+                    .updateService(id: existing.id, version: existing.version, spec), .specChanged(fields: changed), after: networkSteps,
+                    service: spec.service)
+                _ = add(.waitService(spec), .healthGate, after: [update], service: spec.service)
+            } else if existing.runningTasks < spec.replicas {
+                let why = existing.taskErrors.first.map { ": \($0)" } ?? ""
+                plan.waiting.append(
+                    Conflict(resource: "service \(spec.name)", reason: "\(existing.runningTasks) of \(spec.replicas) tasks running\(why)"))
+            }
+        }
+
+        // What the stack no longer declares, services before their networks.
+        var removals: [Int] = []
+        for service in observed.services where service.stack == stack && !wanted.contains(service.spec.name) {
+            removals.append(add(.removeService(id: service.id, name: service.spec.name), .orphan, service: service.spec.service))
+        }
+        let networks = Set(desired.networks.map(\.engineName))
+        for network in observed.networks where network.stack == stack && !networks.contains(network.name) {
+            _ = add(.removeNetwork(name: network.name), .orphan, after: removals)
+        }
+        return plan
+    }
+
+    /// Removes every service of `stack`. Its networks carry the stack's label like a single
+    /// Engine's, and `Planner.down` removes them after these steps (named volumes stay on the nodes).
+    public static func down(stack: String, observed: ObservedSwarm) -> Plan {
+        var plan = Plan(stack: stack)
+        for service in observed.services where service.stack == stack {
+            plan.steps.append(
+                PlanStep(
+                    id: plan.steps.count + 1, operation: .removeService(id: service.id, name: service.spec.name), cause: .down, dependsOn: [],
+                    service: service.spec.service))
+        }
+        return plan
+    }
+}

@@ -1,0 +1,145 @@
+import BerthTesting
+import Foundation
+import Testing
+
+private let swarmHost = ProcessInfo.processInfo.environment["BERTH_TEST_SWARM_HOST"]
+
+/// The same manifests onto a real single-node swarm: a second dockerd in swarm mode that
+/// `scripts/swarm` starts (never the main test Engine), driven by the release `berth` and
+/// checked with the docker CLI, the swarm's other client.
+@Suite(.enabled(if: swarmHost != nil, "no swarm: scripts/test starts one (scripts/swarm) and sets BERTH_TEST_SWARM_HOST"))
+struct SwarmTests {
+    static let host = swarmHost
+
+    static func manifests(greeting: String, webReplicas: Int, worker: Bool = true) -> String {
+        """
+        kind: Stack
+        name: {{stack}}
+        default_environment: prod
+        ---
+        kind: Environment
+        name: prod
+        target: swarm
+        variables: {GREETING: \(greeting)}
+        secrets: {TOKEN: {env: SWARM_TEST_TOKEN}}
+        ---
+        kind: Service
+        name: web
+        image: \(TestStack.baseImage)
+        command: [sh, -c, "echo $$GREETING; exec sleep 600"]
+        environment: {GREETING: "${GREETING}", TOKEN: "${TOKEN}"}
+        replicas: \(webReplicas)
+        init: true
+        healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 20s, retries: 3}
+
+        """
+            + (worker ? "---\nkind: Service\nname: worker\nimage: \(TestStack.baseImage)\ncommand: [sleep, \"600\"]\n" : "")
+    }
+
+    /// On the swarm, with the swarm's own docker CLI.
+    static func swarm(_ arguments: [String]) async throws -> String {
+        let result = try await Command.run("docker", ["-H", host ?? ""] + arguments)
+        guard result.status == 0 else { throw CommandFailure(command: "docker " + arguments.joined(separator: " "), result: result) }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `name replicas running` per service of the stack, sorted.
+    static func services(of stack: String) async throws -> [String] {
+        let names = try await swarm(["service", "ls", "--filter", "label=berth.stack=\(stack)", "--format", "{{.Name}}"])
+        var rows: [String] = []
+        for name in names.split(separator: "\n").map(String.init).sorted() {
+            let replicas = try await swarm(["service", "inspect", name, "--format", "{{.Spec.Mode.Replicated.Replicas}}"])
+            let running = try await swarm(["service", "ps", name, "--filter", "desired-state=running", "--format", "{{.CurrentState}}"])
+                .split(separator: "\n").filter { $0.hasPrefix("Running") }.count
+            rows.append("\(name) \(replicas) \(running)")
+        }
+        return rows
+    }
+
+    @Test func appliesPlansRepairsUpdatesAndTakesDown() async throws {
+        try await TestStack.with("sw") { stack in
+            let secret = "swarm-secret-\(UInt32.random(in: 100_000...999_999))"
+            var environment = stack.berthEnvironment
+            environment["DOCKER_HOST"] = Self.host
+            environment["SWARM_TEST_TOKEN"] = secret
+            func berth(_ arguments: [String]) async throws -> CommandResult {
+                try await Command.run(BerthBinary.path, arguments, environment: environment)
+            }
+            defer {
+                Task { [name = stack.name] in
+                    for id in (try? await Self.swarm(["service", "ls", "-q", "--filter", "label=berth.stack=\(name)"]))?.split(separator: "\n") ?? []
+                    {
+                        _ = try? await Self.swarm(["service", "rm", String(id)])
+                    }
+                }
+            }
+            let directory = stack.directory.path
+            let (web, worker) = ("\(stack.name)-web", "\(stack.name)-worker")
+
+            // Cold apply: an overlay network, two services, every task running (web's past its healthcheck).
+            try stack.write("stack.yaml", Self.manifests(greeting: "hello", webReplicas: 2))
+            let cold = try await berth(["apply", directory])
+            #expect(cold.status == 0, "\(cold.stdout)\(cold.stderr)")
+            #expect(try await Self.services(of: stack.name) == ["\(web) 2 2", "\(worker) 1 1"])
+            #expect(
+                try await Self.swarm(["network", "inspect", "\(stack.name)_default", "--format", "{{.Driver}} {{.Attachable}}"]) == "overlay true")
+            let inSync = try await berth(["plan", directory, "--detailed-exitcode"])
+            #expect(inSync.status == 0, "\(inSync.stdout)")
+
+            // Changed by hand: scaled and removed. The plan says what, and apply puts it back.
+            _ = try await Self.swarm(["service", "scale", "-d", "\(web)=4"])
+            _ = try await Self.swarm(["service", "rm", worker])
+            let drift = try await berth(["plan", directory, "--detailed-exitcode"])
+            #expect(drift.status == 2)
+            #expect(drift.stdout.contains("update-service service \(web) (2 × \(TestStack.baseImage)) (spec changed: replicas)"), "\(drift.stdout)")
+            #expect(drift.stdout.contains("create-service service \(worker) (1 × \(TestStack.baseImage)) (missing)"), "\(drift.stdout)")
+            let repair = try await berth(["apply", directory])
+            #expect(repair.status == 0, "\(repair.stdout)\(repair.stderr)")
+            #expect(try await Self.services(of: stack.name) == ["\(web) 2 2", "\(worker) 1 1"])
+
+            // A manifest change rolls web's tasks over; a service left out is removed.
+            try stack.write("stack.yaml", Self.manifests(greeting: "bonjour", webReplicas: 3, worker: false))
+            let update = try await berth(["apply", directory, "--json"])
+            #expect(update.status == 0, "\(update.stdout)\(update.stderr)")
+            #expect(update.stdout.contains("spec changed: environment, labels, replicas"), "\(update.stdout)")
+            #expect(update.stdout.contains("remove-service"))
+            #expect(try await Self.services(of: stack.name) == ["\(web) 3 3"])
+            let env = try await Self.swarm(["service", "inspect", web, "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"])
+            #expect(env.contains("GREETING=bonjour"))
+
+            // The secret reached the swarm, and never the plan, the output or the log.
+            #expect(env.contains("TOKEN=\(secret)"))
+            let history = try await berth(["history", "--json"])
+            for text in [cold.stdout, drift.stdout, update.stdout, history.stdout] { #expect(!text.contains(secret)) }
+            let log = try Data(contentsOf: URL(fileURLWithPath: stack.statePath))
+            #expect(log.range(of: Data(secret.utf8)) == nil)
+            #expect(history.stdout.contains("\"outcome\" : \"changed\""))
+
+            // down: no service of the stack is left, and its network goes once the tasks are gone.
+            let down = try await berth(["down", stack.name])
+            #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
+            #expect(try await Self.services(of: stack.name).isEmpty)
+            var networks = "?"
+            for _ in 0..<120 where !networks.isEmpty {
+                networks = try await Self.swarm(["network", "ls", "-q", "--filter", "label=berth.stack=\(stack.name)"])
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(networks.isEmpty)
+        }
+    }
+
+    /// A stack for a swarm, pointed at an Engine that is not a manager: a clear error, and
+    /// nothing is made there.
+    @Test func aSwarmStackRefusesAnEngineThatIsNotAManager() async throws {
+        try await TestStack.with("swn") { stack in
+            try stack.write("stack.yaml", Self.manifests(greeting: "hello", webReplicas: 2))
+            var environment = stack.berthEnvironment
+            environment["SWARM_TEST_TOKEN"] = "x"
+            let result = try await Command.run(BerthBinary.path, ["apply", stack.directory.path], environment: environment)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("this Engine is not part of a swarm"), "\(result.stderr)")
+            #expect(try await stack.containers().isEmpty)
+            #expect(try await stack.engine.listNetworks(labels: ["berth.stack=\(stack.name)"]).isEmpty)
+        }
+    }
+}
