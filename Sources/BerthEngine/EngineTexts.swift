@@ -11,6 +11,15 @@ public enum EngineTexts {
         message.contains("port is already allocated") || message.contains("address already in use")
     }
 
+    /// A network removal refused because something is still attached: the status says only
+    /// "forbidden" (403) or "bad request" (400). Seen: Docker 20.10 `error while removing network:
+    /// network NAME id ID has active endpoints` (403) and, for a swarm's overlay network whose
+    /// service was just removed, `rpc error: code = FailedPrecondition desc = network ID is in use
+    /// by task ID` (400).
+    public static func isNetworkInUse(_ message: String) -> Bool {
+        message.contains("has active endpoints") || message.contains("is in use by task")
+    }
+
     /// Why a pull failed, as far as the text tells: the Engine answers 404 only for some unknown
     /// images and 500 for everything else, with the registry client's words.
     public enum PullFailure: Equatable, Sendable {

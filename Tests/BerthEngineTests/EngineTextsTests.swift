@@ -19,6 +19,15 @@ import Testing
         #expect(EngineTexts.isPortTaken(message) == taken)
     }
 
+    @Test(arguments: [
+        ("error while removing network: network shop_default id 3f2a has active endpoints", true),
+        ("rpc error: code = FailedPrecondition desc = network ya9je6866l707ajlfgu0rfeqf is in use by task 34kc5bywkzutj7y530fjr6r6p", true),
+        ("network shop_default not found", false),
+    ])
+    func networkInUse(_ message: String, _ inUse: Bool) {
+        #expect(EngineTexts.isNetworkInUse(message) == inUse)
+    }
+
     @Test(
         arguments: [
             (

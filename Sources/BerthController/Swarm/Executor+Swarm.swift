@@ -44,14 +44,14 @@ extension Executor {
 }
 
 extension Executor {
-    /// Removes a network, waiting up to 30 s while the Engine says it is in use (403): a removed
-    /// swarm service's tasks leave its overlay networks only as they shut down, after the call.
+    /// Removes a network, waiting up to 30 s while the Engine says it is in use: a removed swarm
+    /// service's tasks leave its overlay networks only as they shut down, after the call.
     func removeNetwork(_ name: String) async throws {
         var attempt = 0
         while true {
             do {
                 return try await engine.removeNetwork(name)
-            } catch let error as EngineError where error.status == 403 && attempt < 120 {
+            } catch let error as EngineError where EngineTexts.isNetworkInUse(error.message) && attempt < 120 {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(250))
             }
