@@ -13,6 +13,9 @@ public struct Observer: Sendable {
 
     public init(engine: any EngineClient) { self.engine = engine }
 
+    /// Swarm tasks' containers carry this label; the swarm runs them, not Berth.
+    static let swarmTaskLabel = "com.docker.swarm.task.id"
+
     /// The containers, networks and volumes `stack` owns, and the networks in `networks` (the
     /// names its manifests declare, whose gateways resolution may read) whoever owns them.
     ///
@@ -21,8 +24,6 @@ public struct Observer: Sendable {
     /// view catches up (the exit handler updates that view last), so a list read at once can still
     /// say `running`. Inspect waits for the container's lock, which the exit handler holds until
     /// it is done, and so sees the end state.
-    static let swarmTaskLabel = "com.docker.swarm.task.id"
-
     public func observe(stack: String, networks declared: Set<String> = [], recheck: Set<String> = []) async throws -> ObservedState {
         let owner = ["\(Resolver.Label.stack)=\(stack)"]
         async let containers = engine.listContainers(labels: owner, names: [], all: true)
