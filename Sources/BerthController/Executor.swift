@@ -209,11 +209,15 @@ public struct Executor: Sendable {
         case .createService(let spec):
             try await createService(spec)
         case .updateService(let id, let version, let spec):
-            try await engine.updateService(id, version: version, spec.engineSpec)
+            try await updateService(id: id, version: version, spec)
         case .removeService(let id, _):
             try await ignoringNotFound { try await engine.removeService(id) }
         case .waitService(let spec):
             try await waitService(spec)
+        case .createObject(let object):
+            try await createObject(object)
+        case .removeObject(let kind, let id, _):
+            try await ignoringNotFound { try await engine.removeSwarmObject(config: kind == .config, id) }
         case .runHook(let ref, let hook):
             let id = try await created.id(ref)
             let result = try await engine.exec(hook.command, in: id)

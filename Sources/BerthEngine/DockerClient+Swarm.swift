@@ -45,4 +45,23 @@ extension DockerClient {
         guard !services.isEmpty else { return [] }
         return try await call(.get, "/tasks", query: [("filters", Self.filters(["service": services, "desired-state": ["running"]]))])
     }
+
+    /// The secrets (or configs) with every label in `labels`.
+    public func listSwarmObjects(configs: Bool, labels: [String]) async throws -> [SwarmObjectSummary] {
+        try await call(.get, configs ? "/configs" : "/secrets", query: [("filters", Self.filters(Self.matching(labels: labels, names: [])))])
+    }
+
+    /// Makes a secret (or config) and returns its id.
+    public func createSwarmObject(config: Bool, _ spec: SwarmObjectSpec) async throws -> String {
+        struct Created: Decodable {
+            let id: String
+            enum CodingKeys: String, CodingKey { case id = "ID" }
+        }
+        let created: Created = try await call(.post, config ? "/configs/create" : "/secrets/create", body: try Self.json(spec))
+        return created.id
+    }
+
+    public func removeSwarmObject(config: Bool, _ idOrName: String) async throws {
+        try await perform(.delete, config ? "/configs/\(idOrName)" : "/secrets/\(idOrName)")
+    }
 }

@@ -182,12 +182,17 @@ extension Berth {
 
         /// A swarm service's line: its tasks running of those wanted, rather than one container's state.
         static func status(of spec: ContainerSpec, on swarm: ObservedSwarm, desired: DesiredState, plan: BerthModel.Plan) -> ServiceStatus {
-            let replicas = desired.replicas?[spec.service] ?? 1
-            let service = swarm.services.first { $0.spec.name == spec.name && $0.stack == desired.stack }
+            let name = SwarmServiceSpec.name(of: spec, stack: desired.stack)
+            let service = swarm.services.first { $0.spec.name == name && $0.stack == desired.stack }
+            let replicas: Int =
+                switch desired.swarm?.services[spec.service]?.mode ?? .replicated(1) {
+                case .replicated(let count): count
+                case .global: service?.desiredTasks ?? 0
+                }
             let pending = plan.steps.filter { $0.operation.isWrite && $0.service == spec.service }.map { "\($0.operation.kind) (\($0.cause))" }
             let state = service.map { $0.runningTasks >= replicas ? "running" : "restarting" }
             return ServiceStatus(
-                service: spec.service, container: spec.name, image: spec.image,
+                service: spec.service, container: name, image: spec.image,
                 state: service.map { "\($0.runningTasks >= replicas ? "running" : "starting") \($0.runningTasks)/\(replicas) tasks" } ?? "missing",
                 health: nil,
                 condition: Condition(

@@ -22,6 +22,7 @@ struct SwarmTests {
         target: swarm
         variables: {GREETING: \(greeting)}
         secrets: {TOKEN: {env: SWARM_TEST_TOKEN}}
+        \(worker ? "swarm: {deploy: {worker: {mode: global, placement: {constraints: [\"node.role==manager\"], preferences: [{spread: node.labels.zone}]}}}}" : "")
         ---
         kind: Service
         name: web
@@ -48,12 +49,26 @@ struct SwarmTests {
         let names = try await swarm(["service", "ls", "--filter", "label=berth.stack=\(stack)", "--format", "{{.Name}}"])
         var rows: [String] = []
         for name in names.split(separator: "\n").map(String.init).sorted() {
-            let replicas = try await swarm(["service", "inspect", name, "--format", "{{.Spec.Mode.Replicated.Replicas}}"])
+            let replicas = try await swarm([
+                "service", "inspect", name, "--format", "{{if .Spec.Mode.Global}}global{{else}}{{.Spec.Mode.Replicated.Replicas}}{{end}}",
+            ])
             let running = try await swarm(["service", "ps", name, "--filter", "desired-state=running", "--format", "{{.CurrentState}}"])
                 .split(separator: "\n").filter { $0.hasPrefix("Running") }.count
             rows.append("\(name) \(replicas) \(running)")
         }
         return rows
+    }
+
+    /// The content of `path` in a running task of `service`, read through the swarm's Engine.
+    static func file(_ path: String, in service: String) async throws -> String {
+        let id = try await swarm(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(service)"]).split(separator: "\n").first
+        return try await swarm(["exec", String(id ?? ""), "cat", path])
+    }
+
+    /// The stack's secrets (or configs) on the swarm, by name.
+    static func objects(_ kind: String, of stack: String) async throws -> [String] {
+        try await swarm([kind, "ls", "--filter", "label=berth.stack=\(stack)", "--format", "{{.Name}}"]).split(separator: "\n").map(String.init)
+            .sorted()
     }
 
     @Test func appliesPlansRepairsUpdatesAndTakesDown() async throws {
@@ -80,9 +95,16 @@ struct SwarmTests {
             try stack.write("stack.yaml", Self.manifests(greeting: "hello", webReplicas: 2))
             let cold = try await berth(["apply", directory])
             #expect(cold.status == 0, "\(cold.stdout)\(cold.stderr)")
-            #expect(try await Self.services(of: stack.name) == ["\(web) 2 2", "\(worker) 1 1"])
+            #expect(try await Self.services(of: stack.name) == ["\(web) 2 2", "\(worker) global 1"])
             #expect(
                 try await Self.swarm(["network", "inspect", "\(stack.name)_default", "--format", "{{.Driver}} {{.Attachable}}"]) == "overlay true")
+            #expect(
+                try await Self.swarm(["service", "inspect", worker, "--format", "{{json .Spec.TaskTemplate.Placement}}"])
+                    == #"{"Constraints":["node.role==manager"],"Preferences":[{"Spread":{"SpreadDescriptor":"node.labels.zone"}}]}"#)
+            // The secret is a Swarm secret, mounted where TOKEN_FILE says.
+            let firstSecrets = try await Self.objects("secret", of: stack.name)
+            #expect(firstSecrets.count == 1 && firstSecrets[0].hasPrefix("\(stack.name)-TOKEN-"), "\(firstSecrets)")
+            #expect(try await Self.file("/run/secrets/TOKEN", in: web) == secret)
             let inSync = try await berth(["plan", directory, "--detailed-exitcode"])
             #expect(inSync.status == 0, "\(inSync.stdout)")
 
@@ -92,39 +114,98 @@ struct SwarmTests {
             let drift = try await berth(["plan", directory, "--detailed-exitcode"])
             #expect(drift.status == 2)
             #expect(drift.stdout.contains("update-service service \(web) (2 × \(TestStack.baseImage)) (spec changed: replicas)"), "\(drift.stdout)")
-            #expect(drift.stdout.contains("create-service service \(worker) (1 × \(TestStack.baseImage)) (missing)"), "\(drift.stdout)")
+            #expect(drift.stdout.contains("create-service service \(worker) (global × \(TestStack.baseImage)) (missing)"), "\(drift.stdout)")
             let repair = try await berth(["apply", directory])
             #expect(repair.status == 0, "\(repair.stdout)\(repair.stderr)")
-            #expect(try await Self.services(of: stack.name) == ["\(web) 2 2", "\(worker) 1 1"])
+            #expect(try await Self.services(of: stack.name) == ["\(web) 2 2", "\(worker) global 1"])
 
-            // A manifest change rolls web's tasks over; a service left out is removed.
+            // A manifest change and a new secret value roll web's tasks over onto a new version of
+            // the secret, whose old version goes after; a service left out is removed.
+            let newSecret = secret + "-rotated"
+            environment["SWARM_TEST_TOKEN"] = newSecret
             try stack.write("stack.yaml", Self.manifests(greeting: "bonjour", webReplicas: 3, worker: false))
             let update = try await berth(["apply", directory, "--json"])
             #expect(update.status == 0, "\(update.stdout)\(update.stderr)")
-            #expect(update.stdout.contains("spec changed: environment, labels, replicas"), "\(update.stdout)")
+            #expect(update.stdout.contains("spec changed: environment, labels, replicas, secrets"), "\(update.stdout)")
             #expect(update.stdout.contains("remove-service"))
+            #expect(update.stdout.contains("\"remove-secret\""), "\(update.stdout)")
             #expect(try await Self.services(of: stack.name) == ["\(web) 3 3"])
             let env = try await Self.swarm(["service", "inspect", web, "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"])
             #expect(env.contains("GREETING=bonjour"))
+            let secrets = try await Self.objects("secret", of: stack.name)
+            #expect(secrets.count == 1 && secrets != firstSecrets, "\(secrets)")
+            #expect(try await Self.file("/run/secrets/TOKEN", in: web) == newSecret)
 
-            // The secret reached the swarm, and never the plan, the output or the log.
-            #expect(env.contains("TOKEN=\(secret)"))
+            // The secret reached the swarm as a secret, and never its service spec, the plan, the output or the log.
+            #expect(env.contains("TOKEN_FILE=/run/secrets/TOKEN") && !env.contains(secret), "\(env)")
             let history = try await berth(["history", "--json"])
             for text in [cold.stdout, drift.stdout, update.stdout, history.stdout] { #expect(!text.contains(secret)) }
             let log = try Data(contentsOf: URL(fileURLWithPath: stack.statePath))
             #expect(log.range(of: Data(secret.utf8)) == nil)
+            #expect(log.range(of: Data(newSecret.utf8)) == nil)
             #expect(history.stdout.contains("\"outcome\" : \"changed\""))
 
             // down: no service of the stack is left, and its network goes once the tasks are gone.
             let down = try await berth(["down", stack.name])
             #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
             #expect(try await Self.services(of: stack.name).isEmpty)
+            #expect(try await Self.objects("secret", of: stack.name).isEmpty)
             var networks = "?"
             for _ in 0..<120 where !networks.isEmpty {
                 networks = try await Self.swarm(["network", "ls", "-q", "--filter", "label=berth.stack=\(stack.name)"])
                 try await Task.sleep(for: .milliseconds(250))
             }
             #expect(networks.isEmpty)
+        }
+    }
+
+    /// A Compose project onto the swarm: `deploy:` schedules, and its secret file and config
+    /// become Swarm objects mounted with their owner and mode (a bind mount is one node's file).
+    @Test func aComposeProjectRunsOnTheSwarmWithItsSecretsAndConfigs() async throws {
+        try await TestStack.with("swc") { stack in
+            var environment = stack.berthEnvironment
+            environment["DOCKER_HOST"] = Self.host
+            let password = "compose-pw-\(UInt32.random(in: 100_000...999_999))"
+            try stack.write("pw.txt", password)
+            try stack.write(
+                "compose.yaml",
+                """
+                name: \(stack.name)
+                x-berth: {target: swarm}
+                services:
+                  app:
+                    image: \(TestStack.baseImage)
+                    command: [sleep, "600"]
+                    deploy: {replicas: 2}
+                    secrets: [db_password]
+                    configs: [{source: site, target: /etc/site.conf, mode: 0440}]
+                secrets:
+                  db_password: {file: ./pw.txt}
+                configs:
+                  site: {content: "listen 8080"}
+
+                """)
+            defer {
+                Task { [name = stack.name, environment] in
+                    _ = try? await Command.run(BerthBinary.path, ["down", name], environment: environment)
+                }
+            }
+            let compose = stack.directory.path + "/compose.yaml"
+            let applied = try await Command.run(BerthBinary.path, ["apply", "-f", compose], environment: environment)
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            let app = "\(stack.name)-app"
+            #expect(try await Self.services(of: stack.name) == ["\(app) 2 2"])
+            #expect(try await Self.file("/run/secrets/db_password", in: app) == password)
+            #expect(try await Self.file("/etc/site.conf", in: app) == "listen 8080")
+            let id = try await Self.swarm(["ps", "-q", "--filter", "label=com.docker.swarm.service.name=\(app)"]).split(separator: "\n").first
+            #expect(try await Self.swarm(["exec", String(id ?? ""), "stat", "-c", "%a", "/etc/site.conf"]) == "440")
+            #expect(!applied.stdout.contains(password))
+            let inSync = try await Command.run(BerthBinary.path, ["plan", "-f", compose, "--detailed-exitcode"], environment: environment)
+            #expect(inSync.status == 0, "\(inSync.stdout)\(inSync.stderr)")
+            let down = try await Command.run(BerthBinary.path, ["down", stack.name], environment: environment)
+            #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
+            #expect(try await Self.objects("secret", of: stack.name).isEmpty)
+            #expect(try await Self.objects("config", of: stack.name).isEmpty)
         }
     }
 

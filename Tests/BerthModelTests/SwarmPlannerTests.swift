@@ -25,17 +25,25 @@ import Testing
 
     /// What the swarm would report after the desired state was applied as it is.
     static func converged(_ desired: DesiredState) -> ObservedSwarm {
-        ObservedSwarm(
-            services: desired.containers.enumerated().map { index, container in
-                let spec = SwarmServiceSpec(container, replicas: desired.replicas?[container.service] ?? 1, stack: desired.stack)
-                return ObservedSwarmService(
-                    id: "s\(index)", version: 7, labels: [Resolver.Label.stack: desired.stack], spec: spec, runningTasks: spec.replicas)
+        let specs = desired.containers.map { container in
+            SwarmServiceSpec(
+                container, deploy: desired.swarm?.services[container.service] ?? SwarmServiceDeploy(), secrets: desired.swarm?.secrets ?? .files,
+                stack: desired.stack)
+        }
+        let objects = Dictionary(specs.flatMap(\.objects).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }).values
+        return ObservedSwarm(
+            services: specs.enumerated().map { index, spec in
+                ObservedSwarmService(
+                    id: "s\(index)", version: 7, labels: [Resolver.Label.stack: desired.stack], spec: spec.redacted, runningTasks: spec.replicas)
             },
             networks: [
                 ObservedNetwork(
                     id: "n1", name: "shop_default", labels: [Resolver.Label.stack: "shop"], driver: "overlay", internal: false, subnet: nil,
                     gateway: nil)
-            ])
+            ],
+            objects: objects.sorted { $0.name < $1.name }.map {
+                ObservedSwarmObject(kind: $0.kind, id: "o-\($0.name)", name: $0.name, labels: $0.labels)
+            })
     }
 
     static func lines(_ plan: Plan) -> [String] { plan.description.split(separator: "\n").map(String.init) }
@@ -43,7 +51,8 @@ import Testing
     @Test func resolvesTheTargetAndReplicas() throws {
         let desired = try Self.desired()
         #expect(desired.target == .swarm)
-        #expect(desired.replicas == ["web": 3, "worker": 1])
+        #expect(desired.swarm?.services["web"]?.mode == .replicated(3))
+        #expect(desired.swarm?.services["worker"]?.mode == .replicated(1))
     }
 
     @Test func anEmptySwarmGetsNetworksThenServicesEachWaitedFor() throws {
@@ -138,17 +147,149 @@ import Testing
         #expect(Self.lines(SwarmPlanner.down(stack: "shop", observed: observed)) == ["#1 remove-service service shop-web (down)"])
     }
 
-    /// Secrets are in the spec the swarm gets, never in what the plan says.
-    @Test func aChangedSecretIsNamedNotShown() throws {
-        let text = Self.manifests.replacingOccurrences(of: "environment: {MODE: live}", with: "environment: {MODE: live, TOKEN: \"${TOKEN}\"}")
-            .replacingOccurrences(of: "target: swarm\n", with: "target: swarm\n---\nkind: Environment\nname: prod\nsecrets: {TOKEN: {env: T}}\n")
+    static let secretManifests = manifests.replacingOccurrences(
+        of: "environment: {MODE: live}", with: "environment: {MODE: live, TOKEN: \"${TOKEN}\"}"
+    )
+    .replacingOccurrences(of: "target: swarm\n", with: "target: swarm\n---\nkind: Environment\nname: prod\nsecrets: {TOKEN: {env: T}}\n")
+
+    static func resolve(_ text: String, _ environment: [String: String] = [:]) throws -> DesiredState {
         let (stack, errors) = ManifestParser.parse(files: ["stack.yaml": text], directory: "/stacks/demo")
-        #expect(errors.isEmpty)
-        let old = try Resolver.resolve(stack, ResolutionRequest(processEnvironment: ["T": "old-token-value"]))
-        let new = try Resolver.resolve(stack, ResolutionRequest(processEnvironment: ["T": "new-token-value"]))
+        #expect(errors.isEmpty, "\(errors)")
+        return try Resolver.resolve(stack, ResolutionRequest(processEnvironment: environment))
+    }
+
+    /// A secret value becomes a Swarm secret with a versioned name, mounted where `TOKEN_FILE`
+    /// says; a new value is a new secret, a rolling update onto it, and the old one removed after.
+    @Test func aChangedSecretIsANewVersionAndTheOldOneGoesAfterTheRollout() throws {
+        let old = try Self.resolve(Self.secretManifests, ["T": "old-token-value"])
+        let new = try Self.resolve(Self.secretManifests, ["T": "new-token-value"])
+        let web = SwarmServiceSpec(new.containers[0], deploy: new.swarm!.services["web"]!, secrets: .files, stack: "shop")
+        #expect(web.environment.map(\.description) == ["MODE=live", "TOKEN_FILE=/run/secrets/TOKEN"])
+        let secret = try #require(web.files.first)
+        #expect(secret.object.kind == .secret && secret.object.content == "new-token-value" && secret.target == "/run/secrets/TOKEN")
+        #expect(secret.object.name.hasPrefix("shop-TOKEN-") && secret.object.name.count == "shop-TOKEN-".count + 12)
+        let oldName = SwarmServiceSpec(old.containers[0], deploy: old.swarm!.services["web"]!, secrets: .files, stack: "shop").files[0].object.name
+        #expect(oldName != secret.object.name)
+
+        let plan = SwarmPlanner.plan(desired: new, observed: Self.converged(old))
+        #expect(
+            Self.lines(plan) == [
+                "#1 create-secret secret \(secret.object.name) (missing)",
+                "#2 [#1] update-service service shop-web (3 × berth-demo/web:1) (spec changed: labels, secrets)",
+                "#3 [#2] wait-service service shop-web: 3 task(s) running (must be healthy to converge)",
+                "#4 [#3] remove-secret secret \(oldName) (no service mounts it after the rollout)",
+            ])
+        #expect(!plan.description.contains("token-value"))
+        #expect(SwarmPlanner.plan(desired: new, observed: Self.converged(new)).isConverged)
+    }
+
+    /// `swarm: {secrets: environment}` keeps secret values in the service's environment.
+    @Test func secretsMayStayInTheEnvironment() throws {
+        let text = Self.secretManifests.replacingOccurrences(
+            of: "secrets: {TOKEN: {env: T}}\n", with: "secrets: {TOKEN: {env: T}}\nswarm: {secrets: environment}\n")
+        let old = try Self.resolve(text, ["T": "old-token-value"])
+        let new = try Self.resolve(text, ["T": "new-token-value"])
         let plan = SwarmPlanner.plan(desired: new, observed: Self.converged(old))
         #expect(plan.description.contains("spec changed: environment, labels"))
         #expect(!plan.description.contains("token-value"))
+        #expect(!plan.steps.contains { $0.operation.kind == .createSecret })
+    }
+
+    /// An Environment's `swarm.deploy` sets mode, replicas and placement per service.
+    @Test func anEnvironmentPlacesServices() throws {
+        let text = Self.manifests.replacingOccurrences(
+            of: "target: swarm\n",
+            with: """
+                target: swarm
+                ---
+                kind: Environment
+                name: prod
+                swarm:
+                  deploy:
+                    web: {replicas: 5, placement: {constraints: ["node.role == worker"], preferences: [{spread: node.labels.zone}]}}
+                    worker: {mode: global, placement: {constraints: ["node.labels.gpu==yes"]}}
+
+                """)
+        let desired = try Self.resolve(text)
+        #expect(
+            desired.swarm?.services["web"]
+                == SwarmServiceDeploy(mode: .replicated(5), constraints: ["node.role == worker"], preferences: ["node.labels.zone"]))
+        #expect(desired.swarm?.services["worker"] == SwarmServiceDeploy(mode: .global, constraints: ["node.labels.gpu==yes"]))
+        #expect(
+            Self.lines(SwarmPlanner.plan(desired: desired, observed: ObservedSwarm())) == [
+                "#1 create-network network shop_default (missing)",
+                "#2 [#1] create-service service shop-web (5 × berth-demo/web:1) (missing)",
+                "#3 [#2] wait-service service shop-web: 5 task(s) running (must be healthy to converge)",
+                "#4 [#1] create-service service shop-worker (global × berth-demo/worker:1) (missing)",
+                "#5 [#4] wait-service service shop-worker: a task on every eligible node running (must be healthy to converge)",
+            ])
+        var observed = Self.converged(desired)
+        observed.services[0].spec.constraints = []
+        observed.services[1].spec.global = false
+        observed.services[1].spec.replicas = 1
+        #expect(
+            Self.lines(SwarmPlanner.plan(desired: desired, observed: observed)).filter { $0.contains("update-service") } == [
+                "#1 update-service service shop-web (5 × berth-demo/web:1) (spec changed: placement)",
+                "#3 update-service service shop-worker (global × berth-demo/worker:1) (spec changed: mode)",
+            ])
+        // A global service whose nodes do not all run it yet is waited for, with the swarm's count.
+        observed = Self.converged(desired)
+        observed.services[1].desiredTasks = 2
+        observed.services[1].runningTasks = 1
+        #expect(SwarmPlanner.plan(desired: desired, observed: observed).waiting.map(\.reason) == ["1 of 2 tasks running"])
+    }
+
+    /// A Compose project says `x-berth: {target: swarm}`: `deploy:` schedules its services, and
+    /// its `secrets:` and `configs:` (files too, which a single host bind-mounts) become Swarm
+    /// secrets and configs.
+    @Test func aComposeProjectGoesOntoASwarm() throws {
+        let compose = """
+            x-berth: {target: swarm}
+            services:
+              web:
+                image: berth-demo/web:1
+                deploy:
+                  replicas: 3
+                  placement: {constraints: ["node.role==worker"], preferences: [{spread: node.labels.rack}]}
+                secrets: [db_password]
+                configs: [{source: site, target: /etc/site.conf, mode: 0440}]
+              agent:
+                image: berth-demo/agent:1
+                deploy: {mode: global}
+            secrets:
+              db_password: {file: ./pw.txt}
+            configs:
+              site: {content: "listen 80"}
+
+            """
+        let project = try ComposeTests.load(["compose.yaml": compose, "pw.txt": "hunter22"])
+        let desired = try ComposeTests.resolve(project)
+        #expect(desired.target == .swarm)
+        #expect(
+            desired.swarm?.services["web"]
+                == SwarmServiceDeploy(mode: .replicated(3), constraints: ["node.role==worker"], preferences: ["node.labels.rack"]))
+        #expect(desired.swarm?.services["agent"]?.mode == .global)
+        let web = try #require(desired.container("web"))
+        #expect(web.mounts.isEmpty, "no bind mount of one node's file")
+        let spec = SwarmServiceSpec(web, deploy: desired.swarm!.services["web"]!, secrets: .files, stack: desired.stack)
+        #expect(
+            spec.files.map { "\($0.object.kind) \($0.target) \(String($0.mode, radix: 8)) \($0.object.content ?? "-")" } == [
+                "secret /run/secrets/db_password 444 hunter22", "config /etc/site.conf 440 listen 80",
+            ])
+        let plan = SwarmPlanner.plan(desired: desired, observed: ObservedSwarm())
+        #expect(plan.steps.map(\.operation.kind.rawValue).prefix(3) == ["create-network", "create-secret", "create-config"])
+        #expect(!plan.description.contains("hunter22"))
+        #expect(
+            ComposeTests.loadError(["compose.yaml": "services:\n  web:\n    image: a\n    deploy: {mode: global}\n"]).contains(
+                "'mode: global' needs 'x-berth: {target: swarm}'"))
+    }
+
+    /// `down` removes the services, then the stack's secrets and configs.
+    @Test func downRemovesSecretsAfterTheServices() throws {
+        let desired = try Self.resolve(Self.secretManifests, ["T": "a-token-value"])
+        let lines = Self.lines(SwarmPlanner.down(stack: "shop", observed: Self.converged(desired)))
+        #expect(lines.count == 3, "\(lines)")
+        #expect(lines[2].hasPrefix("#3 [#1,#2] remove-secret secret shop-TOKEN-") && lines[2].hasSuffix("(down)"))
     }
 
     /// What a target cannot run is an error where it is written.
@@ -166,11 +307,32 @@ import Testing
             "stack.yaml:8:8: web.ports: not supported with 'target: swarm': a host address: Swarm publishes on every node"
         ),
         ("kind: Stack\nname: s\ntarget: cluster\n", "stack.yaml:3:9: target: unknown target 'cluster'; expected engine or swarm"),
+        (
+            "kind: Stack\nname: s\n---\nkind: Environment\nname: dev\nswarm: {secrets: files}\n---\nkind: Service\nname: web\nimage: a\n",
+            "stack.yaml:6:8: dev.swarm: 'swarm:' applies to an environment whose target is swarm; add 'target: swarm'"
+        ),
+        (
+            "kind: Stack\nname: s\ntarget: swarm\n---\nkind: Environment\nname: p\nswarm:\n  deploy: {api: {replicas: 2}}\n---\nkind: Service\nname: web\nimage: a\n",
+            "stack.yaml:8:17: p.swarm.deploy.api: unknown service 'api'"
+        ),
+        (
+            "kind: Stack\nname: s\ntarget: swarm\n---\nkind: Environment\nname: p\nswarm:\n  deploy:\n    web: {placement: {constraints: [\"node.role=worker\"]}}\n---\nkind: Service\nname: web\nimage: a\n",
+            "stack.yaml:9:37: p.swarm.deploy.web.placement.constraints[0]: 'node.role=worker' is not a placement constraint; write KEY==VALUE or KEY!=VALUE (node.role==worker, node.labels.zone!=b)"
+        ),
+        (
+            "kind: Stack\nname: s\ntarget: swarm\n---\nkind: Environment\nname: p\nswarm:\n  deploy:\n    web: {mode: global, replicas: 2}\n---\nkind: Service\nname: web\nimage: a\n",
+            "stack.yaml:9:35: p.swarm.deploy.web.replicas: a global service runs one task per node; it takes no replicas"
+        ),
+        (
+            "kind: Stack\nname: s\ntarget: swarm\n---\nkind: Environment\nname: p\nswarm: {secrets: vault}\n---\nkind: Service\nname: web\nimage: a\n",
+            "stack.yaml:7:18: p.swarm.secrets: unknown value 'vault'; expected files or environment"
+        ),
     ])
     func whatATargetCannotRunIsAnError(_ text: String, _ message: String) throws {
-        let (stack, errors) = ManifestParser.parse(files: ["stack.yaml": text], directory: "/stacks/demo")
+        let (stack, parseErrors) = ManifestParser.parse(files: ["stack.yaml": text], directory: "/stacks/demo")
+        let errors = parseErrors.isEmpty ? StackValidator.validate(stack) : parseErrors
         if !errors.isEmpty {
-            #expect(errors.map(\.description).contains { $0.hasSuffix(message) }, "\(errors)")
+            #expect(errors.map(\.description).contains { $0.hasSuffix(message) }, "\(errors.map(\.description))")
             return
         }
         #expect(throws: ManifestErrors.self) { try Resolver.resolve(stack, ResolutionRequest()) }

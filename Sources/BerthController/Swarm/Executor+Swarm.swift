@@ -1,17 +1,49 @@
 import BerthEngine
 import BerthModel
+import Foundation
 
 /// The swarm steps: a service is declared, then watched until the swarm runs it as asked.
 extension Executor {
     /// Creates a service. A create that met a service of its name is done when that service is
     /// this stack's with this spec hash (an earlier create whose answer was lost).
     func createService(_ spec: SwarmServiceSpec) async throws {
-        let engineSpec = spec.engineSpec
+        let engineSpec = spec.engineSpec(objectIDs: try await objectIDs(for: spec))
         do {
             _ = try await engine.createService(engineSpec)
         } catch let conflict as EngineError where conflict.is(.conflict) {
             let namesakes = try await engine.listServices(labels: [], names: [spec.name])
             guard namesakes.contains(where: { $0.spec.labels == engineSpec.labels }) else { throw conflict }
+        }
+    }
+
+    func updateService(id: String, version: UInt64, _ spec: SwarmServiceSpec) async throws {
+        try await engine.updateService(id, version: version, spec.engineSpec(objectIDs: try await objectIDs(for: spec)))
+    }
+
+    /// The ids of the secrets and configs `spec` mounts: a service names them by id, and they
+    /// were made by earlier steps of this plan or an earlier reconcile.
+    private func objectIDs(for spec: SwarmServiceSpec) async throws -> [String: String] {
+        var ids: [String: String] = [:]
+        for kind in Set(spec.files.map(\.object.kind)) {
+            for object in try await engine.listSwarmObjects(configs: kind == .config, labels: ["\(Resolver.Label.stack)=\(stack)"]) {
+                ids[object.spec.name] = object.id
+            }
+        }
+        return ids
+    }
+
+    /// Makes a secret or config. One that met an object of its name is done when that object is
+    /// this stack's: the name holds a digest of the content, so it holds the same content.
+    func createObject(_ object: SwarmObject) async throws {
+        guard let content = object.content else { throw ExecutionError("\(object) has no content to send (redacted)") }
+        let spec = SwarmObjectSpec(name: object.name, labels: object.labels, data: Data(content.utf8).base64EncodedString())
+        do {
+            _ = try await engine.createSwarmObject(config: object.kind == .config, spec)
+        } catch let conflict as EngineError where conflict.is(.conflict) {
+            let namesakes = try await engine.listSwarmObjects(configs: object.kind == .config, labels: [])
+            guard namesakes.contains(where: { $0.spec.name == object.name && $0.spec.labels[Resolver.Label.stack] == stack }) else {
+                throw conflict
+            }
         }
     }
 
@@ -32,10 +64,13 @@ extension Executor {
             let tasks = try await engine.listTasks(services: [service.id])
             let running = tasks.filter { $0.status.state == "running" }.count
             lastError = tasks.compactMap { $0.status.err }.first ?? lastError
-            if running == spec.replicas, tasks.count == spec.replicas, state == nil || state == "completed" { return }
+            // A global service has one task per eligible node: the swarm's count is the one wanted.
+            let wanted = spec.global ? tasks.count : spec.replicas
+            if running == wanted, tasks.count == wanted, !spec.global || wanted > 0, state == nil || state == "completed" { return }
             guard clock.now < end else {
+                let none = spec.global && wanted == 0 ? "no node satisfies the placement constraints; " : ""
                 throw ExecutionError(
-                    "\(running) of \(spec.replicas) tasks running after \(spec.rolloutDeadlineMilliseconds / 1000) s\(lastError.map { "; task error: \($0)" } ?? "")"
+                    "\(none)\(running) of \(wanted) tasks running after \(spec.rolloutDeadlineMilliseconds / 1000) s\(lastError.map { "; task error: \($0)" } ?? "")"
                 )
             }
             try await Task.sleep(for: .milliseconds(250))

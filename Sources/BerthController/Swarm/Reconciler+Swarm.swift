@@ -21,7 +21,8 @@ extension Reconciler {
         let observer = SwarmObserver(engine: engine)
         try await observer.requireManager()
         let observed = try await observer.observe(
-            stack: wanted.stack, services: wanted.containers.map(\.name), networks: wanted.networks.map(\.engineName))
+            stack: wanted.stack, services: wanted.containers.map { SwarmServiceSpec.name(of: $0, stack: wanted.stack) },
+            networks: wanted.networks.map(\.engineName))
         let plan = SwarmPlanner.plan(desired: wanted, observed: observed)
         var preview = Preview(wanted: wanted, desired: wanted, observed: ObservedState(), plan: plan, holds: [], endedHolds: [])
         preview.swarm = observed

@@ -23,8 +23,13 @@ struct SwarmObserver {
         let label = "\(Resolver.Label.stack)=\(stack)"
         async let ownServices = engine.listServices(labels: [label], names: [])
         async let ownNetworks = engine.listNetworks(labels: [label], names: [])
+        async let secrets = engine.listSwarmObjects(configs: false, labels: [label])
+        async let configs = engine.listSwarmObjects(configs: true, labels: [label])
         var services = try await ownServices
         var networks = try await ownNetworks
+        let objects =
+            try await secrets.map { ObservedSwarmObject(kind: .secret, id: $0.id, name: $0.spec.name, labels: $0.spec.labels) }
+            + configs.map { ObservedSwarmObject(kind: .config, id: $0.id, name: $0.spec.name, labels: $0.spec.labels) }
         let missing = wanted.filter { name in !services.contains { $0.spec.name == name } }
         if !missing.isEmpty { services += try await engine.listServices(labels: [], names: missing) }
         let missingNetworks = wantedNetworks.filter { name in !networks.contains { $0.name == name } }
@@ -49,9 +54,9 @@ struct SwarmObserver {
                 return ObservedSwarmService(
                     id: service.id, version: service.version.index, labels: service.spec.labels,
                     spec: SwarmServiceSpec(observed: service.spec, networkNames: names),
-                    runningTasks: own.filter { $0.status.state == "running" }.count, taskErrors: own.compactMap(\.status.err),
-                    updateState: service.updateStatus?.state)
+                    runningTasks: own.filter { $0.status.state == "running" }.count, desiredTasks: own.count,
+                    taskErrors: own.compactMap(\.status.err), updateState: service.updateStatus?.state)
             },
-            networks: networks.map(ObservedNetwork.init))
+            networks: networks.map(ObservedNetwork.init), objects: objects)
     }
 }

@@ -4,9 +4,10 @@ import BerthModel
 /// Translating a swarm service between Berth's terms and the Engine's `ServiceSpec`, both ways:
 /// what `create-service` and `update-service` send, and what the observer reads back to compare.
 extension SwarmServiceSpec {
-    /// The Engine's spec. Networks go by name (the Engine stores their ids); the update policy
-    /// rolls one task at a time and lets the swarm roll back a task that fails.
-    var engineSpec: ServiceSpec {
+    /// The Engine's spec. Networks go by name (the Engine stores their ids); secrets and configs
+    /// by id, from `objectIDs` (by name); the update policy rolls one task at a time and lets the
+    /// swarm roll back a task that fails.
+    func engineSpec(objectIDs: [String: String] = [:]) -> ServiceSpec {
         var container = ServiceSpec.ContainerSpec(image: image)
         container.labels = labels
         container.command = entrypoint
@@ -24,6 +25,17 @@ extension SwarmServiceSpec {
                 timeout: healthcheck.timeoutMilliseconds.map { $0 * 1_000_000 },
                 startPeriod: healthcheck.startPeriodMilliseconds.map { $0 * 1_000_000 }, retries: healthcheck.retries)
         }
+        func references(_ kind: SwarmObject.Kind) -> [ServiceSpec.FileReference]? {
+            let chosen = files.filter { $0.object.kind == kind }
+            guard !chosen.isEmpty else { return nil }
+            return chosen.map {
+                ServiceSpec.FileReference(
+                    file: .init(name: $0.target, uid: String($0.uid), gid: String($0.gid), mode: UInt32($0.mode)),
+                    id: objectIDs[$0.object.name] ?? "", name: $0.object.name, isConfig: kind == .config)
+            }
+        }
+        container.secrets = references(.secret)
+        container.configs = references(.config)
         var resources: ServiceSpec.Resources?
         if let runtime {
             container.stopSignal = runtime.stopSignal
@@ -41,14 +53,19 @@ extension SwarmServiceSpec {
         let template = ServiceSpec.TaskTemplate(
             containerSpec: container, resources: resources,
             restartPolicy: .init(condition: restartCondition, maxAttempts: maxAttempts),
-            networks: networks.map { .init(target: $0.network, aliases: $0.aliases.isEmpty ? nil : $0.aliases) })
+            networks: networks.map { .init(target: $0.network, aliases: $0.aliases.isEmpty ? nil : $0.aliases) },
+            placement: constraints.isEmpty && preferences.isEmpty
+                ? nil
+                : .init(
+                    constraints: constraints.isEmpty ? nil : constraints,
+                    preferences: preferences.isEmpty ? nil : preferences.map { .init(spread: $0) }))
         let endpoint =
             ports.isEmpty
             ? nil
             : ServiceSpec.EndpointSpec(
                 ports: ports.map { .init(protocol: $0.protocol, targetPort: $0.target, publishedPort: $0.published, publishMode: "ingress") })
         return ServiceSpec(
-            name: name, labels: ownership, taskTemplate: template, mode: .init(replicas: replicas),
+            name: name, labels: ownership, taskTemplate: template, mode: global ? .init(global: true) : .init(replicas: replicas),
             updateConfig: .init(parallelism: 1, failureAction: "rollback", monitor: 5_000_000_000, order: updateOrder.rawValue),
             endpointSpec: endpoint)
     }
@@ -79,6 +96,8 @@ extension SwarmServiceSpec {
                 startPeriodMilliseconds: $0.startPeriod.map { $0 / 1_000_000 }, retries: $0.retries)
         }
         let restart = spec.taskTemplate.restartPolicy
+        let placement = spec.taskTemplate.placement
+        let files = (container.secrets ?? []) + (container.configs ?? [])
         self.init(
             service: labels[Resolver.Label.service] ?? spec.labels[Resolver.Label.service] ?? spec.name, name: spec.name, image: container.image,
             entrypoint: container.command, command: container.args,
@@ -96,7 +115,15 @@ extension SwarmServiceSpec {
             ports: (spec.endpointSpec?.ports ?? []).map {
                 PortSpec(target: $0.targetPort, published: $0.publishedPort, hostIP: "", protocol: $0.protocol)
             },
-            replicas: spec.mode.replicated?.replicas ?? 0, restartCondition: restart?.condition ?? "any",
+            replicas: spec.mode.replicated?.replicas ?? 0, global: spec.mode.global != nil, constraints: placement?.constraints ?? [],
+            preferences: (placement?.preferences ?? []).compactMap { $0.spread?.spreadDescriptor },
+            files: files.map { reference in
+                SwarmFileReference(
+                    object: SwarmObject(kind: reference.isConfig ? .config : .secret, name: reference.name, content: nil),
+                    target: reference.file?.name ?? "", uid: reference.file.flatMap { Int($0.uid) } ?? 0,
+                    gid: reference.file.flatMap { Int($0.gid) } ?? 0, mode: Int(reference.file?.mode ?? 0o444))
+            },
+            restartCondition: restart?.condition ?? "any",
             maxAttempts: restart?.maxAttempts.flatMap { $0 == 0 ? nil : $0 }, healthcheck: health, hostname: container.hostname,
             user: container.user, workingDir: container.dir, initProcess: container.initProcess ?? false,
             stopGraceSeconds: Int((container.stopGracePeriod ?? 10_000_000_000) / 1_000_000_000),

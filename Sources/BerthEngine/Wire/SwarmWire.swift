@@ -66,14 +66,84 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
         public var resources: Resources?
         public var restartPolicy: RestartPolicy?
         public var networks: [NetworkAttachment]?
-        public init(containerSpec: ContainerSpec, resources: Resources?, restartPolicy: RestartPolicy?, networks: [NetworkAttachment]?) {
+        public var placement: Placement?
+        public init(
+            containerSpec: ContainerSpec, resources: Resources?, restartPolicy: RestartPolicy?, networks: [NetworkAttachment]?,
+            placement: Placement? = nil
+        ) {
             self.containerSpec = containerSpec
             self.resources = resources
             self.restartPolicy = restartPolicy
             self.networks = networks
+            self.placement = placement
         }
         enum CodingKeys: String, CodingKey {
             case containerSpec = "ContainerSpec", resources = "Resources", restartPolicy = "RestartPolicy", networks = "Networks"
+            case placement = "Placement"
+        }
+    }
+
+    /// Which nodes may run the tasks, and how they are spread over them.
+    public struct Placement: Codable, Sendable, Equatable {
+        public struct Preference: Codable, Sendable, Equatable {
+            public struct Spread: Codable, Sendable, Equatable {
+                public var spreadDescriptor: String
+                enum CodingKeys: String, CodingKey { case spreadDescriptor = "SpreadDescriptor" }
+            }
+            public var spread: Spread?
+            public init(spread: String) { self.spread = Spread(spreadDescriptor: spread) }
+            enum CodingKeys: String, CodingKey { case spread = "Spread" }
+        }
+        public var constraints: [String]?
+        public var preferences: [Preference]?
+        public init(constraints: [String]?, preferences: [Preference]?) {
+            self.constraints = constraints
+            self.preferences = preferences
+        }
+        enum CodingKeys: String, CodingKey { case constraints = "Constraints", preferences = "Preferences" }
+    }
+
+    /// A secret or config mounted as a file: `SecretID`/`SecretName` or `ConfigID`/`ConfigName`.
+    public struct FileReference: Codable, Sendable, Equatable {
+        public struct File: Codable, Sendable, Equatable {
+            public var name: String
+            public var uid: String
+            public var gid: String
+            public var mode: UInt32
+            public init(name: String, uid: String, gid: String, mode: UInt32) {
+                self.name = name
+                self.uid = uid
+                self.gid = gid
+                self.mode = mode
+            }
+            enum CodingKeys: String, CodingKey { case name = "Name", uid = "UID", gid = "GID", mode = "Mode" }
+        }
+        public var file: File?
+        public var id: String
+        public var name: String
+        /// Secrets and configs spell their keys differently; the rest is the same.
+        public var isConfig = false
+        public init(file: File?, id: String, name: String, isConfig: Bool) {
+            self.file = file
+            self.id = id
+            self.name = name
+            self.isConfig = isConfig
+        }
+        enum Keys: String, CodingKey {
+            case file = "File", secretID = "SecretID", secretName = "SecretName", configID = "ConfigID", configName = "ConfigName"
+        }
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Keys.self)
+            file = try container.decodeIfPresent(File.self, forKey: .file)
+            isConfig = container.contains(.configName) || container.contains(.configID)
+            id = try container.decodeIfPresent(String.self, forKey: isConfig ? .configID : .secretID) ?? ""
+            name = try container.decodeIfPresent(String.self, forKey: isConfig ? .configName : .secretName) ?? ""
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encodeIfPresent(file, forKey: .file)
+            try container.encode(id, forKey: isConfig ? .configID : .secretID)
+            try container.encode(name, forKey: isConfig ? .configName : .secretName)
         }
     }
 
@@ -98,6 +168,8 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
         public var sysctls: [String: String]?
         public var capabilityAdd: [String]?
         public var capabilityDrop: [String]?
+        public var secrets: [FileReference]?
+        public var configs: [FileReference]?
 
         public init(image: String) { self.image = image }
 
@@ -105,7 +177,31 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
             case image = "Image", labels = "Labels", command = "Command", args = "Args", hostname = "Hostname", env = "Env", dir = "Dir"
             case user = "User", tty = "TTY", readOnly = "ReadOnly", mounts = "Mounts", stopSignal = "StopSignal"
             case stopGracePeriod = "StopGracePeriod", healthCheck = "Healthcheck", initProcess = "Init", sysctls = "Sysctls"
-            case capabilityAdd = "CapabilityAdd", capabilityDrop = "CapabilityDrop"
+            case capabilityAdd = "CapabilityAdd", capabilityDrop = "CapabilityDrop", secrets = "Secrets", configs = "Configs"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            image = try container.decode(String.self, forKey: .image)
+            labels = try container.decodeIfPresent([String: String].self, forKey: .labels)
+            command = try container.decodeIfPresent([String].self, forKey: .command)
+            args = try container.decodeIfPresent([String].self, forKey: .args)
+            hostname = try container.decodeIfPresent(String.self, forKey: .hostname)
+            env = try container.decodeIfPresent([String].self, forKey: .env)
+            dir = try container.decodeIfPresent(String.self, forKey: .dir)
+            user = try container.decodeIfPresent(String.self, forKey: .user)
+            tty = try container.decodeIfPresent(Bool.self, forKey: .tty)
+            readOnly = try container.decodeIfPresent(Bool.self, forKey: .readOnly)
+            mounts = try container.decodeIfPresent([Mount].self, forKey: .mounts)
+            stopSignal = try container.decodeIfPresent(String.self, forKey: .stopSignal)
+            stopGracePeriod = try container.decodeIfPresent(Int64.self, forKey: .stopGracePeriod)
+            healthCheck = try container.decodeIfPresent(ContainerCreateRequest.Healthcheck.self, forKey: .healthCheck)
+            initProcess = try container.decodeIfPresent(Bool.self, forKey: .initProcess)
+            sysctls = try container.decodeIfPresent([String: String].self, forKey: .sysctls)
+            capabilityAdd = try container.decodeIfPresent([String].self, forKey: .capabilityAdd)
+            capabilityDrop = try container.decodeIfPresent([String].self, forKey: .capabilityDrop)
+            secrets = try container.decodeIfPresent([FileReference].self, forKey: .secrets)
+            configs = try container.decodeIfPresent([FileReference].self, forKey: .configs)
         }
     }
 
@@ -169,9 +265,13 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
             public var replicas: Int
             enum CodingKeys: String, CodingKey { case replicas = "Replicas" }
         }
+        /// Present (and empty) for a global service: one task per eligible node.
+        public struct Global: Codable, Sendable, Equatable {}
         public var replicated: Replicated?
+        public var global: Global?
         public init(replicas: Int) { replicated = Replicated(replicas: replicas) }
-        enum CodingKeys: String, CodingKey { case replicated = "Replicated" }
+        public init(global: Bool) { self.global = Global() }
+        enum CodingKeys: String, CodingKey { case replicated = "Replicated", global = "Global" }
     }
 
     public struct UpdateConfig: Codable, Sendable, Equatable {
@@ -249,4 +349,34 @@ public struct SwarmTask: Decodable, Sendable, Equatable {
     public let desiredState: String
     public let status: Status
     enum CodingKeys: String, CodingKey { case id = "ID", serviceID = "ServiceID", desiredState = "DesiredState", status = "Status" }
+}
+
+/// `POST /secrets/create` and `/configs/create`: a name, labels and the content, base64.
+public struct SwarmObjectSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var labels: [String: String]
+    public var data: String
+    public init(name: String, labels: [String: String], data: String) {
+        self.name = name
+        self.labels = labels
+        self.data = data
+    }
+    enum CodingKeys: String, CodingKey { case name = "Name", labels = "Labels", data = "Data" }
+}
+
+/// One entry of `GET /secrets` or `GET /configs`. A secret's data is never given back.
+public struct SwarmObjectSummary: Decodable, Sendable, Equatable {
+    public struct Spec: Decodable, Sendable, Equatable {
+        public let name: String
+        public let labels: [String: String]
+        enum CodingKeys: String, CodingKey { case name = "Name", labels = "Labels" }
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decode(String.self, forKey: .name)
+            labels = try container.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        }
+    }
+    public let id: String
+    public let spec: Spec
+    enum CodingKeys: String, CodingKey { case id = "ID", spec = "Spec" }
 }

@@ -115,6 +115,14 @@ struct ComposeFiles {
             let name = target ?? source
             let absoluteTarget = name.hasPrefix("/") ? name : kind.base + name
             switch definition.source {
+            case .file(let file)? where reader.target == .swarm:
+                // A bind mount is of one node's file: on a swarm the content travels as an object.
+                guard let content = reader.read(file) else {
+                    reader.reader.fail(.invalidValue, definition.node, "\(kind.rawValue).\(source).file", "cannot read \(file)")
+                    continue
+                }
+                let (uid, gid, mode) = owner(ownership, path)
+                uses.files.append(FileSpec(target: absoluteTarget, content: content, isSecret: kind == .secrets, mode: mode, uid: uid, gid: gid))
             case .file(let file)?:
                 if let (key, node) = ownership.min(by: { $0.key < $1.key }) {
                     reader.reader.fail(

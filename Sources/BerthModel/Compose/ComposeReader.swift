@@ -23,6 +23,11 @@ final class ComposeReader {
     private var files: ComposeFiles?
     /// Directories outside the project directory that `env_file`s may come from (`x-berth.read_outside`).
     private(set) var readOutside: [String] = []
+    /// `x-berth.target`: on a swarm, `deploy:` schedules the services and `secrets:`/`configs:`
+    /// files become Swarm objects instead of bind mounts (a bind mount is of one node's file).
+    private(set) var target: DeployTarget = .engine
+    /// The services' `deploy:` scheduling on a swarm, by service.
+    var swarmDeploy: [String: SwarmDeployManifest] = [:]
 
     init(reader: NodeReader, project: String, directory: String, scope: [String: String], read: @escaping (String) -> String?) {
         self.reader = reader
@@ -34,7 +39,15 @@ final class ComposeReader {
 
     func read(_ root: Node, into stack: inout StackManifest) {
         guard let map = root.mapping else { return }
-        if let node = map["x-berth"], let options = checkKeys(node, "x-berth", supported: ["read_outside", "recipients"]) {
+        if let node = map["x-berth"], let options = checkKeys(node, "x-berth", supported: ["read_outside", "recipients", "target"]) {
+            if let node = options["target"], let text = eager(node, "x-berth.target") {
+                if let target = DeployTarget(rawValue: text) {
+                    self.target = target
+                    stack.target = target
+                } else {
+                    reader.fail(.invalidValue, node, "x-berth.target", "unknown target '\(text)'; expected engine or swarm")
+                }
+            }
             if let list = options["read_outside"] {
                 readOutside = ServiceFields(dialect: self).list(list, "x-berth.read_outside", read: eager)
                 stack.readOutside = readOutside
@@ -55,6 +68,11 @@ final class ComposeReader {
         if let services = map["services"], let entries = reader.entries(services, "services") {
             for (name, node) in entries { if let service = service(name, node) { stack.services.append(service) } }
             files?.reportUnused()
+            if !swarmDeploy.isEmpty {
+                var swarm = SwarmManifest()
+                swarm.deploy = swarmDeploy
+                stack.swarm = swarm
+            }
         } else {
             reader.fail(.missingField, root, "services", "a Compose file needs 'services:'")
         }

@@ -217,17 +217,29 @@ extension ComposeReader {
 
     private func deploy(_ node: Node, _ field: String, _ options: inout RuntimeOptions, _ service: inout ServiceManifest) {
         let swarm = "applies to Swarm services; a single host ignores it, as docker compose does"
+        let onSwarm = target == .swarm
+        let ignored =
+            (onSwarm
+            ? ["update_config": "Berth rolls one task at a time and lets the swarm roll a failed task back; 'deploy.update_config' is not read"]
+            : ["placement": "", "update_config": ""])
+            .merging(["labels": "'deploy.labels' \(swarm)", "rollback_config": "", "endpoint_mode": ""]) { a, _ in a }
+            .mapValues { $0.isEmpty ? swarm : $0 }
         guard
             let map = checkKeys(
-                node, field, supported: ["resources", "restart_policy", "replicas", "mode"],
-                ignored: ["labels": "'deploy.labels' \(swarm)", "placement": "", "update_config": "", "rollback_config": "", "endpoint_mode": ""]
-                    .mapValues { $0.isEmpty ? swarm : $0 })
+                node, field, supported: ["resources", "restart_policy", "replicas", "mode"] + (onSwarm ? ["placement"] : []), ignored: ignored)
         else { return }
-        if let node = map["replicas"], let count = ServiceFields(dialect: self).int(node, "\(field).replicas", range: 0...10_000), count != 1 {
-            reader.fail(.invalidValue, node, "\(field).replicas", "Berth runs one container per service; 'replicas: \(count)' is not supported")
-        }
-        if let node = map["mode"], let mode = eager(node, "\(field).mode"), mode != "replicated" {
-            reader.fail(.invalidValue, node, "\(field).mode", "'mode: \(mode)' is not supported; Berth runs one container per service")
+        if onSwarm {
+            swarmDeploy[service.name] = swarmScheduling(map, field, &service)
+        } else {
+            if let node = map["replicas"], let count = ServiceFields(dialect: self).int(node, "\(field).replicas", range: 0...10_000), count != 1 {
+                reader.fail(
+                    .invalidValue, node, "\(field).replicas",
+                    "Berth runs one container per service; 'replicas: \(count)' needs 'x-berth: {target: swarm}'")
+            }
+            if let node = map["mode"], let mode = eager(node, "\(field).mode"), mode != "replicated" {
+                reader.fail(
+                    .invalidValue, node, "\(field).mode", "'mode: \(mode)' needs 'x-berth: {target: swarm}'; Berth runs one container per service")
+            }
         }
         if let node = map["resources"], let resources = checkKeys(node, "\(field).resources", supported: ["limits", "reservations"]) {
             if let node = resources["limits"],
@@ -250,6 +262,44 @@ extension ComposeReader {
             }
         }
         if let node = map["restart_policy"] { restartPolicy(node, "\(field).restart_policy", &service) }
+    }
+
+    /// `deploy.mode`, `replicas` and `placement` of a project whose target is a swarm.
+    private func swarmScheduling(_ map: [String: Node], _ field: String, _ service: inout ServiceManifest) -> SwarmDeployManifest {
+        var deploy = SwarmDeployManifest()
+        if let node = map["mode"], let mode = eager(node, "\(field).mode") {
+            switch mode {
+            case "global": deploy.global = true
+            case "replicated": break
+            default: reader.fail(.invalidValue, node, "\(field).mode", "unknown mode '\(mode)'; expected replicated or global")
+            }
+        }
+        if let node = map["replicas"] {
+            service.replicas = ServiceFields(dialect: self).int(node, "\(field).replicas", range: 0...10_000)
+            if deploy.global {
+                reader.fail(.invalidValue, node, "\(field).replicas", "a global service runs one task per node; it takes no replicas")
+            }
+        }
+        guard let node = map["placement"],
+            let placement = checkKeys(node, "\(field).placement", supported: ["constraints", "preferences"], unsupported: ["max_replicas_per_node"])
+        else { return deploy }
+        for (index, item) in (placement["constraints"].flatMap { reader.sequence($0, "\(field).placement.constraints") } ?? []).enumerated() {
+            let itemField = "\(field).placement.constraints[\(index)]"
+            guard let constraint = eager(item, itemField) else { continue }
+            if SwarmServiceDeploy.isValidConstraint(constraint) {
+                deploy.constraints.append(constraint)
+            } else {
+                reader.fail(.invalidValue, item, itemField, "'\(constraint)' is not a placement constraint; write KEY==VALUE or KEY!=VALUE")
+            }
+        }
+        for (index, item) in (placement["preferences"].flatMap { reader.sequence($0, "\(field).placement.preferences") } ?? []).enumerated() {
+            let itemField = "\(field).placement.preferences[\(index)]"
+            guard let preference = checkKeys(item, itemField, supported: ["spread"]),
+                let spreadNode = reader.required(preference, "spread", itemField, in: item), let spread = eager(spreadNode, "\(itemField).spread")
+            else { continue }
+            deploy.preferences.append(spread)
+        }
+        return deploy
     }
 
     /// `condition: any | on-failure | none` with `max_attempts`, as Compose maps them onto the

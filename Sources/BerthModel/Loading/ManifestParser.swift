@@ -132,7 +132,9 @@ private struct DocumentParser {
     }
 
     func parseStack(_ document: Node, into stack: inout StackManifest) {
-        let allowed = ["kind", "name", "profiles", "default_profiles", "default_environment", "read_outside", "recipients", "notify", "target"]
+        let allowed = [
+            "kind", "name", "profiles", "default_profiles", "default_environment", "read_outside", "recipients", "notify", "target", "swarm",
+        ]
         guard let map = reader.mapping(document, "", allowed: allowed) else { return }
         if let node = map["read_outside"] { stack.readOutside = reader.strings(node, "read_outside", allowSingle: true) ?? [] }
         if let node = map["name"], let name = reader.string(node, "name") { stack.name = name }
@@ -142,6 +144,13 @@ private struct DocumentParser {
         if let node = map["recipients"] { stack.recipients = recipients(node, "recipients") }
         if let node = map["notify"] { stack.notifications = notifications(node) }
         if let node = map["target"], let target = target(node, "target") { stack.target = target }
+        if let node = map["swarm"] {
+            stack.swarm = swarm(node, "swarm")
+            stack.stackFieldLocations["swarm"] = reader.location(node)
+            for (service, entry) in node.mapping?["deploy"]?.mapping ?? [:] {
+                if let service = service.string { stack.stackFieldLocations["swarm.deploy.\(service)"] = reader.location(entry) }
+            }
+        }
         for field in ["default_profiles", "default_environment", "read_outside"] {
             if let node = map[field] { stack.stackFieldLocations[field] = reader.location(node) }
         }
@@ -214,7 +223,8 @@ private struct DocumentParser {
     func parseEnvironment(_ document: Node) -> EnvironmentManifest? {
         guard
             let (map, name, locations) = header(
-                document, kind: "Environment", allowed: ["variables", "env_files", "secrets", "versions", "timezone", "recipients", "target"])
+                document, kind: "Environment",
+                allowed: ["variables", "env_files", "secrets", "versions", "timezone", "recipients", "target", "swarm"])
         else { return nil }
         var environment = EnvironmentManifest(name: name, locations: locations)
         if let node = map["variables"] { environment.variables = fields.keyValues(node, "\(name).variables", unset: { _ in "" }) }
@@ -223,6 +233,7 @@ private struct DocumentParser {
         if let node = map["timezone"] { environment.timezone = reader.string(node, "\(name).timezone") }
         if let node = map["recipients"] { environment.recipients = recipients(node, "\(name).recipients") }
         if let node = map["target"] { environment.target = target(node, "\(name).target") }
+        if let node = map["swarm"] { environment.swarm = swarm(node, "\(name).swarm") }
         if let node = map["secrets"], let entries = reader.entries(node, "\(name).secrets") {
             for (key, value) in entries {
                 let path = "\(name).secrets.\(key)"
@@ -253,6 +264,62 @@ private struct DocumentParser {
             }
         }
         return environment
+    }
+
+    /// An Environment's `swarm:` block: `secrets: files|environment` and, per service,
+    /// `deploy: {SERVICE: {mode: replicated|global, replicas: N, placement: {constraints: […],
+    /// preferences: [{spread: DESCRIPTOR}]}}}`, Compose's `deploy:` words.
+    func swarm(_ node: Node, _ field: String) -> SwarmManifest? {
+        guard let map = reader.mapping(node, field, allowed: ["secrets", "deploy"]) else { return nil }
+        var swarm = SwarmManifest()
+        if let node = map["secrets"], let value = reader.string(node, "\(field).secrets") {
+            if let delivery = SwarmSecretDelivery(rawValue: value) {
+                swarm.secrets = delivery
+            } else {
+                reader.fail(.invalidValue, node, "\(field).secrets", "unknown value '\(value)'; expected files or environment")
+            }
+        }
+        for (service, node) in map["deploy"].flatMap({ reader.entries($0, "\(field).deploy") }) ?? [] {
+            let path = "\(field).deploy.\(service)"
+            guard let entry = reader.mapping(node, path, allowed: ["mode", "replicas", "placement"]) else { continue }
+            var deploy = SwarmDeployManifest()
+            if let node = entry["mode"], let mode = reader.string(node, "\(path).mode") {
+                switch mode {
+                case "global": deploy.global = true
+                case "replicated": break
+                default: reader.fail(.invalidValue, node, "\(path).mode", "unknown mode '\(mode)'; expected replicated or global")
+                }
+            }
+            if let node = entry["replicas"] {
+                deploy.replicas = reader.int(node, "\(path).replicas", range: 0...10_000)
+                if deploy.global {
+                    reader.fail(.invalidValue, node, "\(path).replicas", "a global service runs one task per node; it takes no replicas")
+                }
+            }
+            if let node = entry["placement"], let placement = reader.mapping(node, "\(path).placement", allowed: ["constraints", "preferences"]) {
+                for (index, item) in (placement["constraints"].flatMap { reader.sequence($0, "\(path).placement.constraints") } ?? []).enumerated() {
+                    let itemField = "\(path).placement.constraints[\(index)]"
+                    guard let constraint = reader.string(item, itemField) else { continue }
+                    guard SwarmServiceDeploy.isValidConstraint(constraint) else {
+                        reader.fail(
+                            .invalidValue, item, itemField,
+                            "'\(constraint)' is not a placement constraint; write KEY==VALUE or KEY!=VALUE (node.role==worker, node.labels.zone!=b)")
+                        continue
+                    }
+                    deploy.constraints.append(constraint)
+                }
+                for (index, item) in (placement["preferences"].flatMap { reader.sequence($0, "\(path).placement.preferences") } ?? []).enumerated() {
+                    let itemField = "\(path).placement.preferences[\(index)]"
+                    guard let preference = reader.mapping(item, itemField, allowed: ["spread"]),
+                        let spreadNode = reader.required(preference, "spread", itemField, in: item),
+                        let spread = reader.string(spreadNode, "\(itemField).spread")
+                    else { continue }
+                    deploy.preferences.append(spread)
+                }
+            }
+            swarm.deploy[service] = deploy
+        }
+        return swarm
     }
 
     /// `notify:`: a list of `{webhook|ntfy|slack: URL, secret:, on: [events]}`.

@@ -127,6 +127,28 @@ public enum StackValidator {
                 let field = "\(environment.name).versions.\(service)"
                 fail(.unknownReference, environment.locations.of(field), field, unknown("service", service, among: services))
             }
+            guard let swarm = environment.swarm else { continue }
+            if (environment.target ?? stack.target) != .swarm {
+                let field = "\(environment.name).swarm"
+                fail(
+                    .invalidValue, environment.locations.of(field), field,
+                    "'swarm:' applies to an environment whose target is swarm; add 'target: swarm'")
+            }
+            for service in swarm.deploy.keys.sorted() where !services.contains(service) {
+                let field = "\(environment.name).swarm.deploy.\(service)"
+                fail(.unknownReference, environment.locations.of(field), field, unknown("service", service, among: services))
+            }
+        }
+
+        if let swarm = stack.swarm {
+            let location = stack.stackFieldLocations["swarm"] ?? SourceLocation(file: "", line: 0, column: 0)
+            if stack.target != .swarm && !stack.environments.contains(where: { $0.target == .swarm }) {
+                fail(.invalidValue, location, "swarm", "'swarm:' applies when the stack or an environment has 'target: swarm'")
+            }
+            for service in swarm.deploy.keys.sorted() where !services.contains(service) {
+                let field = "swarm.deploy.\(service)"
+                fail(.unknownReference, stack.stackFieldLocations[field] ?? location, field, unknown("service", service, among: services))
+            }
         }
 
         errors += cycles(in: stack)

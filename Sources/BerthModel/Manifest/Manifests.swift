@@ -30,6 +30,9 @@ public struct StackManifest: Sendable {
     public var notifications: [NotificationManifest] = []
     /// What the stack is converged onto, unless its Environment says otherwise.
     public var target: DeployTarget = .engine
+    /// Swarm scheduling for every environment whose target is a swarm; an Environment's own
+    /// `swarm:` overrides it per service (a Compose project's `deploy:` lands here).
+    public var swarm: SwarmManifest?
 
     public init(name: String, directory: String) {
         self.name = name
@@ -200,7 +203,28 @@ public struct EnvironmentManifest: Sendable {
     public var recipients: [String] = []
     /// Overrides the Stack's target: dev on one Engine, prod on a swarm, from the same files.
     public var target: DeployTarget?
+    /// How this environment's services run when its target is a swarm.
+    public var swarm: SwarmManifest?
     public var locations: FieldLocations
+}
+
+/// An Environment's `swarm:` block: what only a swarm has, kept out of the services so the same
+/// Service manifests run on one Engine in dev and on a swarm in prod.
+public struct SwarmManifest: Sendable, Equatable {
+    /// nil: the Stack's choice, else `files`.
+    public var secrets: SwarmSecretDelivery?
+    /// Per service: `mode`, `replicas`, `placement`, as under Compose's `deploy:`.
+    public var deploy: [String: SwarmDeployManifest] = [:]
+    public init() {}
+}
+
+public struct SwarmDeployManifest: Sendable, Equatable {
+    public var global = false
+    /// Overrides the Service's `replicas` in this environment.
+    public var replicas: Int?
+    public var constraints: [String] = []
+    public var preferences: [String] = []
+    public init() {}
 }
 
 /// What a stack's services become: containers on one Docker Engine, or services of a Docker

@@ -99,6 +99,7 @@ public enum StepKind: String, Sendable, Codable, CaseIterable, CustomStringConve
     case create, start, stop, rename, remove
     case waitHealthy = "wait-healthy", waitCompleted = "wait-completed", drain, hook
     case createService = "create-service", updateService = "update-service", removeService = "remove-service", waitService = "wait-service"
+    case createSecret = "create-secret", createConfig = "create-config", removeSecret = "remove-secret", removeConfig = "remove-config"
 
     public var description: String { rawValue }
 }
@@ -135,6 +136,9 @@ public enum Operation: Sendable, Equatable {
     /// Waits until the service's tasks all run (healthy, where it has a healthcheck) and its
     /// rolling update completed; fails when the swarm rolled it back or paused it.
     case waitService(SwarmServiceSpec)
+    /// A Swarm secret or config, made before the services that mount it.
+    case createObject(SwarmObject)
+    case removeObject(SwarmObject.Kind, id: String, name: String)
 
     /// Stable name of the operation, as shown in plans and stored in the log.
     public var kind: StepKind {
@@ -161,6 +165,8 @@ public enum Operation: Sendable, Equatable {
         case .updateService: .updateService
         case .removeService: .removeService
         case .waitService: .waitService
+        case .createObject(let object): object.kind == .secret ? .createSecret : .createConfig
+        case .removeObject(let kind, _, _): kind == .secret ? .removeSecret : .removeConfig
         }
     }
 
@@ -178,9 +184,11 @@ public enum Operation: Sendable, Equatable {
         case .renameContainer(let ref, let name): "\(ref) to \(name)"
         case .runHook(let ref, let hook): "\(hook.name) in \(ref)"
         case .drain(let ref, let milliseconds): "\(ref) for \(milliseconds) ms"
-        case .createService(let spec), .updateService(_, _, let spec): "service \(spec.name) (\(spec.replicas) × \(spec.image))"
+        case .createService(let spec), .updateService(_, _, let spec): "service \(spec.name) (\(spec.taskCount) × \(spec.image))"
         case .removeService(_, let name): "service \(name)"
-        case .waitService(let spec): "service \(spec.name): \(spec.replicas) task(s) running"
+        case .waitService(let spec): "service \(spec.name): \(spec.global ? "a task on every eligible node" : "\(spec.replicas) task(s)") running"
+        case .createObject(let object): object.description
+        case .removeObject(let kind, _, let name): "\(kind) \(name)"
         case .startContainer(let ref), .stopContainer(let ref, _), .removeContainer(let ref), .waitHealthy(let ref, _),
             .waitCompleted(let ref):
             ref.description
@@ -196,7 +204,7 @@ public enum Operation: Sendable, Equatable {
             .runHook(let ref, _):
             ref
         case .createNetwork, .removeNetwork, .createVolume, .removeVolume, .adoptVolume, .buildImage, .pullImage, .createService, .updateService,
-            .removeService, .waitService:
+            .removeService, .waitService, .createObject, .removeObject:
             nil
         }
     }
@@ -248,6 +256,8 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case sharedContainerReplaced(String)
     /// Made but never started, with files written after the create: possibly without them.
     case filesUnconfirmed
+    /// A Swarm secret's or config's older version, which no service mounts once the rollout is done.
+    case superseded
     case down
 
     /// A bounded name for the kind of drift, for metrics: `missing`, `stopped`, `spec-changed`, …
@@ -269,6 +279,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .unstartable: "unstartable"
         case .sharedContainerReplaced: "shared-replaced"
         case .filesUnconfirmed: "incomplete"
+        case .superseded: "superseded"
         case .replaced, .makeRoom, .aliasesMove, .promoted, .dependency, .healthGate, .down: "follow-up"
         }
     }
@@ -304,6 +315,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .unstartable(let failures): "failed to start \(failures) times; replacing the container"
         case .sharedContainerReplaced(let name): "shares the namespace or volumes of \(name), which was replaced"
         case .filesUnconfirmed: "made but never started; made again so the files written into it are certain"
+        case .superseded: "no service mounts it after the rollout"
         case .down: "down"
         }
     }

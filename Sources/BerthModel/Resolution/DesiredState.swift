@@ -17,8 +17,8 @@ public struct DesiredState: Sendable, Codable, Equatable {
     public var connections: [ResolvedConnection] = []
     /// `.swarm` when the stack goes onto a Docker Swarm; nil for a single Engine.
     public var target: DeployTarget?
-    /// Tasks per service on a swarm (1 unless `replicas` says otherwise); nil for a single Engine.
-    public var replicas: [String: Int]?
+    /// How each service runs on a swarm (tasks, placement, where secrets go); nil for a single Engine.
+    public var swarm: SwarmDeployment?
 
     public init(
         stack: String, profiles: [String] = [], environment: String? = nil, containers: [ContainerSpec] = [],

@@ -181,9 +181,22 @@ private struct Resolution {
         state.connections = connections
         if target == .swarm {
             state.target = .swarm
-            state.replicas = Dictionary(uniqueKeysWithValues: active.map { ($0.name, $0.replicas ?? 1) })
+            state.swarm = Self.deployment(of: active, stack: stack.swarm, environment: environment?.swarm)
         }
         return state
+    }
+
+    /// Each active service's scheduling: the environment's `swarm.deploy` entry, else the
+    /// Stack's, over the service's own `replicas`.
+    static func deployment(of services: [ServiceManifest], stack: SwarmManifest?, environment: SwarmManifest?) -> SwarmDeployment {
+        var deployment = SwarmDeployment(secrets: environment?.secrets ?? stack?.secrets ?? .files)
+        for service in services {
+            let entry = environment?.deploy[service.name] ?? stack?.deploy[service.name]
+            let mode: SwarmServiceDeploy.Mode = entry?.global == true ? .global : .replicated(entry?.replicas ?? service.replicas ?? 1)
+            deployment.services[service.name] = SwarmServiceDeploy(
+                mode: mode, constraints: entry?.constraints ?? [], preferences: entry?.preferences ?? [])
+        }
+        return deployment
     }
 
     /// What `target` cannot run: several replicas on one Engine; on a swarm, what this version
@@ -201,7 +214,6 @@ private struct Resolution {
             var unsupported: [(field: String, what: String)] = []
             if spec.build != nil { unsupported.append(("build", "a swarm pulls images, it does not build them; build and push first")) }
             if !spec.hooks.isEmpty { unsupported.append(("hooks", "hooks run in one container; a service has many tasks")) }
-            if !(spec.files ?? []).isEmpty { unsupported.append(("secrets", "files written into containers (Swarm secrets and configs come later)")) }
             if spec.ports.contains(where: { !$0.hostIP.isEmpty }) { unsupported.append(("ports", "a host address: Swarm publishes on every node")) }
             if spec.networks.contains(where: { $0.ipv4Address != nil }) { unsupported.append(("networks", "a fixed ipv4_address")) }
             if let runtime = spec.runtime, !runtime.swarmUnsupported.isEmpty {

@@ -3,10 +3,28 @@
 public struct ObservedSwarm: Sendable, Equatable {
     public var services: [ObservedSwarmService]
     public var networks: [ObservedNetwork]
+    /// The stack's secrets and configs.
+    public var objects: [ObservedSwarmObject]
 
-    public init(services: [ObservedSwarmService] = [], networks: [ObservedNetwork] = []) {
+    public init(services: [ObservedSwarmService] = [], networks: [ObservedNetwork] = [], objects: [ObservedSwarmObject] = []) {
         self.services = services
         self.networks = networks
+        self.objects = objects
+    }
+}
+
+/// A secret or config the swarm holds: never its content.
+public struct ObservedSwarmObject: Sendable, Equatable {
+    public var kind: SwarmObject.Kind
+    public var id: String
+    public var name: String
+    public var labels: [String: String]
+
+    public init(kind: SwarmObject.Kind, id: String, name: String, labels: [String: String]) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.labels = labels
     }
 }
 
@@ -19,15 +37,18 @@ public struct ObservedSwarmService: Sendable, Equatable {
     public var spec: SwarmServiceSpec
     /// Tasks the orchestrator wants running that are running.
     public var runningTasks: Int
+    /// Tasks the orchestrator wants running: the replicas, or one per eligible node when global.
+    public var desiredTasks: Int
     /// Why tasks that should run do not (the Engine's task errors), newest first.
     public var taskErrors: [String]
     /// A rolling update's state (`updating`, `paused`, `rollback_completed`, …), if one ran.
     public var updateState: String?
 
     public init(
-        id: String, version: UInt64, labels: [String: String], spec: SwarmServiceSpec, runningTasks: Int, taskErrors: [String] = [],
-        updateState: String? = nil
+        id: String, version: UInt64, labels: [String: String], spec: SwarmServiceSpec, runningTasks: Int, desiredTasks: Int? = nil,
+        taskErrors: [String] = [], updateState: String? = nil
     ) {
+        self.desiredTasks = desiredTasks ?? spec.replicas
         self.id = id
         self.version = version
         self.labels = labels
@@ -82,29 +103,43 @@ public enum SwarmPlanner {
             }
         }
 
-        let replicas = desired.replicas ?? [:]
-        let wanted = Set(desired.containers.map(\.name))
-        for container in desired.containers {
-            let spec = SwarmServiceSpec(container, replicas: replicas[container.service] ?? 1, stack: stack)
+        let deployment = desired.swarm ?? SwarmDeployment()
+        let specs = desired.containers.map { container in
+            SwarmServiceSpec(
+                container, deploy: deployment.services[container.service] ?? SwarmServiceDeploy(), secrets: deployment.secrets, stack: stack)
+        }
+
+        // Secrets and configs next: a service names them by id, so they exist before it.
+        var objectSteps: [Int] = []
+        var seen = Set(observed.objects.map(\.name))
+        for object in specs.flatMap(\.objects) where seen.insert(object.name).inserted {
+            objectSteps.append(add(.createObject(object), .missing))
+        }
+
+        let wanted = Set(specs.map(\.name))
+        var waits: [Int] = []
+        var keptReferences = Set<String>()
+        for spec in specs {
             guard let existing = observed.services.first(where: { $0.spec.name == spec.name }) else {
-                let create = add(.createService(spec), .missing, after: networkSteps, service: spec.service)
-                _ = add(.waitService(spec), .healthGate, after: [create], service: spec.service)
+                let create = add(.createService(spec), .missing, after: networkSteps + objectSteps, service: spec.service)
+                waits.append(add(.waitService(spec), .healthGate, after: [create], service: spec.service))
                 continue
             }
             guard existing.stack == stack else {
+                keptReferences.formUnion(existing.spec.files.map(\.object.name))
                 plan.conflicts.append(Conflict(resource: "service \(spec.name)", reason: "exists and is not this stack's"))
                 continue
             }
             let changed = spec.changes(from: existing.spec)
             if !changed.isEmpty {
                 let update = add(
-                    .updateService(id: existing.id, version: existing.version, spec), .specChanged(fields: changed), after: networkSteps,
-                    service: spec.service)
-                _ = add(.waitService(spec), .healthGate, after: [update], service: spec.service)
-            } else if existing.runningTasks < spec.replicas {
+                    .updateService(id: existing.id, version: existing.version, spec), .specChanged(fields: changed),
+                    after: networkSteps + objectSteps, service: spec.service)
+                waits.append(add(.waitService(spec), .healthGate, after: [update], service: spec.service))
+            } else if existing.runningTasks < existing.desiredTasks || (!spec.global && existing.runningTasks < spec.replicas) {
                 let why = existing.taskErrors.first.map { ": \($0)" } ?? ""
-                plan.waiting.append(
-                    Conflict(resource: "service \(spec.name)", reason: "\(existing.runningTasks) of \(spec.replicas) tasks running\(why)"))
+                let of = spec.global ? existing.desiredTasks : spec.replicas
+                plan.waiting.append(Conflict(resource: "service \(spec.name)", reason: "\(existing.runningTasks) of \(of) tasks running\(why)"))
             }
         }
 
@@ -117,11 +152,19 @@ public enum SwarmPlanner {
         for network in observed.networks where network.stack == stack && !networks.contains(network.name) {
             _ = add(.removeNetwork(name: network.name), .orphan, after: removals)
         }
+
+        // Older versions of secrets and configs go once every rollout that left them is done,
+        // and not at all when a rollout fails (the swarm rolls the service back onto them).
+        let desiredObjects = Set(specs.flatMap(\.objects).map(\.name))
+        for object in observed.objects where !desiredObjects.contains(object.name) && !keptReferences.contains(object.name) {
+            _ = add(.removeObject(object.kind, id: object.id, name: object.name), .superseded, after: waits + removals)
+        }
         return plan
     }
 
-    /// Removes every service of `stack`. Its networks carry the stack's label like a single
-    /// Engine's, and `Planner.down` removes them after these steps (named volumes stay on the nodes).
+    /// Removes every service of `stack`, then its secrets and configs. Its networks carry the
+    /// stack's label like a single Engine's, and `Planner.down` removes them after these steps
+    /// (named volumes stay on the nodes).
     public static func down(stack: String, observed: ObservedSwarm) -> Plan {
         var plan = Plan(stack: stack)
         for service in observed.services where service.stack == stack {
@@ -129,6 +172,13 @@ public enum SwarmPlanner {
                 PlanStep(
                     id: plan.steps.count + 1, operation: .removeService(id: service.id, name: service.spec.name), cause: .down, dependsOn: [],
                     service: service.spec.service))
+        }
+        let services = plan.steps.map(\.id)
+        for object in observed.objects where object.labels[Resolver.Label.stack] == stack {
+            plan.steps.append(
+                PlanStep(
+                    id: plan.steps.count + 1, operation: .removeObject(object.kind, id: object.id, name: object.name), cause: .down,
+                    dependsOn: services))
         }
         return plan
     }

@@ -16,7 +16,15 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
     /// By the networks' Engine names.
     public var networks: [NetworkAttachment]
     public var ports: [PortSpec]
+    /// Tasks of a replicated service; 0 for a global one.
     public var replicas: Int
+    /// One task on every node that satisfies the constraints, instead of `replicas`.
+    public var global: Bool
+    public var constraints: [String]
+    /// Spread descriptors, in order.
+    public var preferences: [String]
+    /// Swarm secrets and configs mounted into the tasks.
+    public var files: [SwarmFileReference]
     /// Swarm's restart condition: `any`, or `on-failure` with at most `maxAttempts` restarts.
     public var restartCondition: String
     public var maxAttempts: Int?
@@ -33,7 +41,8 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
     public init(
         service: String, name: String, image: String, entrypoint: [String]? = nil, command: [String]? = nil,
         environment: [EnvironmentVariable] = [], labels: [String: String] = [:], mounts: [MountSpec] = [], networks: [NetworkAttachment] = [],
-        ports: [PortSpec] = [], replicas: Int = 1, restartCondition: String = "any", maxAttempts: Int? = nil, healthcheck: HealthcheckSpec? = nil,
+        ports: [PortSpec] = [], replicas: Int = 1, global: Bool = false, constraints: [String] = [], preferences: [String] = [],
+        files: [SwarmFileReference] = [], restartCondition: String = "any", maxAttempts: Int? = nil, healthcheck: HealthcheckSpec? = nil,
         hostname: String? = nil, user: String? = nil, workingDir: String? = nil, initProcess: Bool = false, stopGraceSeconds: Int = 10,
         runtime: RuntimeOptions? = nil, updateOrder: UpdateOrder = .stopFirst
     ) {
@@ -48,6 +57,10 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
         self.networks = networks
         self.ports = ports
         self.replicas = replicas
+        self.global = global
+        self.constraints = constraints
+        self.preferences = preferences
+        self.files = files
         self.restartCondition = restartCondition
         self.maxAttempts = maxAttempts
         self.healthcheck = healthcheck
@@ -62,19 +75,57 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
 
     /// The service a resolved container spec becomes on a swarm. Restart: the swarm keeps tasks
     /// running as `watch` keeps containers running on one Engine, so `no`, `always` and
-    /// `unless-stopped` are all `any`; `on-failure[:N]` stays what it says.
-    public init(_ spec: ContainerSpec, replicas: Int, stack: String) {
+    /// `unless-stopped` are all `any`; `on-failure[:N]` stays what it says. Files written into
+    /// containers become Swarm secrets (secret ones) and configs, and secret environment values
+    /// become secrets too unless the environment says `swarm: {secrets: environment}`.
+    public init(_ spec: ContainerSpec, deploy: SwarmServiceDeploy, secrets delivery: SwarmSecretDelivery, stack: String) {
         let (condition, attempts): (String, Int?) =
             if case .onFailure(let count) = spec.restart { ("on-failure", count) } else { ("any", nil) }
+        let (replicas, global): (Int, Bool) =
+            switch deploy.mode {
+            case .replicated(let count): (count, false)
+            case .global: (0, true)
+            }
+        let objectLabels = [Resolver.Label.stack: stack]
+        var environment: [EnvironmentVariable] = []
+        var files: [SwarmFileReference] = []
+        for variable in spec.environment {
+            // A swarm refuses an empty secret, and an empty value hides nothing.
+            guard variable.isSecret, delivery == .files, !variable.value.isEmpty else {
+                environment.append(variable)
+                continue
+            }
+            let target = "/run/secrets/\(variable.name)"
+            let name = SwarmObject.versionedName(stack: stack, logical: variable.name, content: variable.value)
+            files.append(
+                SwarmFileReference(object: SwarmObject(kind: .secret, name: name, content: variable.value, labels: objectLabels), target: target))
+            environment.append(EnvironmentVariable(name: "\(variable.name)_FILE", value: target))
+        }
+        for file in spec.files ?? [] {
+            let logical = file.target.split(separator: "/").last.map(String.init) ?? "file"
+            let name = SwarmObject.versionedName(stack: stack, logical: logical, content: file.content)
+            let object = SwarmObject(kind: file.isSecret ? .secret : .config, name: name, content: file.content, labels: objectLabels)
+            files.append(SwarmFileReference(object: object, target: file.target, uid: file.uid, gid: file.gid, mode: file.mode))
+        }
         self.init(
-            service: spec.service, name: spec.name, image: spec.image, entrypoint: spec.entrypoint, command: spec.command,
-            environment: spec.environment,
+            service: spec.service, name: Self.name(of: spec, stack: stack), image: spec.image, entrypoint: spec.entrypoint, command: spec.command,
+            environment: environment,
             labels: spec.labels.merging(
                 [Resolver.Label.stack: stack, Resolver.Label.service: spec.service, Resolver.Label.specHash: spec.specHash]) { _, berth in berth },
-            mounts: spec.mounts, networks: spec.networks, ports: spec.ports, replicas: replicas, restartCondition: condition,
+            mounts: spec.mounts, networks: spec.networks, ports: spec.ports, replicas: replicas, global: global,
+            constraints: deploy.constraints, preferences: deploy.preferences, files: files, restartCondition: condition,
             maxAttempts: attempts, healthcheck: spec.healthcheck, hostname: spec.hostname, user: spec.user, workingDir: spec.workingDir,
             initProcess: spec.initProcess, stopGraceSeconds: spec.stopGraceSeconds, runtime: spec.runtime, updateOrder: spec.updateOrder)
     }
+
+    /// The service's name on the swarm: the container's, without a Compose container's number
+    /// (`shop-web-1`), which has no meaning for a service of many tasks.
+    public static func name(of spec: ContainerSpec, stack: String) -> String {
+        spec.name == "\(stack)-\(spec.service)-1" ? "\(stack)-\(spec.service)" : spec.name
+    }
+
+    /// The secrets and configs this service mounts, each once.
+    public var objects: [SwarmObject] { files.map(\.object) }
 
     /// The fields that differ from `observed`, by their manifest names, in a stable order. The
     /// values never appear: an environment value may be a secret.
@@ -94,7 +145,11 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
             ("volumes", mounts(self.mounts) == mounts(observed.mounts)),
             ("networks", attachments(networks) == attachments(observed.networks)),
             ("ports", ports(self.ports) == ports(observed.ports)),
-            ("replicas", replicas == observed.replicas),
+            ("mode", global == observed.global),
+            ("replicas", global || observed.global || replicas == observed.replicas),
+            ("placement", constraints.sorted() == observed.constraints.sorted() && preferences == observed.preferences),
+            ("secrets", references(.secret) == observed.references(.secret)),
+            ("configs", references(.config) == observed.references(.config)),
             ("restart", restartCondition == observed.restartCondition && maxAttempts ?? 0 == observed.maxAttempts ?? 0),
             ("healthcheck", healthcheck == observed.healthcheck),
             ("hostname", hostname ?? "" == observed.hostname ?? ""),
@@ -108,6 +163,13 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
         return checks.filter { !$0.1 }.map(\.0)
     }
 
+    private func references(_ kind: SwarmObject.Kind) -> [String] {
+        files.filter { $0.object.kind == kind }.map(\.description).sorted()
+    }
+
+    /// How many tasks it runs, for people: `3` or `global`.
+    public var taskCount: String { global ? "global" : String(replicas) }
+
     /// How long a rollout of this service may take before it counts as failed: the healthcheck's
     /// own give-up point for each task in turn, or a minute a task.
     public var rolloutDeadlineMilliseconds: Int64 {
@@ -118,6 +180,11 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
     public var redacted: SwarmServiceSpec {
         var copy = self
         copy.environment = environment.map(\.redacted)
+        copy.files = files.map { reference in
+            var reference = reference
+            reference.object.content = nil
+            return reference
+        }
         return copy
     }
 }
