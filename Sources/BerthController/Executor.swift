@@ -149,7 +149,7 @@ public struct Executor: Sendable {
             _ = try await engine.createVolume(
                 name: spec.engineName, driver: spec.driver, options: spec.options ?? [:], labels: [Resolver.Label.stack: stack])
         case .removeVolume(let name):
-            try await ignoringNotFound { try await engine.removeVolume(name, force: false) }
+            try await ignoringNotFound { try await removeVolume(name) }
         case .adoptVolume(let name):
             // Nothing changes at the Engine; the reconcile records the adoption once this succeeded.
             guard try await engine.listVolumes(labels: [], names: [name]).contains(where: { $0.name == name }) else {

@@ -15,6 +15,7 @@ public struct Observer: Sendable {
 
     /// Swarm tasks' containers carry this label; the swarm runs them, not Berth.
     static let swarmTaskLabel = "com.docker.swarm.task.id"
+    static let swarmServiceLabel = "com.docker.swarm.service.name"
 
     /// The containers, networks and volumes `stack` owns, and the networks in `networks` (the
     /// names its manifests declare, whose gateways resolution may read) whoever owns them.
@@ -30,12 +31,14 @@ public struct Observer: Sendable {
         async let networks = engine.listNetworks(labels: owner, names: [])
         async let volumes = engine.listVolumes(labels: owner, names: [])
         // A swarm task's container carries the stack's labels too, but the swarm runs it.
-        var listed = try await containers.filter { $0.labels[Self.swarmTaskLabel] == nil }.map(ObservedContainer.init)
+        let (tasks, own) = try await containers.partitioned { $0.labels[Self.swarmTaskLabel] != nil }
+        var listed = own.map(ObservedContainer.init)
         if !recheck.isEmpty { listed = try await rechecked(listed, ids: recheck) }
         var observed = ObservedState(
             containers: listed,
             networks: try await networks.map(ObservedNetwork.init),
             volumes: try await volumes.map { ObservedVolume(name: $0.name, labels: $0.labels) })
+        observed.swarmServices = Set(tasks.compactMap { $0.labels[Self.swarmServiceLabel] })
         try await lookUp(NamesToLookUp(networks: declared).subtracting(observed), into: &observed)
         return observed
     }
@@ -172,5 +175,15 @@ extension ObservedNetwork {
         self.init(
             id: details.id, name: details.name, labels: details.labels, driver: details.driver, internal: details.internal,
             subnet: config?.subnet, gateway: config?.gateway, created: details.created)
+    }
+}
+
+extension Array {
+    /// The elements that satisfy `belongs`, and the others, each in order.
+    func partitioned(_ belongs: (Element) -> Bool) -> (matching: [Element], others: [Element]) {
+        var matching: [Element] = []
+        var others: [Element] = []
+        for element in self { if belongs(element) { matching.append(element) } else { others.append(element) } }
+        return (matching, others)
     }
 }

@@ -38,6 +38,11 @@ public struct Reconciler: Sendable {
         }
         let observer = Observer(engine: engine)
         var observed = try await observer.observe(stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck)
+        if !observed.swarmServices.isEmpty {
+            throw ExecutionError(
+                "stack \(stack.name) runs on this Engine's swarm (services \(observed.swarmServices.sorted().joined(separator: ", "))), and its manifests now say 'target: engine'; set 'target: swarm', or take the services down first with 'berth down \(stack.name)'"
+            )
+        }
         let wanted = try resolve(stack, options, facts: observed.facts)
         let holds = try store.holds(stack: stack.name)
         async let images = observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))

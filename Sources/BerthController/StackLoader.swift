@@ -167,7 +167,8 @@ public enum StackLoader {
         let watched = WatchedFiles(
             directories: [url.path] + referenced.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path },
             names: Set(referenced.map { URL(fileURLWithPath: $0).lastPathComponent }), anyManifest: true)
-        var stack = LoadedStack(manifest: manifest, files: files, digest: Digest.files(texts), watched: watched)
+        var stack = LoadedStack(
+            manifest: manifest, files: files, digest: Digest.files(texts), warnings: StackValidator.swarmWarnings(manifest), watched: watched)
         stack.sealed = EncryptedSecrets.read(manifest, environment: environment)
         return stack
     }
@@ -183,7 +184,8 @@ public enum StackLoader {
             directories: Array(Set(paths.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })).sorted(),
             names: Set(paths.map { URL(fileURLWithPath: $0).lastPathComponent }), anyManifest: false)
         var stack = LoadedStack(
-            manifest: project.stack, files: project.files, digest: Digest.files(project.files), warnings: project.warnings, watched: watched)
+            manifest: project.stack, files: project.files, digest: Digest.files(project.files),
+            warnings: project.warnings + StackValidator.swarmWarnings(project.stack), watched: watched)
         stack.sealed = EncryptedSecrets.read(project.stack, environment: environment)
         return stack
     }

@@ -20,6 +20,13 @@ public enum EngineTexts {
         message.contains("has active endpoints") || message.contains("is in use by task")
     }
 
+    /// A volume removal refused because a container still mounts it: Docker's `remove NAME:
+    /// volume is in use - [ID]` (409), Podman's `volume NAME is being used by the following
+    /// container(s): ID: volume is being used`. A swarm task's container leaves after its service.
+    public static func isVolumeInUse(_ message: String) -> Bool {
+        message.contains("volume is in use") || message.contains("volume is being used")
+    }
+
     /// Why a pull failed, as far as the text tells: the Engine answers 404 only for some unknown
     /// images and 500 for everything else, with the registry client's words.
     public enum PullFailure: Equatable, Sendable {

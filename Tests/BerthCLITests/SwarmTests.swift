@@ -30,8 +30,12 @@ struct SwarmTests {
         command: [sh, -c, "echo $$GREETING; exec sleep 600"]
         environment: {GREETING: "${GREETING}", TOKEN: "${TOKEN}"}
         replicas: \(webReplicas)
+        volumes: ["data:/data"]
         init: true
         healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 20s, retries: 3}
+        ---
+        kind: Volume
+        name: data
 
         """
             + (worker ? "---\nkind: Service\nname: worker\nimage: \(TestStack.baseImage)\ncommand: [sleep, \"600\"]\n" : "")
@@ -105,6 +109,22 @@ struct SwarmTests {
             let firstSecrets = try await Self.objects("secret", of: stack.name)
             #expect(firstSecrets.count == 1 && firstSecrets[0].hasPrefix("\(stack.name)-TOKEN-"), "\(firstSecrets)")
             #expect(try await Self.file("/run/secrets/TOKEN", in: web) == secret)
+            // A named volume is per node: said, not refused. The node labels the one it made.
+            #expect(cold.stderr.contains("named volume 'data' is per node on a swarm: with 2 tasks"), "\(cold.stderr)")
+            #expect(try await Self.swarm(["volume", "ls", "-q", "--filter", "label=berth.stack=\(stack.name)"]) == "\(stack.name)_data")
+
+            // The reverse: the same stack said to be for a single Engine is refused where it runs as
+            // swarm services, and no container is made beside them.
+            try stack.write(
+                "stack.yaml", Self.manifests(greeting: "hello", webReplicas: 1).replacingOccurrences(of: "target: swarm", with: "target: engine"))
+            let reverse = try await berth(["apply", directory])
+            #expect(reverse.status != 0)
+            #expect(reverse.stderr.contains("runs on this Engine's swarm (services \(web), \(worker))"), "\(reverse.stderr)")
+            #expect(
+                try await Self.swarm(["ps", "-aq", "--filter", "label=berth.stack=\(stack.name)", "--filter", "label=berth.service=web"]).split(
+                    separator: "\n"
+                ).count == 2)
+            try stack.write("stack.yaml", Self.manifests(greeting: "hello", webReplicas: 2))
             let inSync = try await berth(["plan", directory, "--detailed-exitcode"])
             #expect(inSync.status == 0, "\(inSync.stdout)")
 
@@ -146,9 +166,10 @@ struct SwarmTests {
             #expect(history.stdout.contains("\"outcome\" : \"changed\""))
 
             // down: no service of the stack is left, and its network goes once the tasks are gone.
-            let down = try await berth(["down", stack.name])
+            let down = try await berth(["down", stack.name, "--volumes"])
             #expect(down.status == 0, "\(down.stdout)\(down.stderr)")
             #expect(try await Self.services(of: stack.name).isEmpty)
+            #expect(try await Self.swarm(["volume", "ls", "-q", "--filter", "label=berth.stack=\(stack.name)"]).isEmpty)
             #expect(try await Self.objects("secret", of: stack.name).isEmpty)
             var networks = "?"
             for _ in 0..<120 where !networks.isEmpty {

@@ -28,6 +28,15 @@ import Testing
         #expect(EngineTexts.isNetworkInUse(message) == inUse)
     }
 
+    @Test(arguments: [
+        ("remove shop_data: volume is in use - [3f2a9c0d1e]", true),
+        ("volume shop_data is being used by the following container(s): 3f2a9c0d1e: volume is being used", true),
+        ("get shop_data: no such volume", false),
+    ])
+    func volumeInUse(_ message: String, _ inUse: Bool) {
+        #expect(EngineTexts.isVolumeInUse(message) == inUse)
+    }
+
     @Test(
         arguments: [
             (

@@ -284,6 +284,56 @@ import Testing
                 "'mode: global' needs 'x-berth: {target: swarm}'"))
     }
 
+    /// Said when the manifests are loaded, not refused: a named volume shared by tasks on several
+    /// nodes, and a `swarm:` block whose environment's target is not a swarm.
+    @Test func perNodeVolumesAndAnUnreadSwarmBlockAreWarnings() throws {
+        let text = """
+            kind: Stack
+            name: s
+            ---
+            kind: Environment
+            name: dev
+            swarm: {secrets: files}
+            ---
+            kind: Environment
+            name: prod
+            target: swarm
+            swarm: {deploy: {agent: {mode: global}}}
+            ---
+            kind: Service
+            name: web
+            image: a
+            replicas: 3
+            volumes: ["data:/data"]
+            ---
+            kind: Service
+            name: agent
+            image: a
+            volumes: ["cache:/cache", "/srv:/srv"]
+            ---
+            kind: Service
+            name: db
+            image: a
+            volumes: ["db:/var/lib/db"]
+            ---
+            {kind: Volume, name: data}
+            ---
+            {kind: Volume, name: cache}
+            ---
+            {kind: Volume, name: db}
+
+            """
+        let (stack, errors) = ManifestParser.parse(files: ["stack.yaml": text], directory: "/stacks/demo")
+        #expect(errors.isEmpty && StackValidator.validate(stack).isEmpty, "\(errors) \(StackValidator.validate(stack))")
+        #expect(
+            StackValidator.swarmWarnings(stack).map(\.description).sorted()
+                == [
+                    "stack.yaml:17:10: web.volumes: named volume 'data' is per node on a swarm: with 3 tasks, tasks on different nodes do not share its data",
+                    "stack.yaml:22:10: agent.volumes: named volume 'cache' is per node on a swarm: with a task on every node, tasks on different nodes do not share its data",
+                    "stack.yaml:6:8: dev.swarm: 'swarm:' is read only when the target is swarm; ignored",
+                ].sorted())
+    }
+
     /// `down` removes the services, then the stack's secrets and configs.
     @Test func downRemovesSecretsAfterTheServices() throws {
         let desired = try Self.resolve(Self.secretManifests, ["T": "a-token-value"])
@@ -307,10 +357,6 @@ import Testing
             "stack.yaml:8:8: web.ports: not supported with 'target: swarm': a host address: Swarm publishes on every node"
         ),
         ("kind: Stack\nname: s\ntarget: cluster\n", "stack.yaml:3:9: target: unknown target 'cluster'; expected engine or swarm"),
-        (
-            "kind: Stack\nname: s\n---\nkind: Environment\nname: dev\nswarm: {secrets: files}\n---\nkind: Service\nname: web\nimage: a\n",
-            "stack.yaml:6:8: dev.swarm: 'swarm:' applies to an environment whose target is swarm; add 'target: swarm'"
-        ),
         (
             "kind: Stack\nname: s\ntarget: swarm\n---\nkind: Environment\nname: p\nswarm:\n  deploy: {api: {replicas: 2}}\n---\nkind: Service\nname: web\nimage: a\n",
             "stack.yaml:8:17: p.swarm.deploy.api: unknown service 'api'"

@@ -82,11 +82,21 @@ extension Executor {
     /// Removes a network, waiting up to 30 s while the Engine says it is in use: a removed swarm
     /// service's tasks leave its overlay networks only as they shut down, after the call.
     func removeNetwork(_ name: String) async throws {
+        try await waitingOutInUse(EngineTexts.isNetworkInUse) { try await engine.removeNetwork(name) }
+    }
+
+    /// Removes a volume, waiting up to 30 s while a container still mounts it (a swarm task's
+    /// container after its service was removed).
+    func removeVolume(_ name: String) async throws {
+        try await waitingOutInUse(EngineTexts.isVolumeInUse) { try await engine.removeVolume(name, force: false) }
+    }
+
+    private func waitingOutInUse(_ isInUse: (String) -> Bool, _ removal: () async throws -> Void) async throws {
         var attempt = 0
         while true {
             do {
-                return try await engine.removeNetwork(name)
-            } catch let error as EngineError where EngineTexts.isNetworkInUse(error.message) && attempt < 120 {
+                return try await removal()
+            } catch let error as EngineError where isInUse(error.message) && attempt < 120 {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(250))
             }

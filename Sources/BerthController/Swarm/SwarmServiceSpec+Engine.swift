@@ -18,7 +18,12 @@ extension SwarmServiceSpec {
         container.dir = workingDir
         container.initProcess = initProcess
         container.stopGracePeriod = Int64(stopGraceSeconds) * 1_000_000_000
-        container.mounts = mounts.map { .init(type: $0.kind.rawValue, source: $0.source, target: $0.target, readOnly: $0.readOnly) }
+        let stackLabel = labels.filter { $0.key == Resolver.Label.stack }
+        container.mounts = mounts.map {
+            .init(
+                type: $0.kind.rawValue, source: $0.source, target: $0.target, readOnly: $0.readOnly,
+                volumeOptions: $0.source.map(ownedVolumes.contains) == true ? .init(labels: stackLabel) : nil)
+        }
         if let healthcheck {
             container.healthCheck = .init(
                 test: healthcheck.test, interval: healthcheck.intervalMilliseconds.map { $0 * 1_000_000 },

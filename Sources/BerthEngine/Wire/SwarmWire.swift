@@ -206,17 +206,27 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     }
 
     public struct Mount: Codable, Sendable, Equatable {
+        /// Labels a node gives the named volume it makes for the first task that mounts it.
+        public struct VolumeOptions: Codable, Sendable, Equatable {
+            public var labels: [String: String]?
+            public init(labels: [String: String]?) { self.labels = labels }
+            enum CodingKeys: String, CodingKey { case labels = "Labels" }
+        }
         public var type: String
         public var source: String?
         public var target: String
         public var readOnly: Bool?
-        public init(type: String, source: String?, target: String, readOnly: Bool?) {
+        public var volumeOptions: VolumeOptions?
+        public init(type: String, source: String?, target: String, readOnly: Bool?, volumeOptions: VolumeOptions? = nil) {
             self.type = type
             self.source = source
             self.target = target
             self.readOnly = readOnly
+            self.volumeOptions = volumeOptions
         }
-        enum CodingKeys: String, CodingKey { case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly" }
+        enum CodingKeys: String, CodingKey {
+            case type = "Type", source = "Source", target = "Target", readOnly = "ReadOnly", volumeOptions = "VolumeOptions"
+        }
     }
 
     public struct Resources: Codable, Sendable, Equatable {

@@ -128,12 +128,6 @@ public enum StackValidator {
                 fail(.unknownReference, environment.locations.of(field), field, unknown("service", service, among: services))
             }
             guard let swarm = environment.swarm else { continue }
-            if (environment.target ?? stack.target) != .swarm {
-                let field = "\(environment.name).swarm"
-                fail(
-                    .invalidValue, environment.locations.of(field), field,
-                    "'swarm:' applies to an environment whose target is swarm; add 'target: swarm'")
-            }
             for service in swarm.deploy.keys.sorted() where !services.contains(service) {
                 let field = "\(environment.name).swarm.deploy.\(service)"
                 fail(.unknownReference, environment.locations.of(field), field, unknown("service", service, among: services))
@@ -142,9 +136,6 @@ public enum StackValidator {
 
         if let swarm = stack.swarm {
             let location = stack.stackFieldLocations["swarm"] ?? SourceLocation(file: "", line: 0, column: 0)
-            if stack.target != .swarm && !stack.environments.contains(where: { $0.target == .swarm }) {
-                fail(.invalidValue, location, "swarm", "'swarm:' applies when the stack or an environment has 'target: swarm'")
-            }
             for service in swarm.deploy.keys.sorted() where !services.contains(service) {
                 let field = "swarm.deploy.\(service)"
                 fail(.unknownReference, stack.stackFieldLocations[field] ?? location, field, unknown("service", service, among: services))
@@ -153,6 +144,43 @@ public enum StackValidator {
 
         errors += cycles(in: stack)
         return errors
+    }
+
+    /// Named volumes are per node on a swarm: a service with several tasks (or one per node)
+    /// that mounts one sees a different volume on each node. Said once per service, not refused:
+    /// a cache, or placement on one node, makes it right.
+    public static func swarmWarnings(_ stack: StackManifest) -> [ManifestError] {
+        let targets = stack.environments.isEmpty ? [(stack.target, nil)] : stack.environments.map { ($0.target ?? stack.target, $0.swarm) }
+        var warned = Set<String>()
+        var warnings: [ManifestError] = []
+        // Read only for a swarm: kept (a target switched back and forth), but said.
+        for environment in stack.environments where environment.swarm != nil && (environment.target ?? stack.target) != .swarm {
+            let field = "\(environment.name).swarm"
+            warnings.append(
+                ManifestError(
+                    .invalidValue, at: environment.locations.of(field), field: field, "'swarm:' is read only when the target is swarm; ignored"))
+        }
+        if stack.swarm != nil, stack.target != .swarm, !stack.environments.contains(where: { $0.target == .swarm }) {
+            warnings.append(
+                ManifestError(
+                    .invalidValue, at: stack.stackFieldLocations["swarm"], field: "swarm", "'swarm:' is read only when the target is swarm; ignored"))
+        }
+        for (target, environment) in targets where target == .swarm {
+            for service in stack.services where !warned.contains(service.name) {
+                let deploy = environment?.deploy[service.name] ?? stack.swarm?.deploy[service.name]
+                let tasks = deploy?.global == true ? "a task on every node" : "\(deploy?.replicas ?? service.replicas ?? 1) tasks"
+                guard deploy?.global == true || (deploy?.replicas ?? service.replicas ?? 1) > 1,
+                    let volume = service.volumes.lazy.compactMap(MountParser.namedVolume).first
+                else { continue }
+                warned.insert(service.name)
+                let field = "\(service.name).volumes"
+                warnings.append(
+                    ManifestError(
+                        .invalidValue, at: service.locations.of(field), field: field,
+                        "named volume '\(volume)' is per node on a swarm: with \(tasks), tasks on different nodes do not share its data"))
+            }
+        }
+        return warnings
     }
 
     /// Dependency cycles through `depends_on` and internal connection targets.

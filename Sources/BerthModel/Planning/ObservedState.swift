@@ -18,6 +18,9 @@ public struct ObservedState: Sendable, Equatable {
     public var preflight: [PreflightCheck] = []
     /// Engine names of volumes Berth did not make that this stack adopted (from the reconcile log).
     public var adoptedVolumes: Set<String> = []
+    /// Swarm services whose tasks here carry the stack's labels: the stack runs on this Engine's
+    /// swarm, so containers of the same stack must not be made beside them.
+    public var swarmServices: Set<String> = []
 
     public init(
         containers: [ObservedContainer] = [], networks: [ObservedNetwork] = [], volumes: [ObservedVolume] = [],

@@ -104,9 +104,11 @@ public enum SwarmPlanner {
         }
 
         let deployment = desired.swarm ?? SwarmDeployment()
+        let ownedVolumes = Set(desired.volumes.filter { !$0.external }.map(\.engineName))
         let specs = desired.containers.map { container in
             SwarmServiceSpec(
-                container, deploy: deployment.services[container.service] ?? SwarmServiceDeploy(), secrets: deployment.secrets, stack: stack)
+                container, deploy: deployment.services[container.service] ?? SwarmServiceDeploy(), secrets: deployment.secrets, stack: stack,
+                ownedVolumes: ownedVolumes)
         }
 
         // Secrets and configs next: a service names them by id, so they exist before it.

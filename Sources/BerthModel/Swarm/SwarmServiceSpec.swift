@@ -25,6 +25,9 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
     public var preferences: [String]
     /// Swarm secrets and configs mounted into the tasks.
     public var files: [SwarmFileReference]
+    /// The stack's own named volumes among the mounts: a node that makes one for a task labels it
+    /// as the stack's, so `down --volumes` finds it. Not compared (it only matters at creation).
+    public var ownedVolumes: Set<String> = []
     /// Swarm's restart condition: `any`, or `on-failure` with at most `maxAttempts` restarts.
     public var restartCondition: String
     public var maxAttempts: Int?
@@ -78,7 +81,9 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
     /// `unless-stopped` are all `any`; `on-failure[:N]` stays what it says. Files written into
     /// containers become Swarm secrets (secret ones) and configs, and secret environment values
     /// become secrets too unless the environment says `swarm: {secrets: environment}`.
-    public init(_ spec: ContainerSpec, deploy: SwarmServiceDeploy, secrets delivery: SwarmSecretDelivery, stack: String) {
+    public init(
+        _ spec: ContainerSpec, deploy: SwarmServiceDeploy, secrets delivery: SwarmSecretDelivery, stack: String, ownedVolumes: Set<String> = []
+    ) {
         let (condition, attempts): (String, Int?) =
             if case .onFailure(let count) = spec.restart { ("on-failure", count) } else { ("any", nil) }
         let (replicas, global): (Int, Bool) =
@@ -116,6 +121,7 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
             constraints: deploy.constraints, preferences: deploy.preferences, files: files, restartCondition: condition,
             maxAttempts: attempts, healthcheck: spec.healthcheck, hostname: spec.hostname, user: spec.user, workingDir: spec.workingDir,
             initProcess: spec.initProcess, stopGraceSeconds: spec.stopGraceSeconds, runtime: spec.runtime, updateOrder: spec.updateOrder)
+        self.ownedVolumes = ownedVolumes.intersection(spec.mounts.filter { $0.kind == .volume }.compactMap(\.source))
     }
 
     /// The service's name on the swarm: the container's, without a Compose container's number
