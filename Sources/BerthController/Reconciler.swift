@@ -34,7 +34,7 @@ public struct Reconciler: Sendable {
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         if Self.mayTargetSwarm(manifest) {
             let wanted = try resolve(stack, options, facts: NetworkFacts())
-            if wanted.target == .swarm { return try await swarmPreview(wanted) }
+            if wanted.target == .swarm { return try await swarmPreview(wanted, stack, options, remembered: remembered) }
         }
         let observer = Observer(engine: engine)
         var observed = try await observer.observe(stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck)
@@ -80,11 +80,18 @@ public struct Reconciler: Sendable {
     private func switches(
         _ stack: LoadedStack, _ options: ReconcileOptions, from remembered: StackSelection?, to wanted: DesiredState, observed: ObservedState
     ) -> [ConnectionSwitch] {
-        guard let remembered, remembered.profiles != wanted.profiles || remembered.environment != wanted.environment else { return [] }
+        guard let applied = previouslyApplied(stack, options, from: remembered, to: wanted, facts: observed.facts) else { return [] }
+        return ConnectionSwitch.between(applied: applied, desired: wanted, observed: observed)
+    }
+
+    /// The stack resolved with the selection it was last applied with, when `wanted` is another.
+    func previouslyApplied(
+        _ stack: LoadedStack, _ options: ReconcileOptions, from remembered: StackSelection?, to wanted: DesiredState, facts: NetworkFacts
+    ) -> DesiredState? {
+        guard let remembered, remembered.profiles != wanted.profiles || remembered.environment != wanted.environment else { return nil }
         var before = options
         (before.profiles, before.environment) = (remembered.profiles, remembered.environment)
-        guard let applied = try? resolve(stack, before, facts: observed.facts) else { return [] }
-        return ConnectionSwitch.between(applied: applied, desired: wanted, observed: observed)
+        return try? resolve(stack, before, facts: facts)
     }
 
     /// Converges the host to the stack and logs the reconcile: observe → resolve → plan (one
@@ -131,7 +138,7 @@ public struct Reconciler: Sendable {
             desired.containers.filter { !failedServices.contains($0.service) && applied[$0.service] != $0.specHash }, stack: stack.name,
             reconcileID: reconcileID)
         let ledger = RolloutLedger(engine: engine, store: store, stack: stack.name, reconcileID: reconcileID)
-        let rollouts = try await ledger.record(plan: plan, results: results, desired: desired, observed: preview.observed)
+        let rollouts = try await ledger.record(plan: plan, results: results, desired: desired, observed: preview.observed, swarm: preview.swarm)
         let failedSwitch = occasion.rollsBackFailures ? Self.failedSwitch(preview, failed: failedServices, rollouts: rollouts) : nil
         var report = try finish(
             reconcileID, desired: desired, plan: plan, results: results, since: before, startedAt: startedAt,
@@ -234,9 +241,12 @@ public struct Reconciler: Sendable {
         guard let wanted = preview.wanted.container(service) else {
             throw RollbackError("service \(service) is not active in stack \(stack.name) (with the current profiles)")
         }
-        let running = preview.observed.containers.first { $0.stack == stack.name && $0.service == service && $0.isRunning }
         let current = preview.desired.container(service)
-        let excluding = to == nil ? running.flatMap { running in current?.revisionKey(imageID: running.imageID) } : nil
+        // What runs now: a container's image id, or on a swarm the image its service names.
+        let runningImage =
+            preview.observed.containers.first { $0.stack == stack.name && $0.service == service && $0.isRunning }?.imageID
+            ?? preview.swarm?.services.first { $0.stack == stack.name && $0.spec.service == service && $0.runningTasks > 0 }?.spec.image
+        let excluding = to == nil ? runningImage.flatMap { current?.revisionKey(imageID: $0) } : nil
         let ledger = RolloutLedger(engine: engine, store: store, stack: stack.name, reconcileID: 0)
         guard let revision = try store.healthyRevision(stack: stack.name, service: service, excluding: excluding, asOf: to),
             let spec = await ledger.runnable(revision)

@@ -14,8 +14,10 @@ struct RolloutLedger {
 
     /// Logs a rollout per container created by `plan` and remembers the revisions that ran
     /// healthy: the new containers that passed, and running containers not yet on record.
-    func record(plan: Plan, results: [Int: StepResult], desired: DesiredState, observed: ObservedState) async throws -> [RolloutRecord] {
-        var rollouts: [RolloutRecord] = []
+    func record(
+        plan: Plan, results: [Int: StepResult], desired: DesiredState, observed: ObservedState, swarm: ObservedSwarm? = nil
+    ) async throws -> [RolloutRecord] {
+        var rollouts = swarmRollouts(plan: plan, results: results, desired: desired, observed: swarm)
         var images: [String: ImageDetails] = [:]
         for step in plan.steps {
             guard case .createContainer(let spec) = step.operation, let created = results[step.id] else { continue }
@@ -66,6 +68,34 @@ struct RolloutLedger {
         return rollouts
     }
 
+    /// A swarm service's rollout per create or update: healthy when its tasks all ran (the swarm
+    /// pins the tag to a digest itself, so a revision is the spec and the image reference).
+    private func swarmRollouts(plan: Plan, results: [Int: StepResult], desired: DesiredState, observed: ObservedSwarm?) -> [RolloutRecord] {
+        var rollouts: [RolloutRecord] = []
+        for step in plan.steps {
+            let spec: SwarmServiceSpec
+            switch step.operation {
+            case .createService(let created): spec = created
+            case .updateService(_, _, let updated): spec = updated
+            default: continue
+            }
+            guard let started = results[step.id], let container = desired.container(spec.service) else { continue }
+            if case .skipped = started.status { continue }
+            let own = plan.steps.filter { $0.service == spec.service }.compactMap { results[$0.id] }
+            let failure = own.first { !$0.succeeded }
+            let old = observed?.services.first { $0.spec.name == spec.name && $0.stack == stack }
+            var rollout = RolloutRecord(
+                reconcileID: reconcileID, stack: stack, service: spec.service, cause: step.cause.description,
+                order: old == nil ? .create : spec.updateOrder == .startFirst ? .startFirst : .stopFirst,
+                fromSpecHash: old?.labels[Resolver.Label.specHash], toSpecHash: container.specHash, fromImage: old?.spec.image, toImage: spec.image,
+                toDigest: nil, outcome: failure == nil ? .healthy : .failed, error: failure?.error, startedAt: started.startedAt,
+                endedAt: own.map(\.endedAt).max() ?? started.endedAt)
+            rollout.toRevision = container.revisionKey(imageID: spec.image)
+            rollouts.append(rollout)
+        }
+        return rollouts
+    }
+
     /// For each failed rollout, a hold on the newest other revision known healthy (none when the
     /// service never ran healthy: there is nothing to go back to).
     func holdsAfterFailure(_ failed: [RolloutRecord], wanted: DesiredState) async throws -> [RollbackHold] {
@@ -77,7 +107,8 @@ struct RolloutLedger {
             else { continue }
             holds.append(
                 RollbackHold(
-                    service: rollout.service, replacedSpecHash: wantedSpec.specHash, replacedImageID: rollout.toImage,
+                    // A swarm's nodes resolve the tag: the hold lasts while the manifests say the same.
+                    service: rollout.service, replacedSpecHash: wantedSpec.specHash, replacedImageID: wanted.target == .swarm ? nil : rollout.toImage,
                     replacedDigest: rollout.toDigest, spec: spec,
                     reason: "rollout in reconcile #\(reconcileID) failed: \(rollout.error ?? "unknown error")", reconcileID: reconcileID))
         }

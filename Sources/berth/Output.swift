@@ -113,9 +113,11 @@ extension Output {
 
     /// `rollout web: sha256:aaa… → sha256:bbb… (registry sha256:ccc…) stop-first, healthy` (+ `, rolled back in #13`):
     /// image ids on both sides, and the new image's registry digest when it came from one.
+    /// On a swarm the images are references (each node resolves the tag), shown whole.
     static func rollout(_ rollout: RolloutRecord) -> String {
-        let from = rollout.fromImage.map { String($0.prefix(19)) } ?? "-"
-        let to = rollout.toImage.map { String($0.prefix(19)) } ?? "-"
+        func short(_ image: String) -> String { image.hasPrefix("sha256:") ? String(image.prefix(19)) : image }
+        let from = rollout.fromImage.map(short) ?? "-"
+        let to = rollout.toImage.map(short) ?? "-"
         let registry = rollout.toDigest.map { " (registry \($0.prefix(19)))" } ?? ""
         var line = "rollout \(rollout.service): \(from) → \(to)\(registry) \(rollout.order), \(rollout.outcome)"
         if let error = rollout.error, rollout.outcome != .healthy { line += " (\(error))" }

@@ -80,9 +80,16 @@ extension Executor {
 
 extension Executor {
     /// Removes a network, waiting up to 30 s while the Engine says it is in use: a removed swarm
-    /// service's tasks leave its overlay networks only as they shut down, after the call.
+    /// service's tasks leave its overlay networks only as they shut down, after the call. A swarm
+    /// manager removes an overlay network from the swarm at once but lists its own copy until its
+    /// last task container is gone, and a service created meanwhile is refused (`network … not
+    /// found`): so the removal ends when the Engine no longer lists it either.
     func removeNetwork(_ name: String) async throws {
         try await waitingOutInUse(EngineTexts.isNetworkInUse) { try await engine.removeNetwork(name) }
+        for _ in 0..<120 {
+            guard try await engine.listNetworks(labels: [], names: [name]).contains(where: { $0.name == name }) else { return }
+            try await Task.sleep(for: .milliseconds(250))
+        }
     }
 
     /// Removes a volume, waiting up to 30 s while a container still mounts it (a swarm task's

@@ -65,10 +65,12 @@ extension SwarmServiceSpec {
                     constraints: constraints.isEmpty ? nil : constraints,
                     preferences: preferences.isEmpty ? nil : preferences.map { .init(spread: $0) }))
         let endpoint =
-            ports.isEmpty
+            ports.isEmpty && !dnsRoundRobin
             ? nil
             : ServiceSpec.EndpointSpec(
-                ports: ports.map { .init(protocol: $0.protocol, targetPort: $0.target, publishedPort: $0.published, publishMode: "ingress") })
+                mode: dnsRoundRobin ? "dnsrr" : nil,
+                ports: ports.isEmpty
+                    ? nil : ports.map { .init(protocol: $0.protocol, targetPort: $0.target, publishedPort: $0.published, publishMode: "ingress") })
         return ServiceSpec(
             name: name, labels: ownership, taskTemplate: template, mode: global ? .init(global: true) : .init(replicas: replicas),
             updateConfig: .init(parallelism: 1, failureAction: "rollback", monitor: 5_000_000_000, order: updateOrder.rawValue),
@@ -101,6 +103,7 @@ extension SwarmServiceSpec {
                 startPeriodMilliseconds: $0.startPeriod.map { $0 / 1_000_000 }, retries: $0.retries)
         }
         let restart = spec.taskTemplate.restartPolicy
+        let dnsRoundRobin = spec.endpointSpec?.mode == "dnsrr"
         let placement = spec.taskTemplate.placement
         let files = (container.secrets ?? []) + (container.configs ?? [])
         self.init(
@@ -134,5 +137,6 @@ extension SwarmServiceSpec {
             stopGraceSeconds: Int((container.stopGracePeriod ?? 10_000_000_000) / 1_000_000_000),
             runtime: runtime == RuntimeOptions() ? nil : runtime,
             updateOrder: spec.updateConfig.flatMap { UpdateOrder(rawValue: $0.order) } ?? .stopFirst)
+        self.dnsRoundRobin = dnsRoundRobin
     }
 }

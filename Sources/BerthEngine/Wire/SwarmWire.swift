@@ -302,9 +302,14 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     }
 
     public struct EndpointSpec: Codable, Sendable, Equatable {
+        /// `vip` (one virtual IP, balanced by the node) or `dnsrr` (the tasks' own addresses).
+        public var mode: String?
         public var ports: [Port]?
-        public init(ports: [Port]?) { self.ports = ports }
-        enum CodingKeys: String, CodingKey { case ports = "Ports" }
+        public init(mode: String? = nil, ports: [Port]?) {
+            self.mode = mode
+            self.ports = ports
+        }
+        enum CodingKeys: String, CodingKey { case mode = "Mode", ports = "Ports" }
     }
 
     public struct Port: Codable, Sendable, Equatable {

@@ -222,11 +222,14 @@ extension ComposeReader {
             (onSwarm
             ? ["update_config": "Berth rolls one task at a time and lets the swarm roll a failed task back; 'deploy.update_config' is not read"]
             : ["placement": "", "update_config": ""])
-            .merging(["labels": "'deploy.labels' \(swarm)", "rollback_config": "", "endpoint_mode": ""]) { a, _ in a }
+            .merging(["labels": "'deploy.labels' \(swarm)", "rollback_config": ""].merging(onSwarm ? [:] : ["endpoint_mode": ""]) { a, _ in a }) {
+                a, _ in a
+            }
             .mapValues { $0.isEmpty ? swarm : $0 }
         guard
             let map = checkKeys(
-                node, field, supported: ["resources", "restart_policy", "replicas", "mode"] + (onSwarm ? ["placement"] : []), ignored: ignored)
+                node, field, supported: ["resources", "restart_policy", "replicas", "mode"] + (onSwarm ? ["placement", "endpoint_mode"] : []),
+                ignored: ignored)
         else { return }
         if onSwarm {
             swarmDeploy[service.name] = swarmScheduling(map, field, &service)
@@ -272,6 +275,13 @@ extension ComposeReader {
             case "global": deploy.global = true
             case "replicated": break
             default: reader.fail(.invalidValue, node, "\(field).mode", "unknown mode '\(mode)'; expected replicated or global")
+            }
+        }
+        if let node = map["endpoint_mode"], let mode = eager(node, "\(field).endpoint_mode") {
+            switch mode {
+            case "dnsrr": deploy.dnsRoundRobin = true
+            case "vip": break
+            default: reader.fail(.invalidValue, node, "\(field).endpoint_mode", "unknown endpoint mode '\(mode)'; expected vip or dnsrr")
             }
         }
         if let node = map["replicas"] {

@@ -281,13 +281,20 @@ private struct DocumentParser {
         }
         for (service, node) in map["deploy"].flatMap({ reader.entries($0, "\(field).deploy") }) ?? [] {
             let path = "\(field).deploy.\(service)"
-            guard let entry = reader.mapping(node, path, allowed: ["mode", "replicas", "placement"]) else { continue }
+            guard let entry = reader.mapping(node, path, allowed: ["mode", "replicas", "placement", "endpoint_mode"]) else { continue }
             var deploy = SwarmDeployManifest()
             if let node = entry["mode"], let mode = reader.string(node, "\(path).mode") {
                 switch mode {
                 case "global": deploy.global = true
                 case "replicated": break
                 default: reader.fail(.invalidValue, node, "\(path).mode", "unknown mode '\(mode)'; expected replicated or global")
+                }
+            }
+            if let node = entry["endpoint_mode"], let mode = reader.string(node, "\(path).endpoint_mode") {
+                switch mode {
+                case "dnsrr": deploy.dnsRoundRobin = true
+                case "vip": break
+                default: reader.fail(.invalidValue, node, "\(path).endpoint_mode", "unknown endpoint mode '\(mode)'; expected vip or dnsrr")
                 }
             }
             if let node = entry["replicas"] {

@@ -224,6 +224,8 @@ public struct SwarmDeployManifest: Sendable, Equatable {
     public var replicas: Int?
     public var constraints: [String] = []
     public var preferences: [String] = []
+    /// `dnsrr`: the service's name resolves to its tasks' addresses, not to a virtual IP.
+    public var dnsRoundRobin = false
     public init() {}
 }
 

@@ -29,9 +29,16 @@ public struct ConnectionSwitch: Sendable, Equatable {
     /// - Parameters:
     ///   - applied: the stack resolved with the selection it was last applied with.
     public static func between(applied: DesiredState, desired: DesiredState, observed: ObservedState) -> [ConnectionSwitch] {
-        let running = Set(
-            observed.containers.filter { $0.stack == desired.stack && $0.isRunning }.compactMap(\.service))
-        return desired.connections.compactMap { target in
+        let running = Set(observed.containers.filter { $0.stack == desired.stack && $0.isRunning }.compactMap(\.service))
+        return between(applied: applied, desired: desired, running: running) { observed.images[$0] != nil }
+    }
+
+    /// The same, given the services that run (on a swarm: those with a running task) and which
+    /// images the host has for a probe.
+    public static func between(
+        applied: DesiredState, desired: DesiredState, running: Set<String>, hasImage: (String) -> Bool = { _ in false }
+    ) -> [ConnectionSwitch] {
+        desired.connections.compactMap { target in
             guard let before = applied.connections.first(where: { $0.name == target.name }),
                 (before.host, before.port, before.targetService) != (target.host, target.port, target.targetService),
                 target.consumers.contains(where: running.contains)
@@ -39,7 +46,7 @@ public struct ConnectionSwitch: Sendable, Equatable {
             let consumer = target.consumers.lazy.compactMap { desired.container($0) }.first
             return ConnectionSwitch(
                 from: before, to: target, network: consumer?.networks.first?.network,
-                probeImage: target.consumers.lazy.compactMap { desired.container($0)?.image }.first { observed.images[$0] != nil })
+                probeImage: target.consumers.lazy.compactMap { desired.container($0)?.image }.first(where: hasImage))
         }
     }
 }

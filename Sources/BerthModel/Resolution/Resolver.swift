@@ -181,7 +181,14 @@ private struct Resolution {
         state.connections = connections
         if target == .swarm {
             state.target = .swarm
-            state.swarm = Self.deployment(of: active, stack: stack.swarm, environment: environment?.swarm)
+            let deployment = Self.deployment(of: active, stack: stack.swarm, environment: environment?.swarm)
+            for service in active where deployment.services[service.name]?.dnsRoundRobin == true && !service.ports.isEmpty {
+                fail(
+                    .invalidValue, service.locations.of("\(service.name).ports"), "\(service.name).ports",
+                    "not supported with 'endpoint_mode: dnsrr': the swarm publishes such a service's ports on each task's node only (host mode), which Berth does not map"
+                )
+            }
+            state.swarm = deployment
         }
         return state
     }
@@ -194,7 +201,8 @@ private struct Resolution {
             let entry = environment?.deploy[service.name] ?? stack?.deploy[service.name]
             let mode: SwarmServiceDeploy.Mode = entry?.global == true ? .global : .replicated(entry?.replicas ?? service.replicas ?? 1)
             deployment.services[service.name] = SwarmServiceDeploy(
-                mode: mode, constraints: entry?.constraints ?? [], preferences: entry?.preferences ?? [])
+                mode: mode, constraints: entry?.constraints ?? [], preferences: entry?.preferences ?? [],
+                dnsRoundRobin: entry?.dnsRoundRobin ?? false)
         }
         return deployment
     }

@@ -38,11 +38,16 @@ public struct SwarmServiceDeploy: Sendable, Codable, Equatable {
     public var constraints: [String]
     /// Spread descriptors (`node.labels.zone`), in order of precedence.
     public var preferences: [String]
+    /// Compose's `endpoint_mode: dnsrr`: the name resolves to the tasks' own addresses instead of
+    /// a virtual IP (which needs the node's iptables, and cannot front a client that balances
+    /// itself). Published ports then need the host mode, which Berth does not map.
+    public var dnsRoundRobin = false
 
-    public init(mode: Mode = .replicated(1), constraints: [String] = [], preferences: [String] = []) {
+    public init(mode: Mode = .replicated(1), constraints: [String] = [], preferences: [String] = [], dnsRoundRobin: Bool = false) {
         self.mode = mode
         self.constraints = constraints
         self.preferences = preferences
+        self.dnsRoundRobin = dnsRoundRobin
     }
 
     /// Whether `text` is a constraint the swarm accepts: `KEY==VALUE` or `KEY!=VALUE`, the key

@@ -120,11 +120,18 @@ public enum SwarmPlanner {
 
         let wanted = Set(specs.map(\.name))
         var waits: [Int] = []
+        var waitOf: [String: Int] = [:]
         var keptReferences = Set<String>()
-        for spec in specs {
+        let dependencies = Dictionary(desired.containers.map { ($0.service, $0.dependsOn.map(\.service)) }, uniquingKeysWith: { a, _ in a })
+        for spec in dependencyOrder(specs, dependencies) {
+            // A service rolls out once what it depends on (a connection's target too) runs as asked.
+            let before = networkSteps + objectSteps + (dependencies[spec.service] ?? []).compactMap { waitOf[$0] }
+            func waited(_ step: Int) {
+                waits.append(add(.waitService(spec), .healthGate, after: [step], service: spec.service))
+                waitOf[spec.service] = waits.last
+            }
             guard let existing = observed.services.first(where: { $0.spec.name == spec.name }) else {
-                let create = add(.createService(spec), .missing, after: networkSteps + objectSteps, service: spec.service)
-                waits.append(add(.waitService(spec), .healthGate, after: [create], service: spec.service))
+                waited(add(.createService(spec), .missing, after: before, service: spec.service))
                 continue
             }
             guard existing.stack == stack else {
@@ -134,10 +141,10 @@ public enum SwarmPlanner {
             }
             let changed = spec.changes(from: existing.spec)
             if !changed.isEmpty {
-                let update = add(
-                    .updateService(id: existing.id, version: existing.version, spec), .specChanged(fields: changed),
-                    after: networkSteps + objectSteps, service: spec.service)
-                waits.append(add(.waitService(spec), .healthGate, after: [update], service: spec.service))
+                waited(
+                    add(
+                        .updateService(id: existing.id, version: existing.version, spec), .specChanged(fields: changed), after: before,
+                        service: spec.service))
             } else if existing.runningTasks < existing.desiredTasks || (!spec.global && existing.runningTasks < spec.replicas) {
                 let why = existing.taskErrors.first.map { ": \($0)" } ?? ""
                 let of = spec.global ? existing.desiredTasks : spec.replicas
@@ -145,10 +152,12 @@ public enum SwarmPlanner {
             }
         }
 
-        // What the stack no longer declares, services before their networks.
+        // What the stack no longer declares, services before their networks, once every rollout
+        // passed: a profile switch's retired target (the internal database) keeps serving until its
+        // consumers run healthy elsewhere, and stays for them to go back to if one does not.
         var removals: [Int] = []
         for service in observed.services where service.stack == stack && !wanted.contains(service.spec.name) {
-            removals.append(add(.removeService(id: service.id, name: service.spec.name), .orphan, service: service.spec.service))
+            removals.append(add(.removeService(id: service.id, name: service.spec.name), .orphan, after: waits, service: service.spec.service))
         }
         let networks = Set(desired.networks.map(\.engineName))
         for network in observed.networks where network.stack == stack && !networks.contains(network.name) {
@@ -162,6 +171,22 @@ public enum SwarmPlanner {
             _ = add(.removeObject(object.kind, id: object.id, name: object.name), .superseded, after: waits + removals)
         }
         return plan
+    }
+
+    /// `specs` with each after the services it depends on, otherwise in their order (the loader
+    /// refuses dependency cycles).
+    static func dependencyOrder(_ specs: [SwarmServiceSpec], _ dependencies: [String: [String]]) -> [SwarmServiceSpec] {
+        let byService = Dictionary(specs.map { ($0.service, $0) }, uniquingKeysWith: { a, _ in a })
+        var ordered: [SwarmServiceSpec] = []
+        var placed = Set<String>()
+        func place(_ service: String, _ path: Set<String>) {
+            guard !placed.contains(service), !path.contains(service), let spec = byService[service] else { return }
+            for dependency in dependencies[service] ?? [] { place(dependency, path.union([service])) }
+            placed.insert(service)
+            ordered.append(spec)
+        }
+        for spec in specs { place(spec.service, []) }
+        return ordered
     }
 
     /// Removes every service of `stack`, then its secrets and configs. Its networks carry the

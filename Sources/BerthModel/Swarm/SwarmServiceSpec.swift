@@ -23,6 +23,8 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
     public var constraints: [String]
     /// Spread descriptors, in order.
     public var preferences: [String]
+    /// The name resolves to the tasks' addresses (`endpoint_mode: dnsrr`), not a virtual IP.
+    public var dnsRoundRobin = false
     /// Swarm secrets and configs mounted into the tasks.
     public var files: [SwarmFileReference]
     /// The stack's own named volumes among the mounts: a node that makes one for a task labels it
@@ -121,6 +123,7 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
             constraints: deploy.constraints, preferences: deploy.preferences, files: files, restartCondition: condition,
             maxAttempts: attempts, healthcheck: spec.healthcheck, hostname: spec.hostname, user: spec.user, workingDir: spec.workingDir,
             initProcess: spec.initProcess, stopGraceSeconds: spec.stopGraceSeconds, runtime: spec.runtime, updateOrder: spec.updateOrder)
+        self.dnsRoundRobin = deploy.dnsRoundRobin
         self.ownedVolumes = ownedVolumes.intersection(spec.mounts.filter { $0.kind == .volume }.compactMap(\.source))
     }
 
@@ -154,6 +157,7 @@ public struct SwarmServiceSpec: Sendable, Codable, Equatable {
             ("mode", global == observed.global),
             ("replicas", global || observed.global || replicas == observed.replicas),
             ("placement", constraints.sorted() == observed.constraints.sorted() && preferences == observed.preferences),
+            ("endpoint_mode", dnsRoundRobin == observed.dnsRoundRobin),
             ("secrets", references(.secret) == observed.references(.secret)),
             ("configs", references(.config) == observed.references(.config)),
             ("restart", restartCondition == observed.restartCondition && maxAttempts ?? 0 == observed.maxAttempts ?? 0),
