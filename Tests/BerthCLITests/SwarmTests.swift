@@ -230,6 +230,108 @@ struct SwarmTests {
         }
     }
 
+    static let switchManifests = """
+        kind: Stack
+        name: {{stack}}
+        target: swarm
+        profiles: [internal-db, external-db]
+        default_profiles: [internal-db]
+        # The test swarm runs without iptables (beside the main Engine): a virtual IP does not route there.
+        swarm: {deploy: {db: {endpoint_mode: dnsrr}}}
+        ---
+        kind: Service
+        name: db
+        image: \(TestStack.baseImage)
+        profiles: [internal-db]
+        command: [httpd, -f, -p, "5432"]
+        ---
+        kind: Service
+        name: app
+        image: \(TestStack.baseImage)
+        command: [sleep, "600"]
+        init: true
+        healthcheck: {test: [CMD, sh, -c, "echo | nc -w 1 $$DB_HOST $$DB_PORT"], interval: 1s, timeout: 3s, retries: 2}
+        ---
+        kind: Connection
+        name: database
+        consumers: [app]
+        targets:
+          internal-db: {service: db, port: 5432}
+          external-db: {host: 127.0.0.1, port: 5999}    # nothing answers: the switch must fail
+        env: {DB_HOST: "${host}", DB_PORT: "${port}"}
+
+        """
+
+    /// Waits until the services of `stack` are `rows` (as `services(of:)` gives them), up to a minute.
+    static func waitFor(_ rows: [String], of stack: String) async throws -> [String] {
+        var now: [String] = []
+        for _ in 0..<120 {
+            now = try await services(of: stack)
+            if now == rows { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        return now
+    }
+
+    /// A profile switch on a swarm is all or nothing, a rollout that fails its gate is held at the
+    /// last healthy revision, and `berth rollback` runs an earlier one: the single-Engine
+    /// guarantees, with the swarm rolling the tasks.
+    @Test func aSwitchIsAllOrNothingAndRollbacksHold() async throws {
+        try await TestStack.with("sws") { stack in
+            var environment = stack.berthEnvironment
+            environment["DOCKER_HOST"] = Self.host
+            func berth(_ arguments: [String]) async throws -> CommandResult {
+                try await Command.run(BerthBinary.path, arguments, environment: environment)
+            }
+            defer {
+                Task { [name = stack.name, environment] in
+                    _ = try? await Command.run(BerthBinary.path, ["down", name], environment: environment)
+                }
+            }
+            let directory = stack.directory.path
+            let (app, db) = ("\(stack.name)-app", "\(stack.name)-db")
+            try stack.write("stack.yaml", Self.switchManifests)
+            let cold = try await berth(["apply", directory])
+            #expect(cold.status == 0, "\(cold.stdout)\(cold.stderr)")
+            // The consumer rolls out after its connection's target runs.
+            let created = cold.stdout.split(separator: "\n").filter { $0.contains("create-service") }
+            #expect(created.count == 2 && created[0].contains(db) && created[1].contains(app), "\(cold.stdout)")
+
+            // The switch fails on the consumer's gate: every consumer goes back, the database stays.
+            let failed = try await berth(["apply", directory, "--profile", "external-db"])
+            #expect(failed.status != 0)
+            #expect(failed.stdout.contains("profile switch failed, going back to [internal-db]"), "\(failed.stdout)")
+            #expect(!failed.stdout.contains("✓ remove-service"), "\(failed.stdout)")
+            #expect(try await Self.waitFor(["\(app) 1 1", "\(db) 1 1"], of: stack.name) == ["\(app) 1 1", "\(db) 1 1"])
+            let env = try await Self.swarm(["service", "inspect", app, "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}"])
+            #expect(env.contains("DB_HOST=db") && env.contains("DB_PORT=5432"), "\(env)")
+            let status = try await berth(["status", directory, "--json"])
+            #expect(status.stdout.contains("\"internal-db\""), "\(status.stdout)")
+
+            // A new revision runs; rollback goes back to the previous one and holds it there.
+            try stack.write("stack.yaml", Self.switchManifests.replacingOccurrences(of: "[sleep, \"600\"]", with: "[sleep, \"601\"]"))
+            let second = try await berth(["apply", directory])
+            #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+            let rollback = try await berth(["rollback", directory, "app"])
+            #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+            #expect(
+                try await Self.swarm(["service", "inspect", app, "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Args}}"]) == #"["sleep","600"]"#
+            )
+            let held = try await berth(["plan", directory, "--detailed-exitcode"])
+            #expect(held.status == 0 && held.stdout.contains("app held at spec"), "\(held.stdout)")
+
+            // A rollout that fails its gate: the swarm rolls the tasks back, and Berth holds the
+            // service at its last healthy revision instead of trying again on the next round.
+            try stack.write("stack.yaml", Self.switchManifests.replacingOccurrences(of: "$$DB_PORT\"]", with: "5999\"]"))
+            let broken = try await berth(["apply", directory])
+            #expect(broken.status != 0)
+            #expect(broken.stdout.contains("app held at spec"), "\(broken.stdout)")
+            let after = try await berth(["plan", directory])
+            #expect(!after.stdout.contains("update-service"), "\(after.stdout)")
+            #expect(try await Self.waitFor(["\(app) 1 1", "\(db) 1 1"], of: stack.name) == ["\(app) 1 1", "\(db) 1 1"])
+        }
+    }
+
     /// A stack for a swarm, pointed at an Engine that is not a manager: a clear error, and
     /// nothing is made there.
     @Test func aSwarmStackRefusesAnEngineThatIsNotAManager() async throws {

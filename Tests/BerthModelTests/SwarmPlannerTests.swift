@@ -334,6 +334,49 @@ import Testing
                 ].sorted())
     }
 
+    static let switchManifests = """
+        kind: Stack
+        name: shop
+        target: swarm
+        profiles: [internal-db, external-db]
+        ---
+        {kind: Service, name: db, image: pg, profiles: [internal-db]}
+        ---
+        {kind: Service, name: app, image: app}
+        ---
+        kind: Connection
+        name: database
+        consumers: [app]
+        targets:
+          internal-db: {service: db, port: 5432}
+          external-db: {host: db.example, port: 5432}
+        env: {DB_HOST: "${host}"}
+
+        """
+
+    /// A consumer rolls out after its connection's target runs; a switch's retired target goes
+    /// only after every rollout passed (and stays when one fails: the step depends on them).
+    @Test func consumersFollowTheirTargetAndARetiredTargetGoesLast() throws {
+        let (stack, errors) = ManifestParser.parse(files: ["stack.yaml": Self.switchManifests], directory: "/stacks/demo")
+        #expect(errors.isEmpty, "\(errors)")
+        let onHost = try Resolver.resolve(stack, ResolutionRequest(profiles: ["internal-db"]))
+        let external = try Resolver.resolve(stack, ResolutionRequest(profiles: ["external-db"]))
+        #expect(
+            Self.lines(SwarmPlanner.plan(desired: onHost, observed: ObservedSwarm())) == [
+                "#1 create-network network shop_default (missing)",
+                "#2 [#1] create-service service shop-db (1 × pg:latest) (missing)",
+                "#3 [#2] wait-service service shop-db: 1 task(s) running (must be healthy to converge)",
+                "#4 [#1,#3] create-service service shop-app (1 × app:latest) (missing)",
+                "#5 [#4] wait-service service shop-app: 1 task(s) running (must be healthy to converge)",
+            ])
+        #expect(
+            Self.lines(SwarmPlanner.plan(desired: external, observed: Self.converged(onHost))) == [
+                "#1 update-service service shop-app (1 × app:latest) (spec changed: environment, labels)",
+                "#2 [#1] wait-service service shop-app: 1 task(s) running (must be healthy to converge)",
+                "#3 [#2] remove-service service shop-db (orphan: no longer in the manifests)",
+            ])
+    }
+
     /// `down` removes the services, then the stack's secrets and configs.
     @Test func downRemovesSecretsAfterTheServices() throws {
         let desired = try Self.resolve(Self.secretManifests, ["T": "a-token-value"])
