@@ -332,6 +332,44 @@ struct SwarmTests {
         }
     }
 
+    /// `watch` follows the swarm's service events: a service removed or scaled by hand is put
+    /// back at once, not at the next resync (an hour away here).
+    @Test func watchRepairsAServiceChangedByHandAtOnce() async throws {
+        try await TestStack.with("sww") { stack in
+            var environment = stack.berthEnvironment
+            environment["DOCKER_HOST"] = Self.host
+            try stack.write(
+                "stack.yaml",
+                "kind: Stack\nname: {{stack}}\ntarget: swarm\n---\nkind: Service\nname: web\nimage: \(TestStack.baseImage)\ncommand: [sleep, \"600\"]\ninit: true\n"
+            )
+            let directory = stack.directory.path
+            let applied = try await Command.run(BerthBinary.path, ["apply", directory], environment: environment)
+            #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+            let watch = Process()
+            watch.executableURL = URL(fileURLWithPath: BerthBinary.path)
+            watch.arguments = ["watch", directory, "--resync", "3600"]
+            watch.environment = environment
+            watch.standardOutput = FileHandle.nullDevice
+            watch.standardError = FileHandle.nullDevice
+            try watch.run()
+            defer {
+                if watch.isRunning { watch.terminate() }
+                Task { [name = stack.name, environment] in
+                    _ = try? await Command.run(BerthBinary.path, ["down", name], environment: environment)
+                }
+            }
+            let web = "\(stack.name)-web"
+            try await Task.sleep(for: .seconds(3))  // the startup round, then the service stream
+            for change in [["service", "rm", web], ["service", "scale", "-d", "\(web)=3"]] {
+                _ = try await Self.swarm(change)
+                #expect(try await Self.waitFor(["\(web) 1 1"], of: stack.name) == ["\(web) 1 1"], "after docker \(change.joined(separator: " "))")
+            }
+            watch.terminate()
+            let history = try await Command.run(BerthBinary.path, ["history", "--json"], environment: environment)
+            #expect(history.stdout.contains("service remove \(web)") && history.stdout.contains("service update \(web)"), "\(history.stdout)")
+        }
+    }
+
     /// A stack for a swarm, pointed at an Engine that is not a manager: a clear error, and
     /// nothing is made there.
     @Test func aSwarmStackRefusesAnEngineThatIsNotAManager() async throws {

@@ -115,7 +115,8 @@ public final class ControlLoop: Service, Sendable {
         }
         defer { watcher?.stop() }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.followEvents(stack: stack) }
+            group.addTask { await self.followEvents(stack: stack, filters: EventTable.filters) }
+            group.addTask { await self.followSwarmEvents(stack: stack) }
             group.addTask { await self.resyncPeriodically() }
             for source in sources { group.addTask { await source.run(into: queue) } }
             await queue.push(Trigger(.startup, "watch started"))
@@ -138,14 +139,14 @@ public final class ControlLoop: Service, Sendable {
     /// the same as a quiet host. The stream is therefore asked for in windows (`until`): the Engine
     /// closes each at its end and the next one starts where it ended, missing nothing; a window
     /// still open well after its end has stalled, and is retried like a lost Engine.
-    private func followEvents(stack: String) async {
+    private func followEvents(stack: String, filters: [String: [String]]) async {
         var attempt = 0
         // From now: without `since`, Podman replays its whole event log up to `until`.
         var since: String? = DockerClient.timestamp(Date())
         while !Task.isCancelled {
             let until = Date().addingTimeInterval(configuration.eventWindow.seconds)
             do {
-                for try await event in events.events(filters: EventTable.filters, since: since, until: until) {
+                for try await event in events.events(filters: filters, since: since, until: until) {
                     attempt = 0
                     switch EventTable.meaning(of: event, stack: stack, scope: await state.scope) {
                     case .stoppedByHand(let container): await state.stoppedByHand(container)
@@ -167,6 +168,15 @@ public final class ControlLoop: Service, Sendable {
             try? await Task.sleep(for: configuration.engineRetry.delay(attempt: attempt))
             await queue.push(Trigger(.retry, "event stream reconnect"))
         }
+    }
+
+    /// Service events, once a round has found the stack on a swarm: only a swarm manager has
+    /// them, and an Engine that is not one (Podman) may refuse the filter.
+    private func followSwarmEvents(stack: String) async {
+        while !Task.isCancelled, await state.scope.services.isEmpty {
+            do { try await Task.sleep(for: .seconds(1)) } catch { return }
+        }
+        await followEvents(stack: stack, filters: EventTable.swarmFilters)
     }
 
     private func resyncPeriodically() async {

@@ -25,10 +25,19 @@ public enum EventTable {
         "event": ["kill", "die", "stop", "destroy", "rename", "pause", "oom", "health_status", "disconnect"],
     ]
 
+    /// A swarm stack's second stream: service events carry no labels, only the service's name,
+    /// so they are asked for by type and matched against the stack's service names.
+    public static let swarmFilters: [String: [String]] = ["type": ["service"], "event": ["update", "remove"]]
+
     /// - Parameter scope: Engine names of the stack's networks and containers.
     public static func meaning(of event: EngineEvent, stack: String, scope: StackScope) -> Meaning? {
         let name = event.actor.attributes["name"] ?? String(event.actor.id.prefix(12))
         switch event.type {
+        case "service":
+            // `docker service rm`, `scale`, `update` by hand (Berth's own updates wake one round
+            // more, which finds the swarm at work and waits).
+            guard scope.services.contains(name), ["update", "remove"].contains(event.action) else { return nil }
+            return .reconcile(Trigger(.event, "service \(event.action) \(name)"))
         case "container":
             guard event.actor.attributes[Resolver.Label.stack] == stack else { return nil }
             if event.action == "kill" { return .stoppedByHand(container: event.actor.id) }
@@ -56,8 +65,11 @@ public enum EventTable {
 public struct StackScope: Sendable, Equatable {
     public var networks: Set<String>
     public var containers: Set<String>
-    public init(networks: Set<String> = [], containers: Set<String> = []) {
+    /// Its swarm services, when the stack targets a swarm.
+    public var services: Set<String>
+    public init(networks: Set<String> = [], containers: Set<String> = [], services: Set<String> = []) {
         self.networks = networks
         self.containers = containers
+        self.services = services
     }
 }

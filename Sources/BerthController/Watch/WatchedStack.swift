@@ -61,7 +61,9 @@ public actor WatchedStack: RoundReconciler {
                 next: held ? .requeue(after: .zero, reason: "commit held back") : Self.next(after: report), report: report, repaired: repaired,
                 started: restarted,
                 scope: StackScope(
-                    networks: Set(report.desired.networks.map(\.engineName)), containers: Set(report.desired.containers.map(\.name))))
+                    networks: Set(report.desired.networks.map(\.engineName)), containers: Set(report.desired.containers.map(\.name)),
+                    services: report.desired.target == .swarm
+                        ? Set(report.desired.containers.map { SwarmServiceSpec.name(of: $0, stack: report.desired.stack) }) : []))
         } catch let errors as ManifestErrors {
             let (error, keepPrevious) = await source.rejected(stack, errors)
             if keepPrevious { loaded = previous }
