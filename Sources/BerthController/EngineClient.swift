@@ -40,6 +40,7 @@ public protocol EngineClient: EngineEventSource {
     func updateService(_ id: String, version: UInt64, _ spec: ServiceSpec) async throws
     func removeService(_ idOrName: String) async throws
     func listTasks(services: [String]) async throws -> [SwarmTask]
+    func listNodes() async throws -> [SwarmNode]
     func listSwarmObjects(configs: Bool, labels: [String]) async throws -> [SwarmObjectSummary]
     func createSwarmObject(config: Bool, _ spec: SwarmObjectSpec) async throws -> String
     func removeSwarmObject(config: Bool, _ idOrName: String) async throws

@@ -64,4 +64,9 @@ extension DockerClient {
     public func removeSwarmObject(config: Bool, _ idOrName: String) async throws {
         try await perform(.delete, config ? "/configs/\(idOrName)" : "/secrets/\(idOrName)")
     }
+
+    /// The swarm's nodes (managers and workers).
+    public func listNodes() async throws -> [SwarmNode] {
+        try await call(.get, "/nodes")
+    }
 }

@@ -111,6 +111,24 @@ import Testing
         #expect(plan.waiting == [Conflict(resource: "service shop-web", reason: "1 of 3 tasks running: no suitable node")])
     }
 
+    /// A node the managers lost is the reason, before any task's error.
+    @Test func aNodeDownIsTheReasonTasksAreMissing() throws {
+        let desired = try Self.desired()
+        var observed = Self.converged(desired)
+        observed.services[0].runningTasks = 2
+        observed.services[0].taskNodes = ["n1", "n2"]
+        observed.services[0].taskErrors = ["task: non-zero exit (137)"]
+        observed.nodesDown = ["n2": "worker-2", "n9": "idle-node"]
+        let plan = SwarmPlanner.plan(desired: desired, observed: observed)
+        #expect(plan.steps.isEmpty)
+        #expect(
+            plan.waiting == [
+                Conflict(
+                    resource: "service shop-web",
+                    reason: "2 of 3 tasks running: node worker-2 down; the swarm reschedules its tasks where the placement allows")
+            ])
+    }
+
     @Test func aServiceLeftOutIsRemovedAndSoIsItsNetwork() throws {
         let before = try Self.desired()
         var observed = Self.converged(before)

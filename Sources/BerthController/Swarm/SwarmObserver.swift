@@ -46,17 +46,21 @@ struct SwarmObserver {
             }
         }
 
+        async let nodes = engine.listNodes()
         let tasks = try await engine.listTasks(services: services.map(\.id))
         let byService = Dictionary(grouping: tasks, by: \.serviceID)
         return ObservedSwarm(
             services: services.map { service in
                 let own = byService[service.id] ?? []
-                return ObservedSwarmService(
+                var observed = ObservedSwarmService(
                     id: service.id, version: service.version.index, labels: service.spec.labels,
                     spec: SwarmServiceSpec(observed: service.spec, networkNames: names),
                     runningTasks: own.filter { $0.status.state == "running" }.count, desiredTasks: own.count,
                     taskErrors: own.compactMap(\.status.err), updateState: service.updateStatus?.state)
+                observed.taskNodes = Set(own.compactMap(\.nodeID))
+                return observed
             },
-            networks: networks.map(ObservedNetwork.init), objects: objects)
+            networks: networks.map(ObservedNetwork.init), objects: objects,
+            nodesDown: Dictionary(try await nodes.filter { $0.status.state != "ready" }.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a }))
     }
 }

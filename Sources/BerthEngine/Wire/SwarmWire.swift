@@ -361,9 +361,32 @@ public struct SwarmTask: Decodable, Sendable, Equatable {
     }
     public let id: String
     public let serviceID: String
+    /// The node the task was given to; absent while it waits for one.
+    public let nodeID: String?
     public let desiredState: String
     public let status: Status
-    enum CodingKeys: String, CodingKey { case id = "ID", serviceID = "ServiceID", desiredState = "DesiredState", status = "Status" }
+    enum CodingKeys: String, CodingKey {
+        case id = "ID", serviceID = "ServiceID", nodeID = "NodeID", desiredState = "DesiredState", status = "Status"
+    }
+}
+
+/// One entry of `GET /nodes`: whether the node is up, by the managers' heartbeat.
+public struct SwarmNode: Decodable, Sendable, Equatable {
+    public struct Description: Decodable, Sendable, Equatable {
+        public let hostname: String?
+        enum CodingKeys: String, CodingKey { case hostname = "Hostname" }
+    }
+    public struct Status: Decodable, Sendable, Equatable {
+        /// `unknown`, `down`, `ready` or `disconnected`.
+        public let state: String
+        enum CodingKeys: String, CodingKey { case state = "State" }
+    }
+    public let id: String
+    public let description: Description?
+    public let status: Status
+    enum CodingKeys: String, CodingKey { case id = "ID", description = "Description", status = "Status" }
+
+    public var name: String { description?.hostname ?? String(id.prefix(12)) }
 }
 
 /// `POST /secrets/create` and `/configs/create`: a name, labels and the content, base64.

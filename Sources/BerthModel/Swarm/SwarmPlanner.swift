@@ -5,11 +5,17 @@ public struct ObservedSwarm: Sendable, Equatable {
     public var networks: [ObservedNetwork]
     /// The stack's secrets and configs.
     public var objects: [ObservedSwarmObject]
+    /// Nodes the managers do not hear from (not `ready`), by id, with their host names.
+    public var nodesDown: [String: String]
 
-    public init(services: [ObservedSwarmService] = [], networks: [ObservedNetwork] = [], objects: [ObservedSwarmObject] = []) {
+    public init(
+        services: [ObservedSwarmService] = [], networks: [ObservedNetwork] = [], objects: [ObservedSwarmObject] = [],
+        nodesDown: [String: String] = [:]
+    ) {
         self.services = services
         self.networks = networks
         self.objects = objects
+        self.nodesDown = nodesDown
     }
 }
 
@@ -41,6 +47,8 @@ public struct ObservedSwarmService: Sendable, Equatable {
     public var desiredTasks: Int
     /// Why tasks that should run do not (the Engine's task errors), newest first.
     public var taskErrors: [String]
+    /// The nodes its tasks were given to.
+    public var taskNodes: Set<String> = []
     /// A rolling update's state (`updating`, `paused`, `rollback_completed`, …), if one ran.
     public var updateState: String?
 
@@ -146,7 +154,12 @@ public enum SwarmPlanner {
                         .updateService(id: existing.id, version: existing.version, spec), .specChanged(fields: changed), after: before,
                         service: spec.service))
             } else if existing.runningTasks < existing.desiredTasks || (!spec.global && existing.runningTasks < spec.replicas) {
-                let why = existing.taskErrors.first.map { ": \($0)" } ?? ""
+                // A node that went down is the reason before any task's own error.
+                let down = existing.taskNodes.compactMap { observed.nodesDown[$0] }.sorted()
+                let why =
+                    down.isEmpty
+                    ? existing.taskErrors.first.map { ": \($0)" } ?? ""
+                    : ": node\(down.count == 1 ? "" : "s") \(down.joined(separator: ", ")) down; the swarm reschedules its tasks where the placement allows"
                 let of = spec.global ? existing.desiredTasks : spec.replicas
                 plan.waiting.append(Conflict(resource: "service \(spec.name)", reason: "\(existing.runningTasks) of \(of) tasks running\(why)"))
             }
