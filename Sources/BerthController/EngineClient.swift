@@ -39,7 +39,7 @@ public protocol EngineClient: EngineEventSource {
     func createService(_ spec: ServiceSpec) async throws -> String
     func updateService(_ id: String, version: UInt64, _ spec: ServiceSpec) async throws
     func removeService(_ idOrName: String) async throws
-    func listTasks(services: [String]) async throws -> [SwarmTask]
+    func listTasks(services: [String], wantedRunning: Bool) async throws -> [SwarmTask]
     func listNodes() async throws -> [SwarmNode]
     func listSwarmObjects(configs: Bool, labels: [String]) async throws -> [SwarmObjectSummary]
     func createSwarmObject(config: Bool, _ spec: SwarmObjectSpec) async throws -> String

@@ -40,10 +40,12 @@ extension DockerClient {
         try await perform(.delete, "/services/\(idOrName)")
     }
 
-    /// The tasks of the given services that the orchestrator wants running.
-    public func listTasks(services: [String]) async throws -> [SwarmTask] {
+    /// The tasks of the given services that the orchestrator wants running, or (`wantedRunning`
+    /// false) all it still keeps, those it is shutting down included.
+    public func listTasks(services: [String], wantedRunning: Bool = true) async throws -> [SwarmTask] {
         guard !services.isEmpty else { return [] }
-        return try await call(.get, "/tasks", query: [("filters", Self.filters(["service": services, "desired-state": ["running"]]))])
+        let filters = ["service": services].merging(wantedRunning ? ["desired-state": ["running"]] : [:]) { a, _ in a }
+        return try await call(.get, "/tasks", query: [("filters", Self.filters(filters))])
     }
 
     /// The secrets (or configs) with every label in `labels`.

@@ -111,7 +111,7 @@ import Testing
         #expect(plan.waiting == [Conflict(resource: "service shop-web", reason: "1 of 3 tasks running: no suitable node")])
     }
 
-    /// A node the managers lost is the reason, before any task's error.
+    /// A node the managers lost is the first reason, then the newest task error.
     @Test func aNodeDownIsTheReasonTasksAreMissing() throws {
         let desired = try Self.desired()
         var observed = Self.converged(desired)
@@ -125,7 +125,7 @@ import Testing
             plan.waiting == [
                 Conflict(
                     resource: "service shop-web",
-                    reason: "2 of 3 tasks running: node worker-2 down; the swarm reschedules its tasks where the placement allows")
+                    reason: "2 of 3 tasks running: node worker-2 down; task: non-zero exit (137)")
             ])
     }
 

@@ -61,7 +61,7 @@ extension Executor {
                 let message = service.updateStatus?.message.map { ": \($0)" } ?? ""
                 throw ExecutionError("the swarm did not complete the update (\(state.replacingOccurrences(of: "_", with: " ")))\(message)")
             }
-            let tasks = try await engine.listTasks(services: [service.id])
+            let tasks = try await engine.listTasks(services: [service.id], wantedRunning: true)
             let running = tasks.filter { $0.status.state == "running" }.count
             lastError = tasks.compactMap { $0.status.err }.first ?? lastError
             // A global service has one task per eligible node: the swarm's count is the one wanted.

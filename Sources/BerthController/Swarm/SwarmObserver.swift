@@ -47,8 +47,10 @@ struct SwarmObserver {
         }
 
         async let nodes = engine.listNodes()
-        let tasks = try await engine.listTasks(services: services.map(\.id))
-        let byService = Dictionary(grouping: tasks, by: \.serviceID)
+        // All tasks: those the swarm is shutting down say which node a lost task was on.
+        let tasks = try await engine.listTasks(services: services.map(\.id), wantedRunning: false)
+        let byService = Dictionary(grouping: tasks.filter { $0.desiredState == "running" }, by: \.serviceID)
+        let lastRunOn = Dictionary(grouping: tasks.filter { $0.status.state == "running" }, by: \.serviceID)
         return ObservedSwarm(
             services: services.map { service in
                 let own = byService[service.id] ?? []
@@ -57,7 +59,7 @@ struct SwarmObserver {
                     spec: SwarmServiceSpec(observed: service.spec, networkNames: names),
                     runningTasks: own.filter { $0.status.state == "running" }.count, desiredTasks: own.count,
                     taskErrors: own.compactMap(\.status.err), updateState: service.updateStatus?.state)
-                observed.taskNodes = Set(own.compactMap(\.nodeID))
+                observed.taskNodes = Set((lastRunOn[service.id] ?? []).compactMap(\.nodeID) + own.compactMap(\.nodeID))
                 return observed
             },
             networks: networks.map(ObservedNetwork.init), objects: objects,

@@ -47,7 +47,7 @@ public struct ObservedSwarmService: Sendable, Equatable {
     public var desiredTasks: Int
     /// Why tasks that should run do not (the Engine's task errors), newest first.
     public var taskErrors: [String]
-    /// The nodes its tasks were given to.
+    /// The nodes its tasks run on, or ran on until the swarm lost them.
     public var taskNodes: Set<String> = []
     /// A rolling update's state (`updating`, `paused`, `rollback_completed`, …), if one ran.
     public var updateState: String?
@@ -156,10 +156,9 @@ public enum SwarmPlanner {
             } else if existing.runningTasks < existing.desiredTasks || (!spec.global && existing.runningTasks < spec.replicas) {
                 // A node that went down is the reason before any task's own error.
                 let down = existing.taskNodes.compactMap { observed.nodesDown[$0] }.sorted()
-                let why =
-                    down.isEmpty
-                    ? existing.taskErrors.first.map { ": \($0)" } ?? ""
-                    : ": node\(down.count == 1 ? "" : "s") \(down.joined(separator: ", ")) down; the swarm reschedules its tasks where the placement allows"
+                let lost = down.isEmpty ? [] : ["node\(down.count == 1 ? "" : "s") \(down.joined(separator: ", ")) down"]
+                let reasons = lost + existing.taskErrors.prefix(1)
+                let why = reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; ")
                 let of = spec.global ? existing.desiredTasks : spec.replicas
                 plan.waiting.append(Conflict(resource: "service \(spec.name)", reason: "\(existing.runningTasks) of \(of) tasks running\(why)"))
             }
