@@ -242,10 +242,11 @@ public struct Reconciler: Sendable {
             throw RollbackError("service \(service) is not active in stack \(stack.name) (with the current profiles)")
         }
         let current = preview.desired.container(service)
-        // What runs now: a container's image id, or on a swarm the image its service names.
+        // What runs now: a container's image id, or on a swarm the image its service names (even
+        // while its tasks restart: the service's spec is the revision the swarm runs).
         let runningImage =
             preview.observed.containers.first { $0.stack == stack.name && $0.service == service && $0.isRunning }?.imageID
-            ?? preview.swarm?.services.first { $0.stack == stack.name && $0.spec.service == service && $0.runningTasks > 0 }?.spec.image
+            ?? preview.swarm?.services.first { $0.stack == stack.name && $0.spec.service == service }?.spec.image
         let excluding = to == nil ? runningImage.flatMap { current?.revisionKey(imageID: $0) } : nil
         let ledger = RolloutLedger(engine: engine, store: store, stack: stack.name, reconcileID: 0)
         guard let revision = try store.healthyRevision(stack: stack.name, service: service, excluding: excluding, asOf: to),

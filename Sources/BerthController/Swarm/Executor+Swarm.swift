@@ -62,7 +62,9 @@ extension Executor {
                 throw ExecutionError("the swarm did not complete the update (\(state.replacingOccurrences(of: "_", with: " ")))\(message)")
             }
             let tasks = try await engine.listTasks(services: [service.id], wantedRunning: true)
-            let running = tasks.filter { $0.status.state == "running" }.count
+            // Right after an update the swarm still reports the last update as completed and the
+            // old tasks as running: only tasks made from the current template count.
+            let running = tasks.filter { $0.status.state == "running" && ($0.spec == nil || $0.spec == service.spec.taskTemplate) }.count
             lastError = tasks.compactMap { $0.status.err }.first ?? lastError
             // A global service has one task per eligible node: the swarm's count is the one wanted.
             let wanted = spec.global ? tasks.count : spec.replicas

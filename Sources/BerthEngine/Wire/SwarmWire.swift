@@ -365,8 +365,11 @@ public struct SwarmTask: Decodable, Sendable, Equatable {
     public let nodeID: String?
     public let desiredState: String
     public let status: Status
+    /// The service's task template as it was when the swarm made this task: a task of an earlier
+    /// revision still runs while an update has not reached it.
+    public let spec: ServiceSpec.TaskTemplate?
     enum CodingKeys: String, CodingKey {
-        case id = "ID", serviceID = "ServiceID", nodeID = "NodeID", desiredState = "DesiredState", status = "Status"
+        case id = "ID", serviceID = "ServiceID", nodeID = "NodeID", desiredState = "DesiredState", status = "Status", spec = "Spec"
     }
 }
 
