@@ -232,7 +232,7 @@ extension ComposeReader {
                 ignored: ignored)
         else { return }
         if onSwarm {
-            swarmDeploy[service.name] = swarmScheduling(map, field, &service)
+            swarmDeploy[service.name] = ServiceFields(dialect: self).swarmScheduling(map, field)
         } else {
             if let node = map["replicas"], let count = ServiceFields(dialect: self).int(node, "\(field).replicas", range: 0...10_000), count != 1 {
                 reader.fail(
@@ -265,51 +265,6 @@ extension ComposeReader {
             }
         }
         if let node = map["restart_policy"] { restartPolicy(node, "\(field).restart_policy", &service) }
-    }
-
-    /// `deploy.mode`, `replicas` and `placement` of a project whose target is a swarm.
-    private func swarmScheduling(_ map: [String: Node], _ field: String, _ service: inout ServiceManifest) -> SwarmDeployManifest {
-        var deploy = SwarmDeployManifest()
-        if let node = map["mode"], let mode = eager(node, "\(field).mode") {
-            switch mode {
-            case "global": deploy.global = true
-            case "replicated": break
-            default: reader.fail(.invalidValue, node, "\(field).mode", "unknown mode '\(mode)'; expected replicated or global")
-            }
-        }
-        if let node = map["endpoint_mode"], let mode = eager(node, "\(field).endpoint_mode") {
-            switch mode {
-            case "dnsrr": deploy.dnsRoundRobin = true
-            case "vip": break
-            default: reader.fail(.invalidValue, node, "\(field).endpoint_mode", "unknown endpoint mode '\(mode)'; expected vip or dnsrr")
-            }
-        }
-        if let node = map["replicas"] {
-            service.replicas = ServiceFields(dialect: self).int(node, "\(field).replicas", range: 0...10_000)
-            if deploy.global {
-                reader.fail(.invalidValue, node, "\(field).replicas", "a global service runs one task per node; it takes no replicas")
-            }
-        }
-        guard let node = map["placement"],
-            let placement = checkKeys(node, "\(field).placement", supported: ["constraints", "preferences"], unsupported: ["max_replicas_per_node"])
-        else { return deploy }
-        for (index, item) in (placement["constraints"].flatMap { reader.sequence($0, "\(field).placement.constraints") } ?? []).enumerated() {
-            let itemField = "\(field).placement.constraints[\(index)]"
-            guard let constraint = eager(item, itemField) else { continue }
-            if SwarmServiceDeploy.isValidConstraint(constraint) {
-                deploy.constraints.append(constraint)
-            } else {
-                reader.fail(.invalidValue, item, itemField, "'\(constraint)' is not a placement constraint; write KEY==VALUE or KEY!=VALUE")
-            }
-        }
-        for (index, item) in (placement["preferences"].flatMap { reader.sequence($0, "\(field).placement.preferences") } ?? []).enumerated() {
-            let itemField = "\(field).placement.preferences[\(index)]"
-            guard let preference = checkKeys(item, itemField, supported: ["spread"]),
-                let spreadNode = reader.required(preference, "spread", itemField, in: item), let spread = eager(spreadNode, "\(itemField).spread")
-            else { continue }
-            deploy.preferences.append(spread)
-        }
-        return deploy
     }
 
     /// `condition: any | on-failure | none` with `max_attempts`, as Compose maps them onto the

@@ -282,49 +282,7 @@ private struct DocumentParser {
         for (service, node) in map["deploy"].flatMap({ reader.entries($0, "\(field).deploy") }) ?? [] {
             let path = "\(field).deploy.\(service)"
             guard let entry = reader.mapping(node, path, allowed: ["mode", "replicas", "placement", "endpoint_mode"]) else { continue }
-            var deploy = SwarmDeployManifest()
-            if let node = entry["mode"], let mode = reader.string(node, "\(path).mode") {
-                switch mode {
-                case "global": deploy.global = true
-                case "replicated": break
-                default: reader.fail(.invalidValue, node, "\(path).mode", "unknown mode '\(mode)'; expected replicated or global")
-                }
-            }
-            if let node = entry["endpoint_mode"], let mode = reader.string(node, "\(path).endpoint_mode") {
-                switch mode {
-                case "dnsrr": deploy.dnsRoundRobin = true
-                case "vip": break
-                default: reader.fail(.invalidValue, node, "\(path).endpoint_mode", "unknown endpoint mode '\(mode)'; expected vip or dnsrr")
-                }
-            }
-            if let node = entry["replicas"] {
-                deploy.replicas = reader.int(node, "\(path).replicas", range: 0...10_000)
-                if deploy.global {
-                    reader.fail(.invalidValue, node, "\(path).replicas", "a global service runs one task per node; it takes no replicas")
-                }
-            }
-            if let node = entry["placement"], let placement = reader.mapping(node, "\(path).placement", allowed: ["constraints", "preferences"]) {
-                for (index, item) in (placement["constraints"].flatMap { reader.sequence($0, "\(path).placement.constraints") } ?? []).enumerated() {
-                    let itemField = "\(path).placement.constraints[\(index)]"
-                    guard let constraint = reader.string(item, itemField) else { continue }
-                    guard SwarmServiceDeploy.isValidConstraint(constraint) else {
-                        reader.fail(
-                            .invalidValue, item, itemField,
-                            "'\(constraint)' is not a placement constraint; write KEY==VALUE or KEY!=VALUE (node.role==worker, node.labels.zone!=b)")
-                        continue
-                    }
-                    deploy.constraints.append(constraint)
-                }
-                for (index, item) in (placement["preferences"].flatMap { reader.sequence($0, "\(path).placement.preferences") } ?? []).enumerated() {
-                    let itemField = "\(path).placement.preferences[\(index)]"
-                    guard let preference = reader.mapping(item, itemField, allowed: ["spread"]),
-                        let spreadNode = reader.required(preference, "spread", itemField, in: item),
-                        let spread = reader.string(spreadNode, "\(itemField).spread")
-                    else { continue }
-                    deploy.preferences.append(spread)
-                }
-            }
-            swarm.deploy[service] = deploy
+            swarm.deploy[service] = fields.swarmScheduling(entry, path)
         }
         return swarm
     }
