@@ -33,6 +33,7 @@ struct SwarmTests {
         volumes: ["data:/data"]
         init: true
         healthcheck: {test: [CMD, "true"], interval: 1s, timeout: 20s, retries: 3}
+        update: {order: start-first}
         ---
         kind: Volume
         name: data
@@ -105,6 +106,10 @@ struct SwarmTests {
             #expect(
                 try await Self.swarm(["service", "inspect", worker, "--format", "{{json .Spec.TaskTemplate.Placement}}"])
                     == #"{"Constraints":["node.role==manager"],"Preferences":[{"Spread":{"SpreadDescriptor":"node.labels.zone"}}]}"#)
+            // Berth's update policy is the swarm's, both ways: a failed update rolls back start-first too.
+            #expect(
+                try await Self.swarm(["service", "inspect", web, "--format", "{{.Spec.UpdateConfig.Order}} {{.Spec.RollbackConfig.Order}}"])
+                    == "start-first start-first")
             // The secret is a Swarm secret, mounted where TOKEN_FILE says.
             let firstSecrets = try await Self.objects("secret", of: stack.name)
             #expect(firstSecrets.count == 1 && firstSecrets[0].hasPrefix("\(stack.name)-TOKEN-"), "\(firstSecrets)")

@@ -74,6 +74,8 @@ extension SwarmServiceSpec {
         return ServiceSpec(
             name: name, labels: ownership, taskTemplate: template, mode: global ? .init(global: true) : .init(replicas: replicas),
             updateConfig: .init(parallelism: 1, failureAction: "rollback", monitor: 5_000_000_000, order: updateOrder.rawValue),
+            // Back the way it went: a start-first service keeps serving while it is rolled back too.
+            rollbackConfig: .init(parallelism: 1, failureAction: "pause", monitor: 5_000_000_000, order: updateOrder.rawValue),
             endpointSpec: endpoint)
     }
 

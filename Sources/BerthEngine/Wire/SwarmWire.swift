@@ -33,22 +33,26 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
     public var taskTemplate: TaskTemplate
     public var mode: Mode
     public var updateConfig: UpdateConfig?
+    /// How the swarm rolls a failed update back (the update config's `failureAction: rollback`).
+    public var rollbackConfig: UpdateConfig?
     public var endpointSpec: EndpointSpec?
 
     public init(
-        name: String, labels: [String: String], taskTemplate: TaskTemplate, mode: Mode, updateConfig: UpdateConfig?, endpointSpec: EndpointSpec?
+        name: String, labels: [String: String], taskTemplate: TaskTemplate, mode: Mode, updateConfig: UpdateConfig?,
+        rollbackConfig: UpdateConfig? = nil, endpointSpec: EndpointSpec?
     ) {
         self.name = name
         self.labels = labels
         self.taskTemplate = taskTemplate
         self.mode = mode
         self.updateConfig = updateConfig
+        self.rollbackConfig = rollbackConfig
         self.endpointSpec = endpointSpec
     }
 
     enum CodingKeys: String, CodingKey {
         case name = "Name", labels = "Labels", taskTemplate = "TaskTemplate", mode = "Mode", updateConfig = "UpdateConfig"
-        case endpointSpec = "EndpointSpec"
+        case rollbackConfig = "RollbackConfig", endpointSpec = "EndpointSpec"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -58,6 +62,7 @@ public struct ServiceSpec: Codable, Sendable, Equatable {
         taskTemplate = try container.decode(TaskTemplate.self, forKey: .taskTemplate)
         mode = try container.decodeIfPresent(Mode.self, forKey: .mode) ?? Mode(replicas: 1)
         updateConfig = try container.decodeIfPresent(UpdateConfig.self, forKey: .updateConfig)
+        rollbackConfig = try container.decodeIfPresent(UpdateConfig.self, forKey: .rollbackConfig)
         endpointSpec = try container.decodeIfPresent(EndpointSpec.self, forKey: .endpointSpec)
     }
 
