@@ -108,7 +108,7 @@ extension DockerClient {
                 failure = EngineError.http(status, Self.engineMessage(in: bytes))
                 guard !method.isWrite, status >= 500 else { throw failure }
             } catch let error as HTTPClientError {
-                failure = EngineError.transport("\(method.http) \(path): \(Self.describe(error))")
+                failure = EngineError.transport("\(method.http) \(path): \(Self.describe(error, after: requestTimeout))")
             }
             guard repeatable, attempt < policy.attempts, !Task.isCancelled else { throw failure }
             let delay = policy.backoffMilliseconds(beforeAttempt: attempt + 1)
@@ -120,10 +120,13 @@ extension DockerClient {
         }
     }
 
-    /// Transport failures in words, without the client's type names.
-    static func describe(_ error: HTTPClientError) -> String {
+    /// Transport failures in words, without the client's type names. A deadline reads the same
+    /// whether the head or the body was late (see `Deadline`), with the bound when it is known.
+    static func describe(_ error: HTTPClientError, after timeout: TimeAmount? = nil) -> String {
         switch error {
-        case .deadlineExceeded, .readTimeout, .connectTimeout, .writeTimeout: "timed out"
+        case .connectTimeout: "timed out connecting"
+        case .deadlineExceeded, .readTimeout, .writeTimeout:
+            timeout.map { "the Engine did not finish its answer within \(Deadline.describe($0))" } ?? "timed out"
         case .remoteConnectionClosed: "the Engine closed the connection"
         default: "\(error)"
         }

@@ -20,6 +20,7 @@ struct HostileEngineTests {
     }
 
     /// The head arrives, then the body stops: the call ends at its deadline, with a clear error.
+    /// (On a loaded machine the head itself can be late; the error then reads the same.)
     @Test func aBodyThatStopsAfterTheHeadersEndsAtTheDeadline() async throws {
         let proxy = try await FaultyEngine(rules: [.init("GET", "/containers/json", .stallBody(afterBytes: 1))])
         defer { Task { await proxy.stop() } }
@@ -30,6 +31,16 @@ struct HostileEngineTests {
         #expect(error?.description.contains("did not finish its answer within 2 s") == true, "\(String(describing: error))")
         #expect(ContinuousClock.now - started < .seconds(60))
         #expect(proxy.injectedCount == 1)
+    }
+
+    /// No head at all: the HTTP client's deadline ends the call, and its error reads the same.
+    @Test func anAnswerThatNeverStartsEndsAtTheDeadline() async throws {
+        let proxy = try await FaultyEngine(rules: [.init("GET", "/networks", .stall(.seconds(10)))])
+        defer { Task { await proxy.stop() } }
+        let engine = try await client(proxy)
+        defer { Task { try? await engine.shutdown() } }
+        let error = await #expect(throws: EngineError.self) { _ = try await engine.listNetworks() }
+        #expect(error?.description.contains("GET /networks: the Engine did not finish its answer within 2 s") == true, "\(String(describing: error))")
     }
 
     /// One endless line on the event stream: refused after 1 MiB, not read into memory.
