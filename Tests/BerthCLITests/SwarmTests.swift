@@ -369,6 +369,13 @@ struct SwarmTests {
                 _ = try await Self.swarm(change)
                 #expect(try await Self.waitFor(["\(web) 1 1"], of: stack.name) == ["\(web) 1 1"], "after docker \(change.joined(separator: " "))")
             }
+            // A scale that lands while watch still waits for the service it has just made again.
+            _ = try await Self.swarm(["service", "rm", web])
+            for _ in 0..<200 where try await Self.swarm(["service", "ls", "-q", "--filter", "name=\(web)"]).isEmpty {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            _ = try await Self.swarm(["service", "scale", "-d", "\(web)=3"])
+            #expect(try await Self.waitFor(["\(web) 1 1"], of: stack.name) == ["\(web) 1 1"], "after a scale during the repair")
             watch.terminate()
             let history = try await Command.run(BerthBinary.path, ["history", "--json"], environment: environment)
             #expect(history.stdout.contains("service remove \(web)") && history.stdout.contains("service update \(web)"), "\(history.stdout)")

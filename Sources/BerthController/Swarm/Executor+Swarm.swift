@@ -49,13 +49,17 @@ extension Executor {
 
     /// Waits until every replica runs (past its healthcheck: a swarm task stays `starting` until
     /// healthy) and no rolling update is still going. Fails at once when the swarm rolled the
-    /// update back or paused it, and at the deadline with the newest task error.
+    /// update back or paused it, and at the deadline with the newest task error. Ends without a
+    /// verdict when someone else rescales the service meanwhile: the next round judges that.
     func waitService(_ spec: SwarmServiceSpec) async throws {
         let clock = ContinuousClock()
         let end = clock.now + .milliseconds(spec.rolloutDeadlineMilliseconds)
         var lastError: String?
         while true {
             let service = try await engine.inspectService(spec.name)
+            // Scaled by another client while this waited (`docker service scale`): the count
+            // awaited will never come, and that change's event already asks for the next round.
+            if !spec.global, let replicas = service.spec.mode.replicated?.replicas, replicas != spec.replicas { return }
             let state = service.updateStatus?.state
             if let state, ["rollback_started", "rollback_completed", "rollback_paused", "paused"].contains(state) {
                 let message = service.updateStatus?.message.map { ": \($0)" } ?? ""
