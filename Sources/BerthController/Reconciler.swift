@@ -97,7 +97,7 @@ public struct Reconciler: Sendable {
     /// Converges the host to the stack and logs the reconcile: observe → resolve → plan (one
     /// `preview`) → execute → record → roll back if a gate or a profile switch failed.
     public func apply(
-        _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply,
+        _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply, late: LateEvents? = nil,
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
     ) async throws -> ReconcileReport {
         let before = engine.callCounts
@@ -125,8 +125,17 @@ public struct Reconciler: Sendable {
             (preview, results) = try await settleNetworkFacts(
                 preview, stack, options, occasion, reconcileID: reconcileID, onEvent: onEvent)
         }
-        let (desired, plan) = (preview.desired, preview.plan)
-        results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent)) { _, b in b }
+        let desired = preview.desired
+        var plan = preview.plan
+        // Under watch, drift that arrives while the plan runs is repaired beside it.
+        if let late, preview.switches.isEmpty, desired.target != .swarm {
+            let executed = await executeTakingOnLateRepairs(
+                preview, stack, options, occasion, late: late, reconcileID: reconcileID, onEvent: onEvent)
+            (plan, preview.plan, preview.observed) = (executed.plan, executed.plan, executed.observed)
+            results.merge(executed.results) { _, b in b }
+        } else {
+            results.merge(await execute(plan, reconcileID: reconcileID, desired: desired, onEvent: onEvent)) { _, b in b }
+        }
 
         // Record: volumes adopted, what now runs, each replaced container with its gate result, the reconcile.
         for step in plan.steps where results[step.id]?.succeeded == true {
@@ -365,7 +374,7 @@ public struct Reconciler: Sendable {
     /// `interrupted` by the next reconcile), and when the log cannot be written (a full disk) a
     /// step fails before it touches the Engine, so the host never changes without a record.
     /// Hook output and errors are stripped of the desired state's secret values first.
-    private func execute(
+    func execute(
         _ plan: Plan, reconcileID: Int64, desired: DesiredState, onEvent: @escaping @Sendable (ExecutionEvent) -> Void
     ) async -> [Int: StepResult] {
         let store = self.store

@@ -209,6 +209,57 @@ import Testing
         }
     }
 
+    /// Drift that arrives while a round still executes is repaired beside it, in the same
+    /// reconcile: a container removed while another service's repair waits for its health gate
+    /// does not wait for that gate.
+    @Test func driftDuringARoundIsRepairedBesideIt() async throws {
+        try await TestStack.with("w") { stack in
+            let service = { (name: String, command: String, extra: String) in
+                "---\nkind: Service\nname: \(name)\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sh, -c, \"\(command)\"]\n\(extra)"
+            }
+            try stack.write(
+                "stack.yaml",
+                "kind: Stack\nname: {{stack}}\n"
+                    + service(
+                        "slow", "sleep 12; touch /tmp/ok; exec sleep 600",
+                        "healthcheck: {test: [CMD, test, -f, /tmp/ok], interval: 1s, retries: 30}\n"
+                    )
+                    + service("quick", "exec sleep 600", ""))
+            try await watching(stack, backoff: Backoff(base: .zero, cap: .zero), resync: .seconds(3600)) {
+                let (slow, quick) = ("\(stack.name)-slow", "\(stack.name)-quick")
+                try await eventually("the stack up and healthy") {
+                    let healthy =
+                        try await stack.engine.listContainers(labels: ["berth.stack=\(stack.name)"]).first { $0.name == slow }?.health == "healthy"
+                    let quickUp = try await running(stack, quick) != nil
+                    return healthy && quickUp
+                }
+                let quickID = try #require(try await running(stack, quick)?.id)
+                try await Command.docker("rm", "-f", slow)
+                // The round repairing slow now waits some 12 s for its gate.
+                try await eventually("slow made again") { try await running(stack, slow) != nil }
+                try await Command.docker("rm", "-f", quick)
+                try await eventually("quick made again") { try await running(stack, quick).map { $0.id != quickID } ?? false }
+                let gated = try await stack.engine.listContainers(labels: ["berth.stack=\(stack.name)"]).first { $0.name == slow }?.health
+                #expect(gated == "starting", "quick came back only after slow's gate")
+                try await eventually("the round logged") {
+                    try stack.store().history(stack: stack.name, limit: 20).contains { entry in
+                        entry.reconcile.endedAt != nil && entry.actions.contains { $0.kind == "wait-healthy" && $0.target.contains(slow) }
+                            && entry.reconcile.trigger == "event"
+                    }
+                }
+                let round = try #require(
+                    try stack.store().history(stack: stack.name, limit: 20).first { entry in
+                        entry.reconcile.trigger == "event" && entry.actions.contains { $0.kind == "wait-healthy" && $0.target.contains(slow) }
+                    })
+                let created = round.actions.filter { $0.kind == "create" && $0.outcome == .ok }.map(\.target)
+                #expect(
+                    created.contains { $0.contains(quick) } && created.contains { $0.contains(slow) },
+                    "\(round.actions.map { "\($0.step) \($0.kind) \($0.target)" })")
+                #expect(Set(round.actions.map(\.step)).count == round.actions.count)
+            }
+        }
+    }
+
     @Test func manifestEditRecreatesOnlyTheAffectedService() async throws {
         try await TestStack.with("w") { stack in
             try TestManifests.write(stack)

@@ -32,9 +32,10 @@ import Testing
     }
 
     /// What a host converged to `desired` looks like.
-    func converged(_ state: DesiredState? = nil) -> ObservedState {
-        let state = state ?? desired
-        return ObservedState(
+    func converged(_ state: DesiredState? = nil) -> ObservedState { Self.converged(state ?? desired) }
+
+    static func converged(_ state: DesiredState) -> ObservedState {
+        ObservedState(
             containers: state.containers.map { spec in
                 ObservedContainer(
                     id: "id-\(spec.service)-0000000000000", name: spec.name,

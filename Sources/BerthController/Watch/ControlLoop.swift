@@ -2,6 +2,7 @@ public import BerthEngine
 public import BerthStore
 public import Foundation
 public import Logging
+import NIOConcurrencyHelpers
 public import ServiceLifecycle
 
 /// When `berth watch` runs a round: timing only; what a round does is the `RoundReconciler`'s.
@@ -199,9 +200,22 @@ public final class ControlLoop: Service, Sendable {
 
     // MARK: One round
 
+    /// The Engine events pushed while a round runs (the loop drains the queue only between
+    /// rounds), each handed out once.
+    private func lateEvents() -> LateEvents {
+        let queue = self.queue
+        let seen = NIOLockedValueBox(0)
+        return LateEvents {
+            let new = await queue.peek(from: seen.withLockedValue { $0 })
+            seen.withLockedValue { $0 = new.endIndex }
+            return Set(new.filter { $0.kind == .event }.compactMap(\.container))
+        }
+    }
+
     private func round(_ batch: [Trigger]) async {
         let began = ContinuousClock.now
-        let request = await state.request(for: batch, at: began)
+        var request = await state.request(for: batch, at: began)
+        request.late = lateEvents()
         await metrics.roundStarted("\(request.trigger.kind.rawValue): \(request.trigger.detail)")
         let result = await reconciler.reconcile(request)
         await metrics.roundEnded()

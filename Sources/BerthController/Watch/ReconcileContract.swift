@@ -12,7 +12,7 @@ public protocol RoundReconciler: Sendable {
 }
 
 /// One round the loop asks for.
-public struct RoundRequest: Sendable, Equatable {
+public struct RoundRequest: Sendable {
     /// Why it runs: the most specific of the triggers gathered into it.
     public var trigger: Trigger
     /// A manifest file changed: read the stack again first.
@@ -23,13 +23,19 @@ public struct RoundRequest: Sendable, Equatable {
     public var recheck: Set<String>
     /// Containers someone stopped or killed: starting them again repairs drift, not a crash.
     public var stoppedByHand: Set<String>
+    /// Engine events that arrive while the round runs, for repairs it can take on at once.
+    public var late: LateEvents?
 
-    public init(trigger: Trigger, reload: Bool = false, hold: Set<String> = [], recheck: Set<String> = [], stoppedByHand: Set<String> = []) {
+    public init(
+        trigger: Trigger, reload: Bool = false, hold: Set<String> = [], recheck: Set<String> = [], stoppedByHand: Set<String> = [],
+        late: LateEvents? = nil
+    ) {
         self.trigger = trigger
         self.reload = reload
         self.hold = hold
         self.recheck = recheck
         self.stoppedByHand = stoppedByHand
+        self.late = late
     }
 }
 

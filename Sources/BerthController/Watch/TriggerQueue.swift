@@ -60,5 +60,9 @@ public actor TriggerQueue {
         return pending
     }
 
+    /// What was pushed since the last drain, from `index` on, without draining it: a round in
+    /// flight looks at the events that came meanwhile (see `LateEvents`).
+    public func peek(from index: Int) -> ArraySlice<Trigger> { pending[min(index, pending.count)...] }
+
     public func finish() { ring.finish() }
 }

@@ -51,7 +51,7 @@ public actor WatchedStack: RoundReconciler {
                 // rollback to an earlier commit, which holds the ref's commit back.
                 let latest = try await source.stack(current: stack, reload: false)
                 if latest.origin != stack.origin { (stack, loaded) = (latest, latest) }
-                return try await Reconciler(engine: engine, store: store).apply(stack, options, occasion)
+                return try await Reconciler(engine: engine, store: store).apply(stack, options, occasion, late: request.late)
             }
             await metrics.setEngineUp(true)
             await record(report, trigger: request.trigger, seconds: (ContinuousClock.now - started).seconds)

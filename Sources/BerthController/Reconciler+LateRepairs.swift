@@ -1,0 +1,74 @@
+import BerthModel
+
+/// Engine events that arrived since the last look, for a round still executing its plan (see
+/// `Reconciler.executeTakingOnLateRepairs`). They stay queued for the next round as well, which
+/// then finds what was repaired converged.
+public struct LateEvents: Sendable {
+    /// The ids of the containers events named since the previous call; empty when none came.
+    public let poll: @Sendable () async -> Set<String>
+
+    public init(poll: @escaping @Sendable () async -> Set<String>) { self.poll = poll }
+}
+
+extension Reconciler {
+    /// How often a round that executes looks for late events.
+    static let lateLookInterval: Duration = .milliseconds(25)
+
+    /// Executes `preview`'s plan; meanwhile, whenever Engine events arrive, plans again and runs
+    /// beside it the repairs of services it does not touch (`Plan.lateRepairs`). A burst of
+    /// removals the Engine carries out over a second or two is then repaired as it happens,
+    /// not one round after another. Every step lands in this reconcile's log; the returned plan
+    /// is the original with the later steps appended, and `observed` holds what each late plan
+    /// saw of its services.
+    func executeTakingOnLateRepairs(
+        _ preview: Preview, _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion, late: LateEvents, reconcileID: Int64,
+        onEvent: @escaping @Sendable (ExecutionEvent) -> Void
+    ) async -> (plan: Plan, results: [Int: StepResult], observed: ObservedState) {
+        enum Outcome: Sendable {
+            case executed([Int: StepResult])
+            case look
+        }
+        var plan = preview.plan
+        var observed = preview.observed
+        var results: [Int: StepResult] = [:]
+        var taken = Set(plan.steps.compactMap(\.service))
+        await withTaskGroup(of: Outcome.self) { group in
+            let first = plan
+            group.addTask { .executed(await self.execute(first, reconcileID: reconcileID, desired: preview.desired, onEvent: onEvent)) }
+            group.addTask {
+                try? await Task.sleep(for: Self.lateLookInterval); return .look
+            }
+            var executing = 1
+            while executing > 0, let outcome = await group.next() {
+                switch outcome {
+                case .executed(let done):
+                    results.merge(done) { _, b in b }
+                    executing -= 1
+                case .look:
+                    let containers = await late.poll()
+                    var again = occasion
+                    again.recheck = containers
+                    if !containers.isEmpty, let later = try? await self.preview(stack, options, again) {
+                        let repairs = later.plan.lateRepairs(excluding: taken).renumbered(from: (plan.steps.map(\.id).max() ?? 0) + 1)
+                        if !repairs.steps.isEmpty {
+                            let services = Set(repairs.steps.compactMap(\.service))
+                            taken.formUnion(services)
+                            plan.steps += repairs.steps
+                            observed.containers.removeAll { $0.service.map(services.contains) == true }
+                            observed.containers += later.observed.containers.filter { $0.service.map(services.contains) == true }
+                            group.addTask {
+                                .executed(await self.execute(repairs, reconcileID: reconcileID, desired: later.desired, onEvent: onEvent))
+                            }
+                            executing += 1
+                        }
+                    }
+                    group.addTask {
+                        try? await Task.sleep(for: Self.lateLookInterval); return .look
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+        return (plan, results, observed)
+    }
+}
