@@ -4,10 +4,10 @@ import BerthModel
 /// `Reconciler.executeTakingOnLateRepairs`). They stay queued for the next round as well, which
 /// then finds what was repaired converged.
 public struct LateEvents: Sendable {
-    /// The ids of the containers events named since the previous call; empty when none came.
-    public let poll: @Sendable () async -> Set<String>
+    /// Whether events about the stack came since the previous call.
+    public let poll: @Sendable () async -> Bool
 
-    public init(poll: @escaping @Sendable () async -> Set<String>) { self.poll = poll }
+    public init(poll: @escaping @Sendable () async -> Bool) { self.poll = poll }
 }
 
 extension Reconciler {
@@ -35,9 +35,11 @@ extension Reconciler {
         await withTaskGroup(of: Outcome.self) { group in
             let first = plan
             group.addTask { .executed(await self.execute(first, reconcileID: reconcileID, desired: preview.desired, onEvent: onEvent)) }
-            group.addTask {
-                try? await Task.sleep(for: Self.lateLookInterval); return .look
+            let nextLook: @Sendable () async -> Outcome = {
+                try? await Task.sleep(for: Self.lateLookInterval)
+                return .look
             }
+            group.addTask(operation: nextLook)
             var executing = 1
             while executing > 0, let outcome = await group.next() {
                 switch outcome {
@@ -45,10 +47,13 @@ extension Reconciler {
                     results.merge(done) { _, b in b }
                     executing -= 1
                 case .look:
-                    let containers = await late.poll()
+                    // Listed, not inspected: the Engine answers an inspect of a container it is
+                    // removing only once the removal ends, and a burst's removals end together.
+                    // A container gone is what a late repair is for; one listed as still there
+                    // gets its look when its own events come.
                     var again = occasion
-                    again.recheck = containers
-                    if !containers.isEmpty, let later = try? await self.preview(stack, options, again) {
+                    again.recheck = []
+                    if await late.poll(), let later = try? await self.preview(stack, options, again) {
                         let repairs = later.plan.lateRepairs(excluding: taken).renumbered(from: (plan.steps.map(\.id).max() ?? 0) + 1)
                         if !repairs.steps.isEmpty {
                             let services = Set(repairs.steps.compactMap(\.service))
@@ -62,9 +67,7 @@ extension Reconciler {
                             executing += 1
                         }
                     }
-                    group.addTask {
-                        try? await Task.sleep(for: Self.lateLookInterval); return .look
-                    }
+                    group.addTask(operation: nextLook)
                 }
             }
             group.cancelAll()

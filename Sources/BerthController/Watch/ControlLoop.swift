@@ -208,7 +208,7 @@ public final class ControlLoop: Service, Sendable {
         return LateEvents {
             let new = await queue.peek(from: seen.withLockedValue { $0 })
             seen.withLockedValue { $0 = new.endIndex }
-            return Set(new.filter { $0.kind == .event }.compactMap(\.container))
+            return new.contains { $0.kind == .event }
         }
     }
 
