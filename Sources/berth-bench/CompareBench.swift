@@ -89,6 +89,9 @@ enum CompareBench {
         say(
             "berth-bench compare: sizes \(options.sizes), \(options.repetitions) samples per operation, Docker Engine \(engine.engineVersion), docker-compose \(composeVersion), \(ProcessInfo.processInfo.activeProcessorCount) cores"
         )
+        // The floor's networks of an earlier run that was killed hold the fixed subnets a big
+        // size asks for ("Pool overlaps"): only this bench labels networks `berth.bench`.
+        for network in try await engine.listNetworks(labels: ["berth.bench"]) { try? await engine.removeNetwork(network.id) }
         var results: [SizeResult] = []
         for size in options.sizes {
             let bench = try Workload(size: size, options: options, engine: engine)
