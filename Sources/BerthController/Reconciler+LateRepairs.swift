@@ -54,11 +54,11 @@ extension Reconciler {
                     var again = occasion
                     again.recheck = []
                     if await late.poll(), let later = try? await self.preview(stack, options, again) {
-                        let repairs = later.plan.lateRepairs(excluding: taken).renumbered(from: (plan.steps.map(\.id).max() ?? 0) + 1)
-                        if !repairs.steps.isEmpty {
+                        let found = later.plan.lateRepairs(excluding: taken)
+                        if !found.steps.isEmpty {
+                            let repairs = plan.takeOn(found)
                             let services = Set(repairs.steps.compactMap(\.service))
                             taken.formUnion(services)
-                            plan.steps += repairs.steps
                             observed.containers.removeAll { $0.service.map(services.contains) == true }
                             observed.containers += later.observed.containers.filter { $0.service.map(services.contains) == true }
                             group.addTask {

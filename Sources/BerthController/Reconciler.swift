@@ -37,13 +37,18 @@ public struct Reconciler: Sendable {
             if wanted.target == .swarm { return try await swarmPreview(wanted, stack, options, remembered: remembered) }
         }
         let observer = Observer(engine: engine)
-        var observed = try await observer.observe(stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck)
+        async let observing = observer.observe(stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck)
+        // The host matters to resolution only through network facts (`${network.NAME.gateway}`),
+        // which most stacks never name: resolve while the host is read, and again once it is
+        // read only when the stack named one (or the first one failed: a pending fact can fail a check).
+        let early = try? resolve(stack, options, facts: .unknownYet)
+        var observed = try await observing
         if !observed.swarmServices.isEmpty {
             throw ExecutionError(
                 "stack \(stack.name) runs on this Engine's swarm (services \(observed.swarmServices.sorted().joined(separator: ", "))), and its manifests now say 'target: engine'; set 'target: swarm', or take the services down first with 'berth down \(stack.name)'"
             )
         }
-        let wanted = try resolve(stack, options, facts: observed.facts)
+        let wanted = try early.flatMap { $0.pendingFacts.isEmpty ? $0 : nil } ?? resolve(stack, options, facts: observed.facts)
         let holds = try store.holds(stack: stack.name)
         async let images = observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))
         try await observer.lookUp(.missing(for: wanted, in: observed), into: &observed)
@@ -104,7 +109,7 @@ public struct Reconciler: Sendable {
         let startedAt = Date()
         if options.retryFailed { try store.deleteHolds(stack: stack.name) }
         if options.startStopped { try store.deleteStopped(stack: stack.name) }
-        var preview = try await settledPreview(stack, options, occasion)
+        var preview = try await settledPreview(stack, options, occasion, takingOnLateRepairs: late != nil)
         var record = ReconcileRecord(
             stack: stack.name, trigger: occasion.trigger.kind.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
@@ -170,10 +175,17 @@ public struct Reconciler: Sendable {
     /// it, up to about 10 s, instead of planning around it and ending `pending`. A removal
     /// usually ends within 100 ms of the container's death, so the first looks are close together:
     /// each wait is time a removed container is not running.
-    private func settledPreview(_ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion) async throws -> Preview {
+    /// Under watch (`takingOnLateRepairs`), a plan with anything else to do acts at once instead.
+    private func settledPreview(
+        _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion, takingOnLateRepairs: Bool
+    ) async throws -> Preview {
         var preview = try await self.preview(stack, options, occasion)
-        // A swarm's waits are its own orchestration (tasks starting): nothing to wait out here.
-        for attempt in 0..<68 where !preview.plan.waiting.isEmpty && preview.desired.target != .swarm {
+        func waits() -> Bool {
+            // A swarm's waits are its own orchestration (tasks starting): nothing to wait out here.
+            preview.desired.target != .swarm
+                && preview.plan.waitsOutRemovals(takingOnLateRepairs: takingOnLateRepairs && preview.switches.isEmpty)
+        }
+        for attempt in 0..<68 where waits() {
             try await Task.sleep(for: .milliseconds(attempt < 20 ? 25 : 200))
             preview = try await self.preview(stack, options, occasion)
         }

@@ -19,14 +19,18 @@ struct RolloutLedger {
     ) async throws -> [RolloutRecord] {
         var rollouts = swarmRollouts(plan: plan, results: results, desired: desired, observed: swarm)
         var images: [String: ImageDetails] = [:]
+        // Grouped once: a scan of every step and container per service made a big stack's
+        // bookkeeping quadratic.
+        let stepsOf = Dictionary(grouping: plan.steps.filter { $0.service != nil }, by: { $0.service! })
+        let containersOf = Dictionary(grouping: observed.containers.filter { $0.stack == stack && $0.service != nil }, by: { $0.service! })
         for step in plan.steps {
             guard case .createContainer(let spec) = step.operation, let created = results[step.id] else { continue }
             if case .skipped = created.status { continue }
-            let own = plan.steps.filter { $0.id == step.id || $0.service == spec.service }.compactMap { results[$0.id] }
+            let own = Set((stepsOf[spec.service] ?? []).map(\.id) + [step.id]).sorted().compactMap { results[$0] }
             let failure = own.first { !$0.succeeded }
             if images[spec.image] == nil { images[spec.image] = try? await engine.inspectImage(spec.image) }
             let image = images[spec.image]
-            let old = observed.containers.filter { $0.stack == stack && $0.service == spec.service }.max { !$0.isRunning && $1.isRunning }
+            let old = containersOf[spec.service]?.max { !$0.isRunning && $1.isRunning }
             var rollout =
                 RolloutRecord(
                     reconcileID: reconcileID, stack: stack, service: spec.service, cause: step.cause.description,
@@ -48,8 +52,8 @@ struct RolloutLedger {
         let touched = Set(plan.steps.compactMap { results[$0.id] == nil ? nil : $0.service } + rollouts.map(\.service))
         for spec in desired.containers where !touched.contains(spec.service) {
             guard
-                let running = observed.containers.first(where: {
-                    $0.stack == stack && $0.service == spec.service && $0.specHash == spec.specHash && $0.isRunning
+                let running = containersOf[spec.service]?.first(where: {
+                    $0.specHash == spec.specHash && $0.isRunning
                         && (spec.rolloutDeadlineMilliseconds == nil || $0.health == "healthy")
                 }), !known.contains("\(spec.service)/\(spec.specHash)/\(running.imageID)")
             else { continue }

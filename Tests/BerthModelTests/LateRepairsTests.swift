@@ -114,6 +114,42 @@ import Testing
         #expect(moved.steps.map { $0.dependsOn.map { $0 - 39 } } == late.steps.map { $0.dependsOn.map { $0 - (late.steps[0].id - 1) } })
         #expect(moved.steps.map(\.operation) == late.steps.map(\.operation))
     }
+
+    /// A burst under watch: `a` is gone, `b`'s container is still being removed. The round
+    /// acts on `a` at once; `b`, repaired late once it is gone, waits no more.
+    @Test func aRoundActsBesideARemovalAndTakesItOnLater() throws {
+        let desired = try Fixtures.inline(Self.manifests)
+        var observed = PlannerTests.converged(desired)
+        observed.remove("a")
+        observed.edit("b") { $0.state = "removing" }
+        var plan = Planner.plan(desired: desired, observed: observed)
+        #expect(plan.waiting.map(\.service) == ["b"])
+        #expect(Set(plan.steps.compactMap(\.service)) == ["a"])
+        #expect(plan.waitsOutRemovals(takingOnLateRepairs: false))
+        #expect(!plan.waitsOutRemovals(takingOnLateRepairs: true))
+
+        observed.remove("b")
+        let found = Planner.plan(desired: desired, observed: observed).lateRepairs(excluding: ["a"])
+        let before = plan.steps
+        let appended = plan.takeOn(found)
+        #expect(Set(appended.steps.compactMap(\.service)) == ["b"])
+        #expect(appended.steps.map(\.id).min() == before.map(\.id).max()! + 1)
+        #expect(plan.steps == before + appended.steps)
+        #expect(plan.waiting.isEmpty)
+        #expect(Set(plan.steps.map(\.id)).count == plan.steps.count)
+    }
+
+    /// With nothing else to do, a round waits out the removal even under watch: acting would
+    /// end it at once, `pending`, only for the next event to start another.
+    @Test func aRoundWithOnlyARemovalWaitsItOut() throws {
+        let desired = try Fixtures.inline(Self.manifests)
+        var observed = PlannerTests.converged(desired)
+        observed.edit("a") { $0.state = "removing" }
+        let plan = Planner.plan(desired: desired, observed: observed)
+        #expect(plan.steps.isEmpty)
+        #expect(plan.waitsOutRemovals(takingOnLateRepairs: true))
+        #expect(!Planner.plan(desired: desired, observed: PlannerTests.converged(desired)).waitsOutRemovals(takingOnLateRepairs: false))
+    }
 }
 
 extension ObservedState {

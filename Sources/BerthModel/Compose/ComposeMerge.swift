@@ -109,28 +109,39 @@ enum ComposeMerge {
 
     /// Applies YAML merge keys (`<<: *defaults`): the merged mapping's keys are defaults that the
     /// mapping's own keys override. Recursive, since anchors are often used below services.
-    static func flattened(_ node: Node) -> Node {
+    static func flattened(_ node: Node) -> Node { flattenedIfMerging(node) ?? node }
+
+    /// `node` with its merge keys applied, or nil when it has none: most files have none, and
+    /// rebuilding every mapping of a big file for nothing was a visible part of loading it.
+    private static func flattenedIfMerging(_ node: Node) -> Node? {
         switch node {
         case .mapping(let mapping):
+            var changed = false
             var own: [(Node, Node)] = []
             var defaults: [(Node, Node)] = []
             for (key, value) in mapping {
                 guard key.string == "<<" else {
-                    own.append((key, flattened(value)))
+                    let flat = flattenedIfMerging(value)
+                    changed = changed || flat != nil
+                    own.append((key, flat ?? value))
                     continue
                 }
+                changed = true
                 let sources: [Node] = if case .sequence(let list) = value { Array(list) } else { [value] }
                 for case .mapping(let source) in sources.map(flattened) {
                     for (k, v) in source where !defaults.contains(where: { $0.0.string == k.string }) { defaults.append((k, v)) }
                 }
             }
+            guard changed else { return nil }
             let ownKeys = Set(own.compactMap { $0.0.string })
             let merged = defaults.filter { !ownKeys.contains($0.0.string ?? "") } + own
             return .mapping(Node.Mapping(merged, mapping.tag, mapping.style, mapping.mark))
         case .sequence(let sequence):
-            return .sequence(Node.Sequence(sequence.map(flattened), sequence.tag, sequence.style, sequence.mark))
+            let items = sequence.map(flattenedIfMerging)
+            guard items.contains(where: { $0 != nil }) else { return nil }
+            return .sequence(Node.Sequence(zip(items, sequence).map { $0 ?? $1 }, sequence.tag, sequence.style, sequence.mark))
         default:
-            return node
+            return nil
         }
     }
 

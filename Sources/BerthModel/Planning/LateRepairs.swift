@@ -22,6 +22,25 @@ extension Plan {
         return Plan(stack: stack, steps: steps.filter { $0.service.map(eligible.contains) == true })
     }
 
+    /// Appends `repairs` (see `lateRepairs`) after this plan's steps, renumbered so no id is
+    /// taken twice, and returns them as appended. A service this plan waited on (its container
+    /// was still being removed) that they put back waits no more.
+    public mutating func takeOn(_ repairs: Plan) -> Plan {
+        let appended = repairs.renumbered(from: (steps.map(\.id).max() ?? 0) + 1)
+        let services = Set(appended.steps.compactMap(\.service))
+        steps += appended.steps
+        waiting.removeAll { $0.service.map(services.contains) == true }
+        return appended
+    }
+
+    /// Whether a round looks again before acting, because the Engine is removing a container
+    /// this plan wants back. A round that takes on late repairs acts at once when it has
+    /// anything else to do: the removed one is repaired beside it as soon as it is gone, instead
+    /// of everything waiting for the slowest removal of a burst.
+    public func waitsOutRemovals(takingOnLateRepairs: Bool) -> Bool {
+        !waiting.isEmpty && (!takingOnLateRepairs || steps.isEmpty)
+    }
+
     /// This plan's steps numbered from `first` on, their dependencies with them: a later plan's
     /// steps join a round's log without taking an id the round already used.
     public func renumbered(from first: Int) -> Plan {

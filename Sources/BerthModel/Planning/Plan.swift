@@ -66,10 +66,13 @@ public struct PlanStep: Sendable, Equatable {
 public struct Conflict: Sendable, Equatable, Codable {
     public var resource: String
     public var reason: String
+    /// The service it holds back, when it is one service's (a container being removed).
+    public var service: String?
 
-    public init(resource: String, reason: String) {
+    public init(resource: String, reason: String, service: String? = nil) {
         self.resource = resource
         self.reason = reason
+        self.service = service
     }
 }
 

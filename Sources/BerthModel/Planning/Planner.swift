@@ -85,6 +85,9 @@ private struct PlanBuilder {
     var switches: [ConnectionSwitch] = []
     /// The service label of each container the stack owns, by id: the identity its steps carry.
     let serviceOfContainer: [String: String]
+    /// Observed containers by name, looked up once per service: a scan per service made a
+    /// plan quadratic in the size of the stack.
+    let containerNamed: [String: ObservedContainer]
 
     init(desired: DesiredState, observed: ObservedState, previous: [String: ContainerSpec], options: Planner.Options) {
         self.desired = desired
@@ -94,6 +97,7 @@ private struct PlanBuilder {
         self.plan = Plan(stack: desired.stack)
         let owned = observed.containers.filter { $0.stack == desired.stack }
         self.serviceOfContainer = Dictionary(owned.compactMap { c in c.service.map { (c.id, $0) } }, uniquingKeysWith: { first, _ in first })
+        self.containerNamed = Dictionary(observed.containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// - Parameter service: the service the step is for, when its container is not the service's
@@ -303,7 +307,9 @@ private struct PlanBuilder {
         // The Engine is already removing one: acting now would race it; its `destroy` triggers the next reconcile.
         if let removing = candidates.first(where: { $0.state == "removing" }) {
             plan.waiting.append(
-                Conflict(resource: "container \(removing.name)", reason: "is being removed by the Engine; it converges on the next reconcile"))
+                Conflict(
+                    resource: "container \(removing.name)", reason: "is being removed by the Engine; it converges on the next reconcile",
+                    service: spec.service))
             return
         }
         let keeper = keeper(candidates, spec)
@@ -315,7 +321,7 @@ private struct PlanBuilder {
             detachSteps.append(removal)
             if extra.name == spec.name || extra.name == spec.stagedName { nameFree.append(removal) }
         }
-        if let foreign = observed.containers.first(where: { $0.name == spec.name && !owned($0.labels) }) {
+        if let foreign = containerNamed[spec.name], !owned(foreign.labels) {
             guard options.replaceConflicts else {
                 conflict(
                     "container \(spec.name)",
@@ -439,7 +445,7 @@ private struct PlanBuilder {
             }
         }
         if let name = runtime.networkContainer, let mode = container.networkMode, mode.hasPrefix("container:"),
-            let current = observed.containers.first(where: { $0.name == name }), current.id != mode.dropFirst("container:".count)
+            let current = containerNamed[name], current.id != mode.dropFirst("container:".count)
         {
             return .sharedContainerReplaced(name)
         }

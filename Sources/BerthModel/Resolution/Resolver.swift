@@ -6,9 +6,19 @@ public struct NetworkFacts: Sendable, Equatable {
     /// Keyed by the Engine's network name.
     public var gateways: [String: String] = [:]
     public var subnets: [String: String] = [:]
+    /// Every fact is pending, even one the manifest gives: a resolution with these facts has no
+    /// pending fact exactly when the stack refers to none, so it holds whatever the host says.
+    public var unknown = false
     public init(gateways: [String: String] = [:], subnets: [String: String] = [:]) {
         self.gateways = gateways
         self.subnets = subnets
+    }
+
+    /// Facts not read yet: see `unknown`.
+    public static var unknownYet: NetworkFacts {
+        var facts = NetworkFacts()
+        facts.unknown = true
+        return facts
     }
 }
 
@@ -130,8 +140,9 @@ private struct Resolution {
         var factScope: [String: InterpolatedValue] = [:]
         for network in stack.networks {
             let engineName = networkEngineName(network.name)
-            let gateway = request.facts.gateways[engineName] ?? network.gateway ?? network.subnet.flatMap(IPv4.defaultGateway)
-            let subnet = request.facts.subnets[engineName] ?? network.subnet
+            let facts = request.facts
+            let gateway = facts.unknown ? nil : facts.gateways[engineName] ?? network.gateway ?? network.subnet.flatMap(IPv4.defaultGateway)
+            let subnet = facts.unknown ? nil : facts.subnets[engineName] ?? network.subnet
             factScope["network.\(network.name).gateway"] = gateway.map { InterpolatedValue($0) } ?? Self.pending("network.\(network.name).gateway")
             factScope["network.\(network.name).subnet"] = subnet.map { InterpolatedValue($0) } ?? Self.pending("network.\(network.name).subnet")
         }
