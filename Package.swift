@@ -9,6 +9,21 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// The `berth` users run starts faster and maps less memory linked statically: no shared Swift
+/// and Foundation libraries to load and relocate (a no-op apply ~0.8× the time), no exported
+/// symbol table, and (lld's packed relocations) ~27 KB of relocations where there were 3 MB.
+/// The objects are the ones the dynamic build compiles, so Foundation's static archives are named
+/// here: `-static-stdlib` alone names only what the shared Foundation pulls in by itself.
+let staticRelease: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-static-stdlib", "-use-ld=lld",
+            "-lFoundation", "-lCoreFoundation", "-lFoundationInternationalization", "-l_FoundationICU",
+            "-lFoundationEssentials", "-l_FoundationCollections", "-l_FoundationCShims", "-lswiftSynchronization", "-lstdc++",
+            "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+        ], .when(platforms: [.linux], configuration: .release))
+]
+
 let package = Package(
     name: "Berth",
     platforms: [.macOS(.v15)],
@@ -97,7 +112,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: staticRelease
         ),
         .executableTarget(
             name: "berth-bench",

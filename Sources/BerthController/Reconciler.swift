@@ -42,6 +42,7 @@ public struct Reconciler: Sendable {
         // which most stacks never name: resolve while the host is read, and again once it is
         // read only when the stack named one (or the first one failed: a pending fact can fail a check).
         let early = try? resolve(stack, options, facts: .unknownYet)
+        let log = try StackLog(store, stack: stack.name, stopped: !options.startStopped)
         var observed = try await observing
         if !observed.swarmServices.isEmpty {
             throw ExecutionError(
@@ -49,30 +50,25 @@ public struct Reconciler: Sendable {
             )
         }
         let wanted = try early.flatMap { $0.pendingFacts.isEmpty ? $0 : nil } ?? resolve(stack, options, facts: observed.facts)
-        let holds = try store.holds(stack: stack.name)
-        async let images = observer.images(Set(wanted.containers.map(\.image) + holds.map(\.spec.image)))
+        async let images = observer.images(Set(wanted.containers.map(\.image) + log.holds.map(\.spec.image)))
         try await observer.lookUp(.missing(for: wanted, in: observed), into: &observed)
         observed.images = try await images
         // --pull asks only about images that came from a registry: one built or imported here has
         // none to ask (and asking would send the Engine to Docker Hub).
         let checked = wanted.containers.filter { spec in
-            guard spec.build == nil, !spec.image.contains("@") else { return false }
+            guard spec.build == nil, !spec.image.unicodeScalars.contains("@") else { return false }
             let fromRegistry = observed.images[spec.image]?.digest(for: spec.image) != nil
             return spec.pullPolicy == .always || (options.pull && spec.pullPolicy != .never && fromRegistry)
         }
         observed.registryDigests = await observer.registryDigests(Set(checked.map(\.image)))
         observed.buildContexts = Observer.buildContexts(wanted)
-        observed.hooksRun = try store.hooksRun(stack: stack.name)
-        observed.failedStarts = try store.failedStarts(stack: stack.name)
-        observed.adoptedVolumes = try store.adoptedVolumes(stack: stack.name)
-        let (desired, applied, ended) = wanted.holding(holds, observed: observed)
+        (observed.hooksRun, observed.failedStarts, observed.adoptedVolumes) = (log.hooksRun, log.failedStarts, log.adoptedVolumes)
+        let (desired, applied, ended) = wanted.holding(log.holds, observed: observed)
         // Only services whose spec changed need their previous spec, to say what changed.
-        let appliedHashes = try store.appliedHashes(stack: stack.name)
-        let changed = Set(desired.containers.filter { appliedHashes[$0.service] != $0.specHash }.map(\.service))
+        let changed = Set(desired.containers.filter { log.appliedHashes[$0.service] != $0.specHash }.map(\.service))
         let switches = switches(stack, options, from: remembered, to: wanted, observed: observed)
         observed.preflight = await Preflight(engine: engine, stack: stack.name).check(switches)
-        // A service stopped with `berth stop` is left as it is, unless this reconcile starts it.
-        let stopped = options.startStopped ? [:] : try store.stoppedServices(stack: stack.name)
+        let stopped = log.stopped
         let plan = Planner.plan(
             desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed), switches: switches,
             options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: occasion.hold.union(stopped.keys)))

@@ -94,7 +94,7 @@ extension DockerClient {
 public enum ImageReference {
     /// `registry:5000/app:1.2` → (`registry:5000/app`, `1.2`); no tag → `latest`; a digest stays whole.
     public static func split(_ reference: String) -> (repository: String, tag: String?) {
-        if reference.contains("@") { return (reference, nil) }
+        if reference.unicodeScalars.contains("@") { return (reference, nil) }
         let lastSlash = reference.lastIndex(of: "/") ?? reference.startIndex
         if let colon = reference[lastSlash...].lastIndex(of: ":") {
             return (String(reference[..<colon]), String(reference[reference.index(after: colon)...]))

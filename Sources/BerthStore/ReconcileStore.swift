@@ -15,8 +15,11 @@ public final class ReconcileStore: Sendable {
     /// - Parameter readOnly: for commands that only read (`plan`, `status`, `history`): the file is
     ///   never created, written, migrated or re-permissioned, so they work on a read-only disk or
     ///   on another user's readable log; a log that does not exist yet reads as empty.
+    /// - Parameter concurrentReads: for a process that reads while it writes (`watch` and its
+    ///   status page): a pool of connections. Without it, one connection, which a one-shot command
+    ///   opens faster (no second connection, no write at open to make the WAL file exist).
     /// - Throws: `StoreError` when the file cannot be created or opened.
-    public init(path: String, readOnly: Bool = false) throws {
+    public init(path: String, readOnly: Bool = false, concurrentReads: Bool = true) throws {
         self.path = path
         if readOnly {
             pool = try Self.openForReading(path)
@@ -47,9 +50,14 @@ public final class ReconcileStore: Sendable {
         // WAL with synchronous=NORMAL: commits do not wait for fsync (the WAL is synced at
         // checkpoints). The log stays consistent; a power cut may lose the last few records, never
         // corrupt the file. Each CLI run saves milliseconds on every commit.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        configuration.prepareDatabase { db in
+            if !concurrentReads { try db.execute(sql: "PRAGMA journal_mode = WAL") }  // a pool sets it itself
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool =
+                concurrentReads
+                ? try DatabasePool(path: path, configuration: configuration) : try DatabaseQueue(path: path, configuration: configuration)
             // Checking is a read; migrating takes the write lock.
             if try !pool.read({ try Self.migrator.hasCompletedMigrations($0) }) { try Self.migrator.migrate(pool) }
         } catch {
@@ -277,7 +285,7 @@ public final class ReconcileStore: Sendable {
         try write { db in
             try db.execute(
                 sql: "UPDATE reconcile SET outcome = ?, error = ?, driftCount = ?, engineReads = ?, engineWrites = ?, endedAt = ? WHERE id = ?",
-                arguments: [outcome, error, driftCount, engineReads, engineWrites, date, id])
+                arguments: [outcome, error, driftCount, engineReads, engineWrites, StoredDate(date), id])
         }
     }
 
@@ -295,7 +303,7 @@ public final class ReconcileStore: Sendable {
         try write { db in
             try db.execute(
                 sql: "UPDATE action SET outcome = ?, error = ?, endedAt = ?, containerId = coalesce(?, containerId) WHERE id = ?",
-                arguments: [outcome.rawValue, error, date, containerID, id])
+                arguments: [outcome.rawValue, error, StoredDate(date), containerID, id])
         }
     }
 
@@ -309,10 +317,10 @@ public final class ReconcileStore: Sendable {
             for id in ids {
                 try db.execute(
                     sql: "UPDATE reconcile SET outcome = 'interrupted', endedAt = ?, error = coalesce(error, ?) WHERE id = ?",
-                    arguments: [date, "the process ended before the reconcile did (killed, or the host went down)", id])
+                    arguments: [StoredDate(date), "the process ended before the reconcile did (killed, or the host went down)", id])
                 try db.execute(
                     sql: "UPDATE action SET outcome = 'interrupted', endedAt = ? WHERE reconcileId = ? AND outcome = 'running'",
-                    arguments: [date, id])
+                    arguments: [StoredDate(date), id])
             }
             return ids.count
         }
@@ -344,7 +352,7 @@ public final class ReconcileStore: Sendable {
             for entry in entries {
                 try db.execute(
                     sql: "INSERT INTO serviceBackoff (stack, service, failures, notBefore, updatedAt) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [stack, entry.service, entry.failures, entry.notBefore, Date()])
+                    arguments: [stack, entry.service, entry.failures, StoredDate(entry.notBefore), StoredDate.now])
             }
         }
     }
@@ -361,7 +369,8 @@ public final class ReconcileStore: Sendable {
         try write { db in
             for service in services {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO stoppedService (stack, service, stoppedAt) VALUES (?, ?, ?)", arguments: [stack, service, date])
+                    sql: "INSERT OR REPLACE INTO stoppedService (stack, service, stoppedAt) VALUES (?, ?, ?)",
+                    arguments: [stack, service, StoredDate(date)])
             }
         }
     }
@@ -392,7 +401,7 @@ public final class ReconcileStore: Sendable {
         try write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO stackState (stack, profiles, environment, updatedAt) VALUES (?, ?, ?, ?)",
-                arguments: [stack, selection.profiles.joined(separator: ","), selection.environment, Date()])
+                arguments: [stack, selection.profiles.joined(separator: ","), selection.environment, StoredDate.now])
         }
     }
 
@@ -421,7 +430,7 @@ public final class ReconcileStore: Sendable {
                     """,
                 arguments: [
                     revision.stack, revision.service, revision.revisionKey, revision.specHash, revision.imageID, revision.digest, revision.spec,
-                    revision.reconcileID, revision.reconcileID, revision.healthyAt,
+                    revision.reconcileID, revision.reconcileID, StoredDate(revision.healthyAt),
                 ])
         }
     }
@@ -498,7 +507,7 @@ public final class ReconcileStore: Sendable {
         try write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO rollbackHold (stack, service, hold, createdAt) VALUES (?, ?, ?, ?)",
-                arguments: [stack, hold.service, json, Date()])
+                arguments: [stack, hold.service, json, StoredDate.now])
         }
     }
 
@@ -530,7 +539,7 @@ public final class ReconcileStore: Sendable {
         try write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO gitHold (stack, heldCommit, applyCommit, reason, heldAt) VALUES (?, ?, ?, ?, ?)",
-                arguments: [stack, hold.heldCommit, hold.applyCommit, hold.reason, hold.heldAt])
+                arguments: [stack, hold.heldCommit, hold.applyCommit, hold.reason, StoredDate(hold.heldAt)])
         }
     }
 
@@ -603,8 +612,13 @@ public final class ReconcileStore: Sendable {
 
     /// `containerID/hook` for every hook already run in `stack`.
     public func hooksRun(stack: String) throws -> Set<String> {
-        let rows = try read { db in try HookRunRow.filter(Column("stack") == stack).fetchAll(db) }
-        return Set(rows.map { "\($0.record.containerID)/\($0.record.hook)" })
+        // SQL rather than the query interface: its first query costs a CLI run most of a millisecond.
+        try read { db in
+            Set(
+                try Row.fetchAll(db, sql: "SELECT containerID, hook FROM hookRun WHERE stack = ?", arguments: [stack]).map {
+                    "\($0[0] as String)/\($0[1] as String)"
+                })
+        }
     }
 
     public func hookRuns(stack: String) throws -> [HookRunRecord] {
@@ -616,7 +630,7 @@ public final class ReconcileStore: Sendable {
         try write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO adoptedVolume (stack, volume, reconcileID, adoptedAt) VALUES (?, ?, ?, ?)",
-                arguments: [stack, volume, reconcileID, Date()])
+                arguments: [stack, volume, reconcileID, StoredDate.now])
         }
     }
 
@@ -662,7 +676,7 @@ public final class ReconcileStore: Sendable {
                             SELECT id, startedAt, ROW_NUMBER() OVER (PARTITION BY stack ORDER BY id DESC) AS age
                             FROM reconcile WHERE (:stack IS NULL OR stack = :stack))
                         WHERE age > 1 AND ((:before IS NOT NULL AND startedAt < :before) OR (:keep IS NOT NULL AND age > :keep)))
-                    """, arguments: ["stack": stack, "before": olderThan, "keep": keep])
+                    """, arguments: ["stack": stack, "before": olderThan.map(StoredDate.init), "keep": keep])
             return db.changesCount
         }
     }

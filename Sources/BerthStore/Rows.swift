@@ -3,7 +3,7 @@ import GRDB
 
 /// GRDB row types, kept private to the store so GRDB never shows in its public API.
 
-struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
+struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord, StoredRecord {
     static let databaseTableName = "reconcile"
     var id: Int64?
     var stack: String
@@ -53,7 +53,7 @@ struct ReconcileRow: Codable, FetchableRecord, MutablePersistableRecord {
     mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-struct ActionRow: Codable, FetchableRecord, PersistableRecord {
+struct ActionRow: Codable, FetchableRecord, PersistableRecord, StoredRecord {
     static let databaseTableName = "action"
     var id: Int64?
     var reconcileId: Int64
@@ -82,7 +82,7 @@ struct ActionRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct AppliedSpecRow: Codable, FetchableRecord, PersistableRecord {
+struct AppliedSpecRow: Codable, FetchableRecord, PersistableRecord, StoredRecord {
     static let databaseTableName = "appliedSpec"
     var stack: String
     var service: String
@@ -99,7 +99,7 @@ struct AppliedSpecRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct HookRunRow: Codable, FetchableRecord, PersistableRecord {
+struct HookRunRow: Codable, FetchableRecord, PersistableRecord, StoredRecord {
     static let databaseTableName = "hookRun"
     var containerID: String
     var hook: String
@@ -117,7 +117,7 @@ struct HookRunRow: Codable, FetchableRecord, PersistableRecord {
     }
 }
 
-struct RolloutRow: Codable, FetchableRecord, PersistableRecord {
+struct RolloutRow: Codable, FetchableRecord, PersistableRecord, StoredRecord {
     static let databaseTableName = "rollout"
     var id: Int64?
     var reconcileId: Int64

@@ -83,7 +83,8 @@ extension Berth {
             let logger = Logger(label: "berth.watch")
             let metrics = Metrics()
             let follower = try git.follower(
-                statePath: common.statePath, store: try common.openStore(), interval: DurationText.parse(interval) ?? .seconds(60), metrics: metrics)
+                statePath: common.statePath, store: try common.openStore(concurrentReads: true),
+                interval: DurationText.parse(interval) ?? .seconds(60), metrics: metrics)
             let loaded: LoadedStack
             if let follower {
                 loaded = try await firstStack(follower, logger: logger)

@@ -206,7 +206,10 @@ struct CommonOptions: ParsableArguments {
         return base + "/berth/berth.db"
     }
 
-    func openStore(readOnly: Bool = false) throws -> ReconcileStore { try ReconcileStore(path: statePath, readOnly: readOnly) }
+    /// - Parameter concurrentReads: for `watch`, which serves reads while it writes.
+    func openStore(readOnly: Bool = false, concurrentReads: Bool = false) throws -> ReconcileStore {
+        try ReconcileStore(path: statePath, readOnly: readOnly, concurrentReads: concurrentReads)
+    }
 }
 
 /// Manifest errors, printed one per line with file:line:column, exit status 1.

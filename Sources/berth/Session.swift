@@ -22,7 +22,8 @@ func withSession<T>(
     let connecting = connecting ?? Task { try await DockerClient.connect() }
     let store: ReconcileStore
     do {
-        store = try common.openStore()
+        // A watch serves its status page from the log while it writes to it.
+        store = try common.openStore(concurrentReads: purpose == "watch")
     } catch {
         try? await connecting.value.shutdown()
         throw error

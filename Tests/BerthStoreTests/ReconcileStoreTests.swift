@@ -9,15 +9,49 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("berth-store-\(UUID().uuidString)/state.db").path
     }
 
-    @Test func createsOwnerOnlyFilesIncludingTheWAL() throws {
+    /// A one-shot command's single connection keeps the file in WAL mode as the pool does.
+    @Test(arguments: [true, false]) func createsOwnerOnlyFilesIncludingTheWAL(concurrentReads: Bool) throws {
         let path = temporaryPath()
-        let store = try ReconcileStore(path: path)
+        let store = try ReconcileStore(path: path, concurrentReads: concurrentReads)
         _ = try store.begin(ReconcileRecord(stack: "s", trigger: "apply", profiles: [], environment: nil, manifestDigest: "d"))
         for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
             let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
             #expect(mode == 0o600, "\(file)")
         }
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+        #expect(try DatabaseQueue(path: path).read { try String.fetchOne($0, sql: "PRAGMA journal_mode") } == "wal")
+    }
+
+    /// Dates are written as the text GRDB's own formatter writes (files of earlier versions read
+    /// the same, and `prune --older-than` compares text), without that formatter.
+    @Test func storesDatesAsGRDBsFormatterDoes() throws {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(secondsFromGMT: 0)
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss.SSS"
+        var random = SystemRandomNumberGenerator()
+        let edges: [TimeInterval] = [
+            0, -0.0005, -1, -86_400.25, 951_782_400, 1_709_164_799.9999, 1_709_164_800, 4_107_542_400, 1_796_428_800.123_456,
+            253_402_300_799.999,
+        ]
+        let dates = (edges + (0..<200).map { _ in TimeInterval.random(in: -2_208_988_800...7_258_118_400, using: &random) })
+            .map(Date.init(timeIntervalSince1970:))
+        let path = temporaryPath()
+        let store = try ReconcileStore(path: path, concurrentReads: false)
+        for date in dates {
+            let id = try store.begin(
+                ReconcileRecord(stack: "s", trigger: "apply", profiles: [], environment: nil, manifestDigest: "d", startedAt: date))
+            try store.finish(id, outcome: "converged", error: nil, driftCount: 0, engineReads: 0, engineWrites: 0, at: date)
+        }
+        let stored = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT startedAt, endedAt FROM reconcile ORDER BY id").map { ($0[0] as String, $0[1] as String) }
+        }
+        for (date, (started, ended)) in zip(dates, stored) {
+            #expect(started == formatter.string(from: date), "\(date.timeIntervalSince1970)")
+            #expect(ended == started, "\(date.timeIntervalSince1970)")
+        }
+        let read = try store.history(limit: dates.count).reversed().map(\.reconcile.startedAt)
+        #expect(zip(dates, read).allSatisfy { abs($0.timeIntervalSince($1)) < 0.001 })
     }
 
     @Test func recordsReconcilesWithTheirActionsNewestFirst() throws {

@@ -37,7 +37,7 @@ public struct ContainerSummary: Decodable, Sendable, Equatable {
         /// `127.0.0.1:8080->80/tcp`, or `80/tcp` when not published, as `docker ps` prints it.
         public var description: String {
             guard let publicPort else { return "\(privatePort)/\(type)" }
-            let host = ip.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "0.0.0.0"
+            let host = ip.map { $0.unicodeScalars.contains(":") ? "[\($0)]" : $0 } ?? "0.0.0.0"
             return "\(host):\(publicPort)->\(privatePort)/\(type)"
         }
     }

@@ -135,7 +135,7 @@ extension Loader {
         func walk(_ node: Node) -> Node {
             switch node {
             case .scalar(let scalar):
-                guard scalar.string.contains("$") else { return node }
+                guard scalar.string.unicodeScalars.contains("$") else { return node }
                 let text = Interpolate.eager(scalar.string, scope: scope, reader: reader, node: node, field: "")
                 return .scalar(Node.Scalar(ComposeReader.literal(text), scalar.tag, scalar.style, scalar.mark))
             case .mapping(let map):

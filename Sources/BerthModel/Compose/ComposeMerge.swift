@@ -71,8 +71,9 @@ enum ComposeMerge {
     /// A service with its alternative syntaxes rewritten to one form, so files written in different
     /// styles merge entry by entry: `KEY=VALUE` lists become mappings, `depends_on` and `networks`
     /// lists become mappings, `build: DIR` becomes `build: {context: DIR}`, `env_file: F` a list.
+    /// `node` comes from a file already `flattened` as a whole.
     static func normalizedService(_ node: Node) -> Node {
-        guard case .mapping(let mapping) = flattened(node) else { return node }
+        guard case .mapping(let mapping) = node else { return node }
         var pairs: [(Node, Node)] = []
         for (key, value) in mapping {
             let name = key.string ?? ""
@@ -155,7 +156,7 @@ enum ComposeMerge {
                 pairs.append((item, nullNode(item.mark)))
                 continue
             }
-            let separator: Character = hostSeparator && !text.contains("=") ? ":" : "="
+            let separator: Character = hostSeparator && !text.unicodeScalars.contains("=") ? ":" : "="
             let parts = text.split(separator: separator, maxSplits: 1, omittingEmptySubsequences: false)
             let key = Node.scalar(Node.Scalar(String(parts[0]), plainTag, .plain, item.mark))
             let value =

@@ -50,7 +50,7 @@ enum ComposePaths {
     }
 
     private static func rebased(_ node: Node, _ directory: String) -> Node {
-        guard let text = node.scalar?.string, !text.isEmpty, !text.hasPrefix("/"), !text.hasPrefix("~"), !text.contains("$") else {
+        guard let text = node.scalar?.string, !text.isEmpty, !text.hasPrefix("/"), !text.hasPrefix("~"), !text.unicodeScalars.contains("$") else {
             return node
         }
         return replaced(node, MountParser.absolute(text, directory: directory))

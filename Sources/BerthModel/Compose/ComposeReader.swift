@@ -110,7 +110,8 @@ final class ComposeReader {
     /// `text` interpolated with Compose's rules: a failure is reported at `node`, each unset
     /// variable warned about once.
     private func interpolated(_ text: String, _ node: Node, _ field: String) -> String {
-        guard text.contains("$") else { return text }
+        // By scalar: the String overload goes through NSString, ~10 µs a call.
+        guard text.unicodeScalars.contains("$") else { return text }
         switch Interpolate.expand(text, scope: scope) {
         case .failure(let error):
             reader.fail(.undefinedVariable, node, field, error.message)
@@ -228,7 +229,7 @@ final class ComposeReader {
         if let node = map["tmpfs"], let items = reader.sequence(node, f("tmpfs")) {
             for (index, item) in items.enumerated() {
                 guard let path = eager(item, "\(f("tmpfs"))[\(index)]") else { continue }
-                if path.contains(":") {
+                if path.unicodeScalars.contains(":") {
                     reader.fail(.invalidValue, item, "\(f("tmpfs"))[\(index)]", "tmpfs options ('\(path)') are not supported; give the path only")
                 }
                 service.volumes.append(.long(type: "tmpfs", source: nil, target: path, readOnly: false))

@@ -227,7 +227,7 @@ private struct PlanBuilder {
                 rebuiltImages.insert(spec.image)
             } else if builder == nil, let answer = observed.registryDigests[spec.image] {
                 planPull(spec.image, answer, local: image)
-            } else if spec.pullPolicy == .always && !(present && spec.image.contains("@")) {
+            } else if spec.pullPolicy == .always && !(present && spec.image.unicodeScalars.contains("@")) {
                 imageReady[spec.image] = add(.pullImage(image: spec.image), .pullAlways)
             } else if !present {
                 if spec.pullPolicy == .never {

@@ -136,7 +136,7 @@ public struct Interpolator: Sendable {
         var name = ""
         // Dotted names (Berth's namespaces, e.g. `network.my-net.gateway`) may contain '-';
         // plain names may not, so `${VAR-default}` keeps its Compose meaning.
-        while let c = input.first, Self.isNameCharacter(c) || c == "." || c == "-" && name.contains(".") {
+        while let c = input.first, Self.isNameCharacter(c) || c == "." || c == "-" && name.unicodeScalars.contains(".") {
             name.unicodeScalars.append(c)
             input = input.dropFirst()
         }

@@ -45,7 +45,7 @@ enum PortParser {
 
     static func number(_ text: String, _ whole: String) throws(Failure) -> Int {
         guard let value = Int(text) else {
-            if text.contains("-") { throw .invalid("port ranges such as '\(whole)' are not supported; list each port") }
+            if text.unicodeScalars.contains("-") { throw .invalid("port ranges such as '\(whole)' are not supported; list each port") }
             throw .invalid("'\(text)' in '\(whole)' is not a port number")
         }
         guard (1...65535).contains(value) else { throw .outOfRange(value) }

@@ -612,9 +612,9 @@ extension NetworkManifest {
 /// Image reference helpers.
 public enum ImageName {
     static func hasTagOrDigest(_ image: String) -> Bool {
-        if image.contains("@") { return true }
+        if image.unicodeScalars.contains("@") { return true }
         let lastSlash = image.lastIndex(of: "/") ?? image.startIndex
-        return image[lastSlash...].contains(":")
+        return image[lastSlash...].unicodeScalars.contains(":")
     }
 
     /// `registry:5000/app:1.2@sha256:…` → `registry:5000/app`.
