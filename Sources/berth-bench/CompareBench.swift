@@ -205,11 +205,15 @@ struct Workload {
         ]
         let engine = self.engine
         let deadline = ContinuousClock.now + .seconds(300)
-        for label in labels {
-            while ContinuousClock.now < deadline {
+        // Every label on each pass: a network Docker 20.10 keeps with stale "active endpoints"
+        // must not leave the other labels' containers running until the deadline.
+        while ContinuousClock.now < deadline {
+            var left = false
+            for label in labels {
                 let containers = (try? await engine.listContainers(labels: [label])) ?? []
                 let networks = (try? await engine.listNetworks(labels: [label])) ?? []
-                if containers.isEmpty && networks.isEmpty { break }
+                if containers.isEmpty && networks.isEmpty { continue }
+                left = true
                 try? await concurrently(containers) { container in try? await engine.removeContainer(container.id, force: true) }
                 for network in networks {
                     if containers.isEmpty, let stale = try? await engine.inspectNetwork(network.id).containers.values {
@@ -217,8 +221,9 @@ struct Workload {
                     }
                     try? await engine.removeNetwork(network.id)
                 }
-                try? await Task.sleep(for: .milliseconds(100))
             }
+            if !left { return }
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
