@@ -12,8 +12,11 @@ import Testing
         let contract = try JSONSchema(contentsOf: Self.schemas.appendingPathComponent("\(schema).schema.json"))
         let documents = lines ? text.split(separator: "\n").map(String.init) : [text]
         #expect(!documents.isEmpty && !text.isEmpty, "\(schema): no output")
-        return try documents.flatMap { document in
-            contract.violations(of: try JSONSerialization.jsonObject(with: Data(document.utf8))).map { "\(schema): \($0)" }
+        return documents.flatMap { document in
+            guard let value = try? JSONSerialization.jsonObject(with: Data(document.utf8)) else {
+                return ["\(schema): not JSON: \(document.prefix(300).debugDescription)"]
+            }
+            return contract.violations(of: value).map { "\(schema): \($0)" }
         }
     }
 
