@@ -42,7 +42,7 @@ public struct Reconciler: Sendable {
         // which most stacks never name: resolve while the host is read, and again once it is
         // read only when the stack named one (or the first one failed: a pending fact can fail a check).
         let early = try? resolve(stack, options, facts: .unknownYet)
-        let log = try StackLog(store, stack: stack.name, stopped: !options.startStopped)
+        let log = try StackLog(store, stack: stack.name, includingStopped: !options.startStopped)
         var observed = try await observing
         if !observed.swarmServices.isEmpty {
             throw ExecutionError(
@@ -68,13 +68,12 @@ public struct Reconciler: Sendable {
         let changed = Set(desired.containers.filter { log.appliedHashes[$0.service] != $0.specHash }.map(\.service))
         let switches = switches(stack, options, from: remembered, to: wanted, observed: observed)
         observed.preflight = await Preflight(engine: engine, stack: stack.name).check(switches)
-        let stopped = log.stopped
         let plan = Planner.plan(
             desired: desired, observed: observed, previous: try store.appliedSpecs(stack: stack.name, services: changed), switches: switches,
-            options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: occasion.hold.union(stopped.keys)))
+            options: Planner.Options(replaceConflicts: options.replaceConflicts, hold: occasion.hold.union(log.stopped.keys)))
         return Preview(
             wanted: wanted, desired: desired, observed: observed, plan: plan, holds: applied, endedHolds: ended, switches: switches,
-            previousSelection: switches.isEmpty ? nil : remembered, stoppedOnPurpose: stopped)
+            previousSelection: switches.isEmpty ? nil : remembered, stoppedOnPurpose: log.stopped)
     }
 
     /// The connections `wanted` moves to another target than the selection last applied had.

@@ -15,12 +15,12 @@ struct StackLog {
     /// Services stopped with `berth stop`, left as they are unless this reconcile starts them.
     let stopped: [String: Date]
 
-    init(_ store: ReconcileStore, stack: String, stopped: Bool) throws {
+    init(_ store: ReconcileStore, stack: String, includingStopped: Bool) throws {
         holds = try store.holds(stack: stack)
         hooksRun = try store.hooksRun(stack: stack)
         failedStarts = try store.failedStarts(stack: stack)
         adoptedVolumes = try store.adoptedVolumes(stack: stack)
         appliedHashes = try store.appliedHashes(stack: stack)
-        self.stopped = stopped ? try store.stoppedServices(stack: stack) : [:]
+        stopped = includingStopped ? try store.stoppedServices(stack: stack) : [:]
     }
 }

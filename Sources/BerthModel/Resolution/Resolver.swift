@@ -8,18 +8,15 @@ public struct NetworkFacts: Sendable, Equatable {
     public var subnets: [String: String] = [:]
     /// Every fact is pending, even one the manifest gives: a resolution with these facts has no
     /// pending fact exactly when the stack refers to none, so it holds whatever the host says.
-    public var unknown = false
-    public init(gateways: [String: String] = [:], subnets: [String: String] = [:]) {
+    public let unknown: Bool
+    public init(gateways: [String: String] = [:], subnets: [String: String] = [:], unknown: Bool = false) {
         self.gateways = gateways
         self.subnets = subnets
+        self.unknown = unknown
     }
 
     /// Facts not read yet: see `unknown`.
-    public static var unknownYet: NetworkFacts {
-        var facts = NetworkFacts()
-        facts.unknown = true
-        return facts
-    }
+    public static let unknownYet = NetworkFacts(unknown: true)
 }
 
 /// The choices and inputs of one resolution.
