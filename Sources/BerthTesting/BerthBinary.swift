@@ -2,7 +2,7 @@ public import Foundation
 
 /// The `berth` executable the CLI, crash-point and deploy tests run: what users run.
 ///
-/// `scripts/test` builds it with `swift build -c release` and names it in `BERTH_TEST_BINARY`;
+/// `scripts/test` builds it with `scripts/build` (release) and names it in `BERTH_TEST_BINARY`;
 /// without that variable the release build is used when there is one, else the debug build.
 public enum BerthBinary {
     public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
