@@ -3,7 +3,7 @@
 // symbol-ordering file from it.
 //
 // Usage: first-calls OUT SYMBOLS PROGRAM [ARGS...]
-//   SYMBOLS: `readelf -sW --wide PROGRAM` output; every defined FUNC symbol is watched.
+//   SYMBOLS: `readelf -sW PROGRAM` output; every defined FUNC symbol is watched.
 //
 // How: a one-shot breakpoint (int3) on each function's first byte. When a thread hits one, the
 // original byte goes back, the name is written and the thread resumes at that instruction; so
