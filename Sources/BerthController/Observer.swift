@@ -25,22 +25,40 @@ public struct Observer: Sendable {
     /// view catches up (the exit handler updates that view last), so a list read at once can still
     /// say `running`. Inspect waits for the container's lock, which the exit handler holds until
     /// it is done, and so sees the end state.
-    public func observe(stack: String, networks declared: Set<String> = [], recheck: Set<String> = []) async throws -> ObservedState {
+    ///
+    /// `early`: the stack's owned objects, when their listing was started before (`EarlyListing`).
+    public func observe(
+        stack: String, networks declared: Set<String> = [], recheck: Set<String> = [], early: EarlyListing? = nil
+    ) async throws -> ObservedState {
+        let owned = if let early { try await early.owned } else { try await listOwned(stack: stack) }
+        // A swarm task's container carries the stack's labels too, but the swarm runs it.
+        let (tasks, own) = owned.containers.partitioned { $0.labels[Self.swarmTaskLabel] != nil }
+        var containers = own.map(ObservedContainer.init)
+        if !recheck.isEmpty { containers = try await rechecked(containers, ids: recheck) }
+        var observed = ObservedState(
+            containers: containers,
+            networks: owned.networks.map(ObservedNetwork.init),
+            volumes: owned.volumes.map { ObservedVolume(name: $0.name, labels: $0.labels) })
+        observed.swarmServices = Set(tasks.compactMap { $0.labels[Self.swarmServiceLabel] })
+        try await lookUp(NamesToLookUp(networks: declared).subtracting(observed), into: &observed)
+        return observed
+    }
+
+    /// What a stack owns, found by its label: the part of an observation that needs nothing but
+    /// the stack's name.
+    public struct Owned: Sendable {
+        let containers: [ContainerSummary]
+        let networks: [NetworkDetails]
+        let volumes: [VolumeDetails]
+    }
+
+    /// Lists what `stack` owns: three label-filtered lists, asked at once.
+    public func listOwned(stack: String) async throws -> Owned {
         let owner = ["\(Resolver.Label.stack)=\(stack)"]
         async let containers = engine.listContainers(labels: owner, names: [], all: true)
         async let networks = engine.listNetworks(labels: owner, names: [])
         async let volumes = engine.listVolumes(labels: owner, names: [])
-        // A swarm task's container carries the stack's labels too, but the swarm runs it.
-        let (tasks, own) = try await containers.partitioned { $0.labels[Self.swarmTaskLabel] != nil }
-        var listed = own.map(ObservedContainer.init)
-        if !recheck.isEmpty { listed = try await rechecked(listed, ids: recheck) }
-        var observed = ObservedState(
-            containers: listed,
-            networks: try await networks.map(ObservedNetwork.init),
-            volumes: try await volumes.map { ObservedVolume(name: $0.name, labels: $0.labels) })
-        observed.swarmServices = Set(tasks.compactMap { $0.labels[Self.swarmServiceLabel] })
-        try await lookUp(NamesToLookUp(networks: declared).subtracting(observed), into: &observed)
-        return observed
+        return try await Owned(containers: containers, networks: networks, volumes: volumes)
     }
 
     /// Adds to `observed` whatever holds one of `names`, whoever owns it; absent names stay absent.

@@ -9,16 +9,22 @@ import NIOConcurrencyHelpers
 public struct Reconciler: Sendable {
     let engine: any EngineClient
     let store: ReconcileStore
+    /// What the stack owns, listed while its manifests loaded; the first observation takes it.
+    let early: EarlyListing?
 
-    public init(engine: any EngineClient, store: ReconcileStore) {
+    public init(engine: any EngineClient, store: ReconcileStore, early: EarlyListing? = nil) {
         self.engine = engine
         self.store = store
+        self.early = early
     }
 
     /// Resolves and plans without changing the host: reads only, plus the preflight probe of a
     /// connection switch (a short-lived container, removed again).
+    /// - Parameter early: what the stack owns, when its listing was started earlier.
     /// - Throws: `ManifestErrors` when resolution fails; `EngineError` when the Engine cannot be read.
-    public func preview(_ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply) async throws -> Preview {
+    public func preview(
+        _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply, early: EarlyListing? = nil
+    ) async throws -> Preview {
         // Without --profile / --environment, a stack keeps what it was last applied with, as long
         // as its manifests still know them (a Compose project imported as manifests may not). No
         // profiles at all is what a Compose project was applied with: a stack with default
@@ -34,25 +40,38 @@ public struct Reconciler: Sendable {
         options.environment = options.environment ?? remembered?.environment.flatMap { manifest.environment($0) == nil ? nil : $0 }
         if Self.mayTargetSwarm(manifest) {
             let wanted = try resolve(stack, options, facts: NetworkFacts())
-            if wanted.target == .swarm { return try await swarmPreview(wanted, stack, options, remembered: remembered) }
+            if wanted.target == .swarm {
+                early?.cancel()
+                return try await swarmPreview(wanted, stack, options, remembered: remembered)
+            }
         }
         let observer = Observer(engine: engine)
-        async let observing = observer.observe(stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck)
+        async let observing = observer.observe(
+            stack: stack.name, networks: manifest.networkEngineNames, recheck: occasion.recheck, early: early)
         // The host matters to resolution only through network facts (`${network.NAME.gateway}`),
         // which most stacks never name: resolve while the host is read, and again once it is
         // read only when the stack named one (or the first one failed: a pending fact can fail a check).
-        let early = try? resolve(stack, options, facts: .unknownYet)
+        let settled = (try? resolve(stack, options, facts: .unknownYet)).flatMap { $0.pendingFacts.isEmpty ? $0 : nil }
         let log = try StackLog(store, stack: stack.name, includingStopped: !options.startStopped)
+        // The images are inspected while the lists are read, when the resolution is settled.
+        let images = { @Sendable (wanted: DesiredState?) -> [String: ObservedImage]? in
+            guard let wanted else { return nil }
+            return try await observer.images(Set(wanted.containers.map(\.image) + log.holds.map(\.spec.image)))
+        }
+        async let settledImages = images(settled)
         var observed = try await observing
         if !observed.swarmServices.isEmpty {
             throw ExecutionError(
                 "stack \(stack.name) runs on this Engine's swarm (services \(observed.swarmServices.sorted().joined(separator: ", "))), and its manifests now say 'target: engine'; set 'target: swarm', or take the services down first with 'berth down \(stack.name)'"
             )
         }
-        let wanted = try early.flatMap { $0.pendingFacts.isEmpty ? $0 : nil } ?? resolve(stack, options, facts: observed.facts)
-        async let images = observer.images(Set(wanted.containers.map(\.image) + log.holds.map(\.spec.image)))
+        let wanted = try settled ?? resolve(stack, options, facts: observed.facts)
         try await observer.lookUp(.missing(for: wanted, in: observed), into: &observed)
-        observed.images = try await images
+        if let inspected = try await settledImages {
+            observed.images = inspected
+        } else {
+            observed.images = try await images(wanted) ?? [:]
+        }
         // --pull asks only about images that came from a registry: one built or imported here has
         // none to ask (and asking would send the Engine to Docker Hub).
         let checked = wanted.containers.filter { spec in
@@ -100,11 +119,14 @@ public struct Reconciler: Sendable {
         _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion = .apply, late: LateEvents? = nil,
         onEvent: @escaping @Sendable (ExecutionEvent) -> Void = { _ in }
     ) async throws -> ReconcileReport {
-        let before = engine.callCounts
+        let early = self.early.flatMap { $0.take(stack.name) ? $0 : nil }
+        var before = engine.callCounts
         let startedAt = Date()
         if options.retryFailed { try store.deleteHolds(stack: stack.name) }
         if options.startStopped { try store.deleteStopped(stack: stack.name) }
-        var preview = try await settledPreview(stack, options, occasion, takingOnLateRepairs: late != nil)
+        var preview = try await settledPreview(stack, options, occasion, takingOnLateRepairs: late != nil, early: early)
+        // Counted from before the listing; a listing cancelled unused (a swarm stack) is not counted.
+        if let early, let listed = try? await early.callsBefore { before = listed }
         var record = ReconcileRecord(
             stack: stack.name, trigger: occasion.trigger.kind.rawValue, profiles: preview.desired.profiles, environment: preview.desired.environment,
             manifestDigest: stack.digest, startedAt: startedAt)
@@ -172,9 +194,10 @@ public struct Reconciler: Sendable {
     /// each wait is time a removed container is not running.
     /// Under watch (`takingOnLateRepairs`), a plan with anything else to do acts at once instead.
     private func settledPreview(
-        _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion, takingOnLateRepairs: Bool
+        _ stack: LoadedStack, _ options: ReconcileOptions, _ occasion: Occasion, takingOnLateRepairs: Bool,
+        early: EarlyListing?
     ) async throws -> Preview {
-        var preview = try await self.preview(stack, options, occasion)
+        var preview = try await self.preview(stack, options, occasion, early: early)
         func waits() -> Bool {
             // A swarm's waits are its own orchestration (tasks starting): nothing to wait out here.
             preview.desired.target != .swarm

@@ -110,6 +110,15 @@ public enum StackSource: Sendable, Equatable {
         }
     }
 
+    /// The stack's name when it is settled before any file is read: a Compose project named by
+    /// `-p`, or by `COMPOSE_PROJECT_NAME` in `environment` (which outranks `.env` and the file's
+    /// `name:`). A command can then lock the stack and read the host while the files load.
+    public func nameBeforeLoading(environment: [String: String]) -> String? {
+        guard case .compose(let options) = self, let raw = options.projectName ?? environment["COMPOSE_PROJECT_NAME"] else { return nil }
+        let name = ComposeProject.normalizedName(raw)
+        return name.isEmpty ? nil : name
+    }
+
     /// Where it lives, for messages.
     public var description: String {
         switch self {

@@ -152,13 +152,13 @@ func engineFloor(_ engine: DockerClient, stack: String, repetitions: Int) async 
     return floor
 }
 
-/// Runs `body` for every item, 16 at a time: the width of Berth's executor and of the client's
-/// connection pool, so a floor measured this way is the Engine's speed at the parallelism Berth
-/// can use.
-func concurrently<T: Sendable>(_ items: [T], _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+/// Runs `body` for every item, 16 at a time by default: the width of Berth's executor and of the
+/// client's connection pool, so a floor measured this way is the Engine's speed at the parallelism
+/// Berth can use.
+func concurrently<T: Sendable>(_ items: [T], width: Int = 16, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
     try await withThrowingTaskGroup(of: Void.self) { group in
         var next = items.makeIterator()
-        for _ in 0..<16 { if let item = next.next() { group.addTask { try await body(item) } } }
+        for _ in 0..<width { if let item = next.next() { group.addTask { try await body(item) } } }
         while try await group.next() != nil {
             if let item = next.next() { group.addTask { try await body(item) } }
         }

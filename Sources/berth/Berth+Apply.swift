@@ -31,38 +31,39 @@ extension Berth {
         func run() async throws {
             // Connecting (version negotiation) overlaps reading the manifests and the state file.
             let connecting = Task { try await DockerClient.connect() }
-            let loaded: LoadedStack
-            let follower: GitFollower?
-            do {
-                follower = try git.follower(statePath: common.statePath, store: try common.openStore())
-                loaded = try await follower?.stackNow(retryHeld: retryFailed) ?? stack.load()
-            } catch {
-                connecting.cancel()
-                try? await connecting.value.shutdown()
-                throw error
-            }
-            var options = stack.reconcileOptions
-            options.replaceConflicts = replace
-            options.pull = pull
-            options.retryFailed = retryFailed
-            options.startStopped = true
-            let onEvent = progress.printer(json: common.json)
-            let report = try await withSession(common, stack: loaded.name, lockTimeout: .seconds(lockTimeout), connecting: connecting) { session in
+            let report: ReconcileReport
+            if git.url == nil, let name = stack.source.source.nameBeforeLoading(environment: ProcessInfo.processInfo.environment) {
+                // The name is settled (-p, COMPOSE_PROJECT_NAME): lock the stack and list what it
+                // owns while its files load. The log is opened after them, so bad input leaves no trace.
+                report = try await withStackLock(common, stack: name, lockTimeout: .seconds(lockTimeout), connecting: connecting) {
+                    let early = EarlyListing(stack: name, engine: connecting)
+                    let loaded: LoadedStack
+                    let store: ReconcileStore
+                    do {
+                        loaded = try stack.load()
+                        store = try common.openStore()
+                    } catch {
+                        early.cancel()
+                        try? await connecting.value.shutdown()
+                        throw error
+                    }
+                    return try await withEngine(connecting) { engine in
+                        try await converge(loaded, Session(engine: engine, store: store), early: early, follower: nil)
+                    }
+                }
+            } else {
+                let loaded: LoadedStack
+                let follower: GitFollower?
                 do {
-                    let reconciler = Reconciler(engine: session.engine, store: session.store)
-                    let report = try await reconciler.apply(loaded, options, onEvent: onEvent)
-                    // A commit whose rollout failed is held back: the host goes back to the last good one.
-                    guard let follower, await follower.reconciled(report, stack: loaded) else { return report }
-                    let good = try await follower.stack(current: loaded, reload: true)
-                    Console.error(
-                        "commit \(GitOrigin.short(loaded.origin?.commit ?? "")) held back; applying \(GitOrigin.short(good.origin?.commit ?? ""))\n")
-                    var first = report
-                    first.rollback.append(
-                        try await reconciler.apply(
-                            good, options, .rollback("commit \(GitOrigin.short(loaded.origin?.commit ?? "")) held back"), onEvent: onEvent))
-                    return first
-                } catch let error as ManifestErrors {
-                    throw await manifestFailure(error, in: loaded, from: follower)
+                    follower = try git.follower(statePath: common.statePath, store: try common.openStore())
+                    loaded = try await follower?.stackNow(retryHeld: retryFailed) ?? stack.load()
+                } catch {
+                    connecting.cancel()
+                    try? await connecting.value.shutdown()
+                    throw error
+                }
+                report = try await withSession(common, stack: loaded.name, lockTimeout: .seconds(lockTimeout), connecting: connecting) {
+                    try await converge(loaded, $0, early: nil, follower: follower)
                 }
             }
             if common.json {
@@ -71,6 +72,35 @@ extension Berth {
                 Self.summarize(report)
             }
             if !report.outcome.isConverged || !report.rollback.isEmpty { throw ExitCode.failure }
+        }
+
+        /// One reconcile of `loaded`, and for a followed repository, the way back from a commit
+        /// whose rollout failed.
+        private func converge(_ loaded: LoadedStack, _ session: Session, early: EarlyListing?, follower: GitFollower?) async throws
+            -> ReconcileReport
+        {
+            var options = stack.reconcileOptions
+            options.replaceConflicts = replace
+            options.pull = pull
+            options.retryFailed = retryFailed
+            options.startStopped = true
+            let onEvent = progress.printer(json: common.json)
+            do {
+                let reconciler = Reconciler(engine: session.engine, store: session.store, early: early)
+                let report = try await reconciler.apply(loaded, options, onEvent: onEvent)
+                // A commit whose rollout failed is held back: the host goes back to the last good one.
+                guard let follower, await follower.reconciled(report, stack: loaded) else { return report }
+                let good = try await follower.stack(current: loaded, reload: true)
+                Console.error(
+                    "commit \(GitOrigin.short(loaded.origin?.commit ?? "")) held back; applying \(GitOrigin.short(good.origin?.commit ?? ""))\n")
+                var first = report
+                first.rollback.append(
+                    try await reconciler.apply(
+                        good, options, .rollback("commit \(GitOrigin.short(loaded.origin?.commit ?? "")) held back"), onEvent: onEvent))
+                return first
+            } catch let error as ManifestErrors {
+                throw await manifestFailure(error, in: loaded, from: follower)
+            }
         }
 
         /// Conflicts, rollouts, holds and a summary line; then the same for a rollback that followed.

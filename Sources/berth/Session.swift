@@ -28,11 +28,21 @@ func withSession<T>(
         try? await connecting.value.shutdown()
         throw error
     }
-    let lock = StackLock.path(stateFile: store.path, stack: stack, purpose: purpose)
+    return try await withStackLock(common, stack: stack, purpose: purpose, lockTimeout: lockTimeout, connecting: connecting) {
+        try await withEngine(connecting) { engine in try await body(Session(engine: engine, store: store)) }
+    }
+}
+
+/// Holds `stack`'s lock for `purpose` while `body` runs, the Engine still connecting: the part of
+/// `withSession` a command needs before it has read its manifests. `connecting` is shut down when
+/// the lock cannot be had; from then on `body` owns the client.
+func withStackLock<T>(
+    _ common: CommonOptions, stack: String, purpose: String = "reconcile", lockTimeout: Duration, connecting: Task<DockerClient, any Error>,
+    _ body: () async throws -> T
+) async throws -> T {
+    let lock = StackLock.path(stateFile: common.statePath, stack: stack, purpose: purpose)
     do {
-        return try await StackLock.holding(lock, timeout: lockTimeout, onWait: { Console.error("\($0)\n") }) {
-            try await withEngine(connecting) { engine in try await body(Session(engine: engine, store: store)) }
-        }
+        return try await StackLock.holding(lock, timeout: lockTimeout, onWait: { Console.error("\($0)\n") }, body)
     } catch let error as LockError {
         try? await connecting.value.shutdown()
         throw error

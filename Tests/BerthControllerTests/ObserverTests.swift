@@ -157,4 +157,39 @@ import Testing
             #expect(crowded.engineCalls == quiet.engineCalls)
         }
     }
+
+    /// `berth apply -p NAME` lists what the stack owns while its files load. The first reconcile
+    /// of that stack plans from that listing and counts its calls; every later one lists afresh,
+    /// and a listing of another stack is never used.
+    @Test func aListingStartedBeforeTheManifestsLoadIsUsedOnce() async throws {
+        try await TestStack.with("o") { stack in
+            try oneService(stack, command: "[sleep, '600']")
+            try await stack.apply()
+            let quiet = try await stack.apply()
+            #expect(quiet.outcome == .converged)
+            let options = ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment)
+
+            // A listing of another stack is left alone: this one is observed as it is.
+            let elsewhere = EarlyListing(stack: stack.name + "x", engine: Task { stack.engine })
+            _ = try await elsewhere.owned
+            try await Command.docker("rm", "-f", "\(stack.name)-one")
+            let other = try await Reconciler(engine: stack.engine, store: try stack.store(), early: elsewhere).apply(try stack.load(), options)
+            #expect(other.outcome == .changed)
+            #expect(other.plan.steps.contains { $0.cause == .missing })
+
+            // Listed, then the container removed: the first reconcile plans from the listing (which
+            // still has it), so it was used; the next one lists again and brings the container back.
+            let early = EarlyListing(stack: stack.name, engine: Task { stack.engine })
+            _ = try await early.owned
+            try await Command.docker("rm", "-f", "\(stack.name)-one")
+            let reconciler = Reconciler(engine: stack.engine, store: try stack.store(), early: early)
+            let first = try await reconciler.apply(try stack.load(), options)
+            #expect(first.outcome == .converged)
+            #expect(first.engineCalls == quiet.engineCalls, "the listing's three reads belong to the reconcile that used it")
+            let second = try await reconciler.apply(try stack.load(), options)
+            #expect(second.outcome == .changed)
+            #expect(second.plan.steps.contains { $0.cause == .missing })
+            #expect(try await stack.apply().outcome == .converged)
+        }
+    }
 }
