@@ -1,10 +1,10 @@
 import BerthEngine
 import NIOConcurrencyHelpers
 
-/// What a stack owns on the host, listed as soon as its name is settled and its lock is held:
-/// before its manifests are read, so that the Engine answers while they load (`berth apply -p
-/// NAME`). Reading the files and the Engine's answer are the two longest waits of a no-op apply,
-/// and neither needs the other.
+/// What a stack owns on the host, listed as soon as its name is settled (and, for `apply`, its
+/// lock held): before its manifests are read, so that the Engine answers while they load (`berth
+/// apply -p NAME`). Reading the files and the Engine's answer are the two longest waits of a
+/// no-op apply, and neither needs the other.
 ///
 /// Only the first observation of that stack takes it (`take`); every later one lists afresh.
 public final class EarlyListing: Sendable {
@@ -14,9 +14,9 @@ public final class EarlyListing: Sendable {
     private let listing: Task<(owned: Observer.Owned, callsBefore: EngineCallCounts), any Error>
     private let taken = NIOLockedValueBox(false)
 
-    /// Starts listing what `stack` owns as soon as `engine` is connected. The caller must hold
-    /// the stack's lock already: what is listed before the lock is taken may still be changed by
-    /// the process that held it.
+    /// Starts listing what `stack` owns as soon as `engine` is connected. A caller that will act
+    /// on the stack must hold its lock already: what is listed before the lock is taken may still
+    /// be changed by the process that held it.
     public init<Engine: EngineClient>(stack: String, engine connecting: Task<Engine, any Error>) {
         self.stack = stack
         listing = Task {
@@ -27,7 +27,7 @@ public final class EarlyListing: Sendable {
     }
 
     /// Whether the caller, reconciling `stack`, gets this listing: once, and only for its stack.
-    func take(_ stack: String) -> Bool {
+    public func take(_ stack: String) -> Bool {
         stack == self.stack
             && taken.withLockedValue { taken in
                 defer { taken = true }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthController
+import BerthEngine
 import BerthModel
 import Foundation
 
@@ -22,13 +23,30 @@ extension Berth {
         func run() async throws {
             let store = try common.openStore(readOnly: true)
             let follower = try git.follower(statePath: common.statePath, store: store)
-            let loaded = try await follower?.stackNow() ?? stack.load()
+            // Connecting overlaps reading the manifests; with a settled name (-p), so does listing
+            // what the stack owns. A plan writes nothing, so it needs no lock for that.
+            let connecting = Task { try await DockerClient.connect() }
+            let early =
+                follower == nil
+                ? stack.source.source.nameBeforeLoading(environment: ProcessInfo.processInfo.environment).map {
+                    EarlyListing(stack: $0, engine: connecting)
+                } : nil
+            let loaded: LoadedStack
+            do {
+                loaded = try await follower?.stackNow() ?? stack.load()
+            } catch {
+                early?.cancel()
+                connecting.cancel()
+                try? await connecting.value.shutdown()
+                throw error
+            }
             var options = stack.reconcileOptions
             options.pull = pull
             options.startStopped = true  // what `apply` would do
-            let preview = try await withEngine { engine in
+            let preview = try await withEngine(connecting) { engine in
                 do {
-                    return try await Reconciler(engine: engine, store: store).preview(loaded, options)
+                    return try await Reconciler(engine: engine, store: store).preview(
+                        loaded, options, early: early.flatMap { $0.take(loaded.name) ? $0 : nil })
                 } catch let error as ManifestErrors {
                     throw await manifestFailure(error, in: loaded, from: follower)
                 }
