@@ -43,10 +43,16 @@ struct WatchProbe {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<1200 {
-            let running = try await engine.listContainers(labels: ["berth.stack=\(stack)"], all: false).count
-            if running == expected { break }
+        // A watch brings a big stack up at the Engine's pace (N = 500: ~100 s on 2 cores).
+        let deadline = ContinuousClock.now + .seconds(120 + expected / 2)
+        var running = 0
+        while running != expected {
+            guard ContinuousClock.now < deadline else {
+                process.terminate()
+                throw BenchError(description: "berth watch ran \(running) of \(expected) containers after \(120 + expected / 2) s")
+            }
             try await Task.sleep(for: .milliseconds(100))
+            running = try await engine.listContainers(labels: ["berth.stack=\(stack)"], all: false).count
         }
         try await Task.sleep(for: .seconds(1))
         return WatchProbe(process: process, engine: engine, stack: stack)
