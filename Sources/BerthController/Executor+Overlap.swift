@@ -13,25 +13,53 @@ extension Executor {
     /// this create sets (stack, service, spec hash), it is the container this step would have
     /// made: its id is taken over and the following steps (start, gate) act on it.
     ///
-    /// The Engine reserves a name before the container it creates can be inspected, so an
-    /// in-flight create can answer this one's conflict while an inspect still says "no such
-    /// container": the inspect is retried for a moment before the conflict stands.
+    /// The name can also be held for a moment by a container that is not there to take over:
+    /// - the Engine reserves a name before the container it creates can be inspected, so an
+    ///   in-flight create can answer this one's conflict while an inspect says "no such container";
+    /// - a container someone removed (`docker rm -f`) keeps its name until the Engine is done.
+    /// So while the namesake is missing or being removed, the create is tried again for a moment
+    /// before the conflict stands.
     func namesake(_ name: String, matching request: ContainerCreateRequest, else conflict: EngineError) async throws -> String {
-        var existing: ContainerDetails?
-        for attempt in 0..<10 where existing == nil {
+        for attempt in 0..<10 {
             if attempt > 0 { try await Task.sleep(for: .milliseconds(200)) }
+            let existing: ContainerDetails
             do {
                 existing = try await engine.inspectContainer(name)
             } catch let error as EngineError where error.is(.notFound) {
-                continue
+                do { return try await engine.createContainer(name: name, request) } catch let again as EngineError where again.is(.conflict) {
+                    continue
+                }
             } catch {
                 throw conflict
             }
+            if Self.beingRemoved(existing) { continue }
+            guard let labels = existing.config.labels, request.labels.allSatisfy({ labels[$0.key] == $0.value }) else { throw conflict }
+            return existing.id
         }
-        guard let existing, let labels = existing.config.labels,
-            request.labels.allSatisfy({ labels[$0.key] == $0.value })
-        else { throw conflict }
-        return existing.id
+        throw conflict
+    }
+
+    /// A forced removal refused with a conflict is one the Engine is already carrying out for
+    /// another client (`docker rm -f` a moment earlier): the step is done once the container is gone.
+    func removeContainer(_ id: String) async throws {
+        do {
+            try await engine.removeContainer(id, force: true, volumes: false)
+        } catch let conflict as EngineError where conflict.is(.conflict) {
+            for _ in 0..<50 {
+                try await Task.sleep(for: .milliseconds(200))
+                do {
+                    guard Self.beingRemoved(try await engine.inspectContainer(id)) else { throw conflict }
+                } catch let error as EngineError where error.is(.notFound) {
+                    return
+                }
+            }
+            throw conflict
+        }
+    }
+
+    /// The Engine is removing it, or tried to: nothing but its removal can act on it.
+    static func beingRemoved(_ container: ContainerDetails) -> Bool {
+        container.state.status == "removing" || container.state.status == "dead"
     }
 
     /// A network create met a network with its name: done if that network carries every label

@@ -198,7 +198,7 @@ public struct Executor: Sendable {
             let id = try await created.id(ref)
             try await unlessInPlace({ try await engine.renameContainer(id, to: name) }, check: { $0.name == "/" + name }, of: id)
         case .removeContainer(let ref):
-            try await ignoringNotFound { try await engine.removeContainer(try await created.id(ref), force: true, volumes: false) }
+            try await ignoringNotFound { try await removeContainer(try await created.id(ref)) }
         case .waitHealthy(let ref, let deadline):
             try await waitHealthy(try await created.id(ref), deadline: .milliseconds(deadline))
         case .waitCompleted(let ref):

@@ -97,4 +97,34 @@ import Testing
             #expect(holder.config.labels?["berth.service"] == nil)
         }
     }
+    /// `docker rm -f` by hand just before a reconcile: the Engine lists the container as dead
+    /// while it removes it, a dead container takes nothing but a removal, and its name stays held
+    /// until it is gone. The replacement waits for that rather than failing: under `watch` a
+    /// failed step counts toward crash-loop backoff, and this repair was held back 5 s for it.
+    /// The hand's removal and the plan's run side by side, so each run takes one of the races
+    /// (remove refused as already in progress, name still held, container already gone).
+    @Test func aDeadContainerRemovedByHandMeanwhileIsReplaced() async throws {
+        try await TestStack.with { stack in
+            try TestManifests.write(stack)
+            try await stack.apply()
+            let web = "\(stack.name)-web"
+            for _ in 0..<3 {
+                let preview = try await stack.reconciler().preview(
+                    try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
+                var observed = preview.observed
+                let index = try #require(observed.containers.firstIndex { $0.name == web })
+                let old = observed.containers[index].id
+                observed.containers[index].state = "dead"
+                let plan = Planner.plan(desired: preview.desired, observed: observed)
+                #expect(plan.steps.map(\.operation.kind.rawValue) == ["remove", "create", "start"], "\(plan)")
+
+                let byHand = Task { try await stack.engine.removeContainer(old, force: true) }
+                let results = await Executor(engine: stack.engine, stack: stack.name).execute(plan)
+                _ = await byHand.result  // whichever removal came second was refused or found nothing
+                #expect(failures(results) == [])
+                let now = try await stack.engine.inspectContainer(web)
+                #expect(now.id != old && now.state.running)
+            }
+        }
+    }
 }

@@ -348,6 +348,13 @@ import Testing
                 // No repair waited for a backoff round: each came from the removal's own events
                 // (or a retry while the Engine was still removing), and nothing is held back.
                 let rounds = try stack.store().history(stack: stack.name, limit: 200).map(\.reconcile)
+                // Every round with its steps, oldest first: what a failure here needs to be read.
+                for entry in try stack.store().history(stack: stack.name, limit: 200).reversed() {
+                    print("round \(entry.reconcile.trigger): \(entry.reconcile.triggerDetail ?? "") → \(entry.reconcile.outcome)")
+                    for action in entry.actions {
+                        print("  \(action.kind) \(action.target) (\(action.reason)): \(action.outcome) \(action.error ?? "")")
+                    }
+                }
                 #expect(rounds.filter { $0.trigger == "backoff" }.isEmpty, "\(rounds.map { "\($0.trigger): \($0.triggerDetail ?? "")" })")
                 #expect(try stack.store().backoff(stack: stack.name).isEmpty)
                 // Well under the 5 s the second repair would wait if removals counted as crashes;

@@ -139,6 +139,20 @@ import Testing
         #expect(plan(observed) == "#1 start container app-web (id-web-00000) (stopped: Exited (137) 5 seconds ago)")
     }
 
+    /// A container the Engine marked dead (removed by hand a moment ago, or a removal that failed)
+    /// is never started: the Engine refuses. It is removed, and the service made again.
+    @Test func deadContainerIsReplacedNotStarted() {
+        let observed = editing("web") {
+            $0.state = "dead"; $0.status = "Dead"
+        }
+        #expect(
+            plan(observed) == """
+                #1 remove container app-web (id-web-00000) (dead: the Engine cannot start it again; replacing the container)
+                #2 [#1] create container app-web (dead: the Engine cannot start it again; replacing the container)
+                #3 [#2] start container app-web (dead: the Engine cannot start it again; replacing the container)
+                """)
+    }
+
     @Test func renamedContainerGetsItsNameBack() {
         let observed = editing("web") { $0.name = "by-hand" }
         #expect(plan(observed) == "#1 rename container by-hand (id-web-00000) to app-web (renamed to by-hand)")

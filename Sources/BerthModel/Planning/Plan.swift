@@ -255,6 +255,9 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
     case healthGate
     case hookPending(String)
     case unstartable(failures: Int)
+    /// The Engine marked it dead (removed by someone else just now, or a removal that failed):
+    /// it can never start again, only be removed.
+    case dead
     /// It shares the network namespace or volumes of this container, which was replaced.
     case sharedContainerReplaced(String)
     /// Made but never started, with files written after the create: possibly without them.
@@ -279,7 +282,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .adopted, .composeVolume: "adopted"
         case .conflictReplaced: "conflict"
         case .hookPending: "hook-pending"
-        case .unstartable: "unstartable"
+        case .unstartable, .dead: "unstartable"
         case .sharedContainerReplaced: "shared-replaced"
         case .filesUnconfirmed: "incomplete"
         case .superseded: "superseded"
@@ -316,6 +319,7 @@ public enum Cause: Sendable, Equatable, CustomStringConvertible {
         case .healthGate: "must be healthy to converge"
         case .hookPending(let hook): "hook \(hook) not yet run in this container"
         case .unstartable(let failures): "failed to start \(failures) times; replacing the container"
+        case .dead: "dead: the Engine cannot start it again; replacing the container"
         case .sharedContainerReplaced(let name): "shares the namespace or volumes of \(name), which was replaced"
         case .filesUnconfirmed: "made but never started; made again so the files written into it are certain"
         case .superseded: "no service mounts it after the rollout"

@@ -346,6 +346,13 @@ private struct PlanBuilder {
             return
         }
         let ref = ContainerRef.existing(id: keeper.id, name: keeper.name)
+        if keeper.state == "dead" {
+            // Nothing but a removal acts on a dead container (a start, stop or rename is refused),
+            // and it holds the name until it is gone.
+            let removal = add(.removeContainer(ref), .dead, for: spec.service)
+            create(spec, after: nameFree + [removal], cause: .dead)
+            return
+        }
         if let cause = recreateCause(keeper, spec) {
             if spec.updateOrder == .startFirst && keeper.isRunning {
                 startFirst(spec, replacing: keeper, after: nameFree + rolloutGates(spec), cause: cause)
