@@ -81,12 +81,14 @@ enum CompareBench {
     /// networks hold the fixed subnets a big size asks for (the next cold apply failed with "Pool
     /// overlaps"), and their containers the machine. A project of this bench is named `b`, a
     /// letter for the tool (b, c, f, w) and a run's tag, and its network carries that name in the
-    /// label the tool sets.
+    /// label the tool sets. Only networks in the bench's own range (172.29.0.0/16, big sizes) are
+    /// taken for leftovers: a user's project that happens to be named alike is never touched.
     static func removeLeftovers(_ engine: DockerClient) async {
         let keys = ["berth.stack", "com.docker.compose.project", "berth.bench"]
         for network in (try? await engine.listNetworks()) ?? [] where network.name.hasSuffix("_default") {
             let project = String(network.name.dropLast("_default".count))
-            guard project.count > 2, project.hasPrefix("b"), "bcfw".contains(project.dropFirst().first ?? " "),
+            guard (network.ipam.config ?? []).contains(where: { $0.subnet?.hasPrefix("172.29.") == true }),
+                project.count > 2, project.hasPrefix("b"), "bcfw".contains(project.dropFirst().first ?? " "),
                 project.dropFirst(2).allSatisfy({ $0.isNumber || ("a"..."z").contains($0) }),
                 let key = keys.first(where: { network.labels[$0] == project })
             else { continue }
