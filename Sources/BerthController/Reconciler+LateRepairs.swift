@@ -32,6 +32,8 @@ extension Reconciler {
         var observed = preview.observed
         var results: [Int: StepResult] = [:]
         var taken = Set(plan.steps.compactMap(\.service))
+        // Events stay unanswered until a look succeeds: a look the Engine failed is made again.
+        var unanswered = false
         await withTaskGroup(of: Outcome.self) { group in
             let first = plan
             group.addTask { .executed(await self.execute(first, reconcileID: reconcileID, desired: preview.desired, onEvent: onEvent)) }
@@ -53,7 +55,9 @@ extension Reconciler {
                     // gets its look when its own events come.
                     var again = occasion
                     again.recheck = []
-                    if await late.poll(), let later = try? await self.preview(stack, options, again) {
+                    if await late.poll() { unanswered = true }
+                    if unanswered, let later = try? await self.preview(stack, options, again) {
+                        unanswered = false
                         let found = later.plan.lateRepairs(excluding: taken)
                         if !found.steps.isEmpty {
                             let repairs = plan.takeOn(found)

@@ -4,6 +4,7 @@ import BerthModel
 import BerthStore
 import BerthTesting
 import Foundation
+import Logging
 import Testing
 
 /// `watch` on the real Engine: drift made by another client is repaired without any command.
@@ -11,12 +12,15 @@ import Testing
     /// Runs a control loop over `stack` while `body` runs, then stops it.
     func watching<T: Sendable>(
         _ stack: TestStack, source: StackSource? = nil, backoff: Backoff = Backoff(base: .milliseconds(500), cap: .seconds(8)),
-        resync: Duration = .seconds(30), _ body: () async throws -> T
+        resync: Duration = .seconds(30), rounds: (any EngineClient)? = nil, _ body: () async throws -> T
     ) async throws -> T {
+        // `rounds`: another client for the rounds' calls (one behind a FaultyEngine); events come from the Engine itself.
+        let watched = WatchedStack(
+            source: source ?? .directory(stack.directory.path), options: ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment),
+            engine: rounds ?? stack.engine, store: try stack.store(), metrics: Metrics(), logger: Logger(label: "berth.watch"))
         let loop = ControlLoop(
-            watching: source ?? .directory(stack.directory.path), options: ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment),
             configuration: WatchConfiguration(resync: resync, crashLoop: CrashLoopTracker(backoff: backoff, stableAfter: .seconds(30))),
-            engine: stack.engine, store: try stack.store())
+            reconciler: watched, events: stack.engine)
         let task = Task { try await loop.run() }
         defer { task.cancel() }
         try await eventually("the startup reconcile") {
@@ -39,6 +43,16 @@ import Testing
         }
         Issue.record("timed out waiting for \(what)")
         throw CancellationError()
+    }
+
+    /// The first non-nil `value`, polled like `eventually`.
+    func eventuallyFound<T>(_ what: String, _ value: () async throws -> T?) async throws -> T {
+        var found: T?
+        try await eventually(what) {
+            found = try await value()
+            return found != nil
+        }
+        return found!
     }
 
     func running(_ stack: TestStack, _ name: String) async throws -> ContainerSummary? {
@@ -211,36 +225,63 @@ import Testing
 
     /// Drift that arrives while a round still executes is repaired beside it, in the same
     /// reconcile: a container removed while another service's repair waits for its health gate
-    /// does not wait for that gate.
-    @Test func driftDuringARoundIsRepairedBesideIt() async throws {
+    /// does not wait for that gate. Only slow's first container passes its gate by itself (a
+    /// marker in its volume says it ran before); a later one waits until the test opens its gate,
+    /// so a slow host cannot open it first. With `failedLook`, the round's first look at the
+    /// removal finds the Engine failing: it looks again.
+    @Test(arguments: [false, true]) func driftDuringARoundIsRepairedBesideIt(failedLook: Bool) async throws {
         try await TestStack.with("w") { stack in
-            let service = { (name: String, command: String, extra: String) in
-                "---\nkind: Service\nname: \(name)\nimage: \(TestStack.baseImage)\ninit: true\ncommand: [sh, -c, \"\(command)\"]\n\(extra)"
-            }
+            let proxy = try await FaultyEngine()
+            let rounds = try await DockerClient.connect(to: .unixSocket(path: proxy.socketPath), policy: EngineCallPolicy(attempts: 1))
             try stack.write(
                 "stack.yaml",
-                "kind: Stack\nname: {{stack}}\n"
-                    + service(
-                        "slow", "sleep 12; touch /tmp/ok; exec sleep 600",
-                        "healthcheck: {test: [CMD, test, -f, /tmp/ok], interval: 1s, retries: 30}\n"
-                    )
-                    + service("quick", "exec sleep 600", ""))
-            try await watching(stack, backoff: Backoff(base: .zero, cap: .zero), resync: .seconds(3600)) {
+                """
+                kind: Stack
+                name: {{stack}}
+                ---
+                kind: Volume
+                name: state
+                ---
+                kind: Service
+                name: slow
+                image: \(TestStack.baseImage)
+                init: true
+                command: [sh, -c, "test -e /state/ran || touch /tmp/ok; touch /state/ran; exec sleep 600"]
+                volumes: ["state:/state"]
+                healthcheck: {test: [CMD, test, -f, /tmp/ok], interval: 1s, retries: 120}
+                ---
+                kind: Service
+                name: quick
+                image: \(TestStack.baseImage)
+                init: true
+                command: [sleep, "600"]
+
+                """)
+            try await watching(stack, backoff: Backoff(base: .zero, cap: .zero), resync: .seconds(3600), rounds: rounds) {
                 let (slow, quick) = ("\(stack.name)-slow", "\(stack.name)-quick")
+                let health = { try await stack.engine.listContainers(labels: ["berth.stack=\(stack.name)"]).first { $0.name == slow }?.health }
                 try await eventually("the stack up and healthy") {
-                    let healthy =
-                        try await stack.engine.listContainers(labels: ["berth.stack=\(stack.name)"]).first { $0.name == slow }?.health == "healthy"
                     let quickUp = try await running(stack, quick) != nil
-                    return healthy && quickUp
+                    return try await health() == "healthy" && quickUp
                 }
                 let quickID = try #require(try await running(stack, quick)?.id)
                 try await Command.docker("rm", "-f", slow)
-                // The round repairing slow now waits some 12 s for its gate.
-                try await eventually("slow made again") { try await running(stack, slow) != nil }
-                try await Command.docker("rm", "-f", quick)
+                // The round repairing slow now waits for its gate, until the test opens it.
+                let again = try await eventuallyFound("slow made again") { try await running(stack, slow) }
+                if failedLook {
+                    // Every look at quick's removal fails, its last event's included; then the Engine answers again.
+                    proxy.inject([.init("GET", "/containers/json", .answer(status: 500, message: "injected: engine busy"))])
+                    try await Command.docker("rm", "-f", quick)
+                    try await eventually("a look failed") { proxy.injectedCount > 0 }
+                    try await Task.sleep(for: .seconds(1))
+                    proxy.inject([])
+                } else {
+                    try await Command.docker("rm", "-f", quick)
+                }
                 try await eventually("quick made again") { try await running(stack, quick).map { $0.id != quickID } ?? false }
-                let gated = try await stack.engine.listContainers(labels: ["berth.stack=\(stack.name)"]).first { $0.name == slow }?.health
-                #expect(gated == "starting", "quick came back only after slow's gate")
+                #expect(try await health() == "starting", "quick came back only after slow's gate")
+                #expect((proxy.injectedCount > 0) == failedLook)
+                _ = try await Command.docker("exec", again.id, "touch", "/tmp/ok")
                 try await eventually("the round logged") {
                     try stack.store().history(stack: stack.name, limit: 20).contains { entry in
                         entry.reconcile.endedAt != nil && entry.actions.contains { $0.kind == "wait-healthy" && $0.target.contains(slow) }
@@ -257,6 +298,8 @@ import Testing
                     "\(round.actions.map { "\($0.step) \($0.kind) \($0.target)" })")
                 #expect(Set(round.actions.map(\.step)).count == round.actions.count)
             }
+            try await rounds.shutdown()
+            await proxy.stop()
         }
     }
 
