@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BerthEngine
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -46,8 +47,9 @@ public final class FaultyEngine: Sendable {
     private let http = HTTPClient(eventLoopGroupProvider: .singleton)
     private let serving: NIOLockedValueBox<Task<Void, Never>?> = NIOLockedValueBox(nil)
 
-    /// Starts listening; `upstream` is the real Engine's socket.
-    public init(upstream: String = "/var/run/docker.sock", rules: [Rule] = []) async throws {
+    /// Starts listening; `upstream` is the real Engine's socket: by default the one the tests
+    /// use (`DOCKER_HOST`, which names Podman's in the Podman pass).
+    public init(upstream: String = FaultyEngine.testedEngineSocket, rules: [Rule] = []) async throws {
         self.socketPath = FileManager.default.temporaryDirectory.appendingPathComponent("berth-faulty-\(UUID().uuidString.prefix(8)).sock").path
         self.upstream = upstream
         self.rules = NIOLockedValueBox(rules)
@@ -68,6 +70,11 @@ public final class FaultyEngine: Sendable {
             }
         }
         serving.withLockedValue { $0 = task }
+    }
+
+    /// `DOCKER_HOST`'s socket, or Docker's when it names none.
+    public static var testedEngineSocket: String {
+        if case .unixSocket(let path)? = try? EngineEndpoint.fromEnvironment() { path } else { EngineEndpoint.defaultSocketPath }
     }
 
     /// Replaces the rules.
