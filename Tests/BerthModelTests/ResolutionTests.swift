@@ -47,6 +47,17 @@ import Testing
         #expect(dev.container("service-b")?.image == "berth-demo/shop-app:1.0")
     }
 
+    /// A variable whose name says it holds a secret is redacted even when its value came from
+    /// plain text: any case, the marker anywhere in the name, and not a near miss.
+    @Test(arguments: [
+        ("DB_PASSWORD", true), ("password", true), ("x_Passwd_2", true), ("GITHUB_TOKEN", true), ("my_api_key", true),
+        ("APIKEY", true), ("ssh_private_key", true), ("AWS_CREDENTIALS", true), ("SECRET", true), ("clientSecretValue", true),
+        ("PASS", false), ("TOKE", false), ("API-KEY", false), ("", false), ("DB_HOST", false), ("KEYRING", false), ("ключ", false),
+    ])
+    func secretLookingNames(name: String, secret: Bool) {
+        #expect(SecretNames.looksSecret(name) == secret)
+    }
+
     @Test func secretsAreRedacted() throws {
         let state = try Fixtures.resolve("shop").redacted
         let password = try #require(state.container("database")?.variable("POSTGRES_PASSWORD"))

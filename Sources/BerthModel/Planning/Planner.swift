@@ -98,6 +98,8 @@ private struct PlanBuilder {
         let owned = observed.containers.filter { $0.stack == desired.stack }
         self.serviceOfContainer = Dictionary(owned.compactMap { c in c.service.map { (c.id, $0) } }, uniquingKeysWith: { first, _ in first })
         self.containerNamed = Dictionary(observed.containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        self.ownedContainers = observed.containers.filter { $0.labels[Resolver.Label.stack] == desired.stack }
+            .sorted { ($0.service ?? "", $0.name) < ($1.service ?? "", $1.name) }
     }
 
     /// - Parameter service: the service the step is for, when its container is not the service's
@@ -130,9 +132,8 @@ private struct PlanBuilder {
 
     func owned(_ labels: [String: String]) -> Bool { labels[Resolver.Label.stack] == desired.stack }
 
-    var ownedContainers: [ObservedContainer] {
-        observed.containers.filter { owned($0.labels) }.sorted { ($0.service ?? "", $0.name) < ($1.service ?? "", $1.name) }
-    }
+    /// The stack's containers, by service and name: sorted once, since three passes walk them.
+    let ownedContainers: [ObservedContainer]
 
     // MARK: Networks
 

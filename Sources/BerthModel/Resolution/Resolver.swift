@@ -633,11 +633,15 @@ public enum ImageName {
 /// Variable names whose values are treated as secrets wherever they come from (a Compose
 /// `env_file`, a plain variable): shown hashed, never printed, logged or stored.
 public enum SecretNames {
-    static let markers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"]
+    static let markers = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"].map { Array($0.utf8) }
 
+    /// Compared as bytes: Foundation's `String.contains(String)` goes through `NSString`, and
+    /// every variable of every service is asked.
     public static func looksSecret(_ name: String) -> Bool {
-        let upper = name.uppercased()
-        return markers.contains { upper.contains($0) }
+        let upper = Array(name.uppercased().utf8)
+        return markers.contains { marker in
+            upper.count >= marker.count && (0...(upper.count - marker.count)).contains { upper[$0..<$0 + marker.count].elementsEqual(marker) }
+        }
     }
 }
 
