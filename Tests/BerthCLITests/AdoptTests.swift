@@ -6,10 +6,10 @@ import Testing
 /// adopted on purpose, and the adoption is in the log.
 @Suite struct AdoptTests {
     @Test func foreignVolumeIsRefusedUntilAdopted() async throws {
-        try await TestStack.with("ad") { stack in
+        // Removed after the stack's containers are (a volume in use cannot be): no label says it is the stack's.
+        let volume = try await TestStack.with("ad") { stack in
             let volume = "\(stack.name)_data"
             _ = try await Command.docker("volume", "create", volume)
-            defer { Task { _ = try? await Command.docker("volume", "rm", "-f", volume) } }
             try stack.write(
                 "stack.yaml",
                 """
@@ -49,6 +49,8 @@ import Testing
             let history = try await stack.berth(["history", "--stack", stack.name, "--json"])
             #expect(history.stdout.contains("\"trigger\" : \"adopt\""))
             #expect(history.stdout.contains("adopt-volume"))
+            return volume
         }
+        _ = try? await Command.docker("volume", "rm", volume)
     }
 }

@@ -98,8 +98,7 @@ private struct PlanBuilder {
         let owned = observed.containers.filter { $0.stack == desired.stack }
         self.serviceOfContainer = Dictionary(owned.compactMap { c in c.service.map { (c.id, $0) } }, uniquingKeysWith: { first, _ in first })
         self.containerNamed = Dictionary(observed.containers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        self.ownedContainers = observed.containers.filter { $0.labels[Resolver.Label.stack] == desired.stack }
-            .sorted { ($0.service ?? "", $0.name) < ($1.service ?? "", $1.name) }
+        self.ownedContainers = owned.sorted { ($0.service ?? "", $0.name) < ($1.service ?? "", $1.name) }
     }
 
     /// - Parameter service: the service the step is for, when its container is not the service's
