@@ -40,17 +40,23 @@ extension Executor {
     }
 
     /// A forced removal refused with a conflict is one the Engine is already carrying out for
-    /// another client (`docker rm -f` a moment earlier): the step is done once the container is gone.
+    /// another client (`docker rm -f` a moment earlier). While that removal kills the container,
+    /// the container still reads as running, so its state cannot tell; asking again can: the
+    /// Engine refuses again while its removal runs, says "no such container" once it is done
+    /// (the step is done), and removes it for us if that removal failed.
     func removeContainer(_ id: String) async throws {
         do {
             try await engine.removeContainer(id, force: true, volumes: false)
         } catch let conflict as EngineError where conflict.is(.conflict) {
-            for _ in 0..<50 {
-                try await Task.sleep(for: .milliseconds(200))
+            for attempt in 0..<50 {
+                try await Task.sleep(for: .milliseconds(attempt < 4 ? 25 << attempt : 200))
                 do {
-                    guard Self.beingRemoved(try await engine.inspectContainer(id)) else { throw conflict }
+                    try await engine.removeContainer(id, force: true, volumes: false)
+                    return
                 } catch let error as EngineError where error.is(.notFound) {
                     return
+                } catch let again as EngineError where again.is(.conflict) {
+                    continue
                 }
             }
             throw conflict

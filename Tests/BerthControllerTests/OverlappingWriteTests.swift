@@ -1,4 +1,5 @@
 import BerthController
+import BerthEngine
 import BerthModel
 import BerthTesting
 import Foundation
@@ -125,6 +126,36 @@ import Testing
                 let now = try await stack.engine.inspectContainer(web)
                 #expect(now.id != old && now.state.running)
             }
+        }
+    }
+
+    /// The Engine refuses a forced removal while another removal of the container runs, and the
+    /// container reads as running until that removal has killed it. The step asks again rather
+    /// than judging by state: here the first two answers are "already in progress" about a
+    /// container that stays running (that removal failed), and the third removes it.
+    @Test func aRemovalRefusedAsInProgressIsAskedAgain() async throws {
+        try await TestStack.with { stack in
+            try TestManifests.write(stack)
+            try await stack.apply()
+            let web = "\(stack.name)-web"
+            let preview = try await stack.reconciler().preview(
+                try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
+            var observed = preview.observed
+            let index = try #require(observed.containers.firstIndex { $0.name == web })
+            let old = observed.containers[index].id
+            observed.containers[index].state = "dead"
+            let plan = Planner.plan(desired: preview.desired, observed: observed)
+
+            let refusal = "removal of container \(old) is already in progress"
+            let proxy = try await FaultyEngine(rules: [.init("DELETE", "/containers/\(old)", times: 2, .answer(status: 409, message: refusal))])
+            let engine = try await DockerClient.connect(to: .unixSocket(path: proxy.socketPath))
+            let results = await Executor(engine: engine, stack: stack.name).execute(plan)
+            try await engine.shutdown()
+            await proxy.stop()
+            #expect(proxy.injectedCount == 2)
+            #expect(failures(results) == [])
+            let now = try await stack.engine.inspectContainer(web)
+            #expect(now.id != old && now.state.running)
         }
     }
 }
