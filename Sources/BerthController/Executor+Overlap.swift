@@ -43,23 +43,16 @@ extension Executor {
     /// another client (`docker rm -f` a moment earlier). While that removal kills the container,
     /// the container still reads as running, so its state cannot tell; asking again can: the
     /// Engine refuses again while its removal runs, says "no such container" once it is done
-    /// (the step is done), and removes it for us if that removal failed.
+    /// (the caller takes that as done), and removes it for us if that removal failed. About 10 s
+    /// of refusals, and the last one stands.
     func removeContainer(_ id: String) async throws {
-        do {
-            try await engine.removeContainer(id, force: true, volumes: false)
-        } catch let conflict as EngineError where conflict.is(.conflict) {
-            for attempt in 0..<50 {
-                try await Task.sleep(for: .milliseconds(attempt < 4 ? 25 << attempt : 200))
-                do {
-                    try await engine.removeContainer(id, force: true, volumes: false)
-                    return
-                } catch let error as EngineError where error.is(.notFound) {
-                    return
-                } catch let again as EngineError where again.is(.conflict) {
-                    continue
-                }
+        let spacing = Backoff(base: .milliseconds(25), cap: .milliseconds(200))
+        for attempt in 0... {
+            do {
+                return try await engine.removeContainer(id, force: true, volumes: false)
+            } catch let conflict as EngineError where conflict.is(.conflict) && attempt < 52 {
+                try await Task.sleep(for: spacing.delay(attempt: attempt + 1))
             }
-            throw conflict
         }
     }
 

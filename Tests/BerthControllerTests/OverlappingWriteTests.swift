@@ -98,6 +98,20 @@ import Testing
             #expect(holder.config.labels?["berth.service"] == nil)
         }
     }
+
+    /// The plan a reconcile makes when the Engine lists `name`'s running container as dead (as it
+    /// does for a moment after `docker rm -f`), with that container's id.
+    func planAsIfDead(_ stack: TestStack, _ name: String) async throws -> (plan: Plan, old: String) {
+        let preview = try await stack.reconciler().preview(
+            try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
+        var observed = preview.observed
+        let index = try #require(observed.containers.firstIndex { $0.name == name })
+        observed.containers[index].state = "dead"
+        let plan = Planner.plan(desired: preview.desired, observed: observed)
+        #expect(plan.steps.map(\.operation.kind.rawValue) == ["remove", "create", "start"], "\(plan)")
+        return (plan, observed.containers[index].id)
+    }
+
     /// `docker rm -f` by hand just before a reconcile: the Engine lists the container as dead
     /// while it removes it, a dead container takes nothing but a removal, and its name stays held
     /// until it is gone. The replacement waits for that rather than failing: under `watch` a
@@ -110,15 +124,7 @@ import Testing
             try await stack.apply()
             let web = "\(stack.name)-web"
             for _ in 0..<3 {
-                let preview = try await stack.reconciler().preview(
-                    try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
-                var observed = preview.observed
-                let index = try #require(observed.containers.firstIndex { $0.name == web })
-                let old = observed.containers[index].id
-                observed.containers[index].state = "dead"
-                let plan = Planner.plan(desired: preview.desired, observed: observed)
-                #expect(plan.steps.map(\.operation.kind.rawValue) == ["remove", "create", "start"], "\(plan)")
-
+                let (plan, old) = try await planAsIfDead(stack, web)
                 let byHand = Task { try await stack.engine.removeContainer(old, force: true) }
                 let results = await Executor(engine: stack.engine, stack: stack.name).execute(plan)
                 _ = await byHand.result  // whichever removal came second was refused or found nothing
@@ -138,14 +144,7 @@ import Testing
             try TestManifests.write(stack)
             try await stack.apply()
             let web = "\(stack.name)-web"
-            let preview = try await stack.reconciler().preview(
-                try stack.load(), ReconcileOptions(processEnvironment: ProcessInfo.processInfo.environment))
-            var observed = preview.observed
-            let index = try #require(observed.containers.firstIndex { $0.name == web })
-            let old = observed.containers[index].id
-            observed.containers[index].state = "dead"
-            let plan = Planner.plan(desired: preview.desired, observed: observed)
-
+            let (plan, old) = try await planAsIfDead(stack, web)
             let refusal = "removal of container \(old) is already in progress"
             let proxy = try await FaultyEngine(rules: [.init("DELETE", "/containers/\(old)", times: 2, .answer(status: 409, message: refusal))])
             let engine = try await DockerClient.connect(to: .unixSocket(path: proxy.socketPath))
